@@ -1,0 +1,445 @@
+"""Fake spike trains and fake LFP power with a known stimulation effect.
+
+Spikes are drawn from an inhomogeneous Poisson process by thinning, for all
+trials of all neurons at once with numpy.
+"""
+
+import logging
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+
+class FakeData(NamedTuple):
+    """What a generator returns; unpacks as ``df, df_monster, index_cols, firing_rates``."""
+
+    df: pd.DataFrame
+    df_monster: pd.DataFrame
+    index_cols: list
+    firing_rates: pd.DataFrame
+
+
+def _rate_profiles(base, stim, n_trials, dur, time_randomness, trial_baseline_randomness, rng):
+    """Per-second firing-rate profiles of every trial.
+
+    Parameters
+    ----------
+    base, stim : ndarray of shape (n_units,)
+        Baseline and stimulated firing rate of each unit (Hz).
+
+    Returns
+    -------
+    rates : ndarray of shape (n_units, 2, n_trials, dur)
+        Axis 1 is the stimulation (0 off, 1 on). A stimulated trial has the
+        stimulated rate in its middle half-second bins, and the baseline (plus a
+        small random offset) before and after, as in bayes-window.
+    """
+    n_units = len(base)
+    rates = np.empty((n_units, 2, n_trials, dur))
+    rates[:, 0] = base[:, None, None]
+    rates[:, 1] = stim[:, None, None]
+    offset = np.abs(rng.standard_normal((n_units, n_trials)) * trial_baseline_randomness)
+    edge_bins = np.zeros(dur, dtype=bool)
+    edge_bins[: int(dur / 4 * 2)] = True
+    if int(dur / 4) > 0:
+        edge_bins[-int(dur / 4) :] = True
+    stim_rates = np.broadcast_to(stim[:, None, None], (n_units, n_trials, dur)).copy()
+    stim_rates[:, :, edge_bins] = (base[:, None] + offset)[:, :, None]
+    rates[:, 1] = stim_rates
+    rates = np.where(rates < 0, 0.01, rates)
+    rates = rates + time_randomness * rng.random(rates.shape)
+    return rates
+
+
+def _thinned_spikes(rates, rng):
+    """Spike times of an inhomogeneous Poisson process with piecewise-constant rates.
+
+    Parameters
+    ----------
+    rates : ndarray of shape (n_trains, dur)
+        Rate in each one-second bin.
+
+    Returns
+    -------
+    train : ndarray of int
+        Index of the spike train of every spike.
+    times : ndarray of float
+        Spike times in seconds, sorted within each train.
+    """
+    n_trains, dur = rates.shape
+    rmax = rates.max(axis=1)
+    n_candidates = rng.poisson(rmax * dur)
+    train = np.repeat(np.arange(n_trains), n_candidates)
+    times = rng.random(train.size) * dur
+    keep = rng.random(train.size) * rmax[train] < rates[train, times.astype(int)]
+    train, times = train[keep], times[keep]
+    order = np.lexsort((times, train))
+    return train[order], times[order]
+
+
+def _simulate(
+    base, stim, unit_frame, n_trials, dur, time_randomness, trial_baseline_randomness, rng
+):
+    """Spike-level and trial-level frames for units with given base and stim rates."""
+    n_units = len(base)
+    rates = _rate_profiles(
+        base, stim, n_trials, dur, time_randomness, trial_baseline_randomness, rng
+    )
+    train, times = _thinned_spikes(rates.reshape(-1, dur), rng)
+    unit, stim_on, i_trial = np.unravel_index(train, (n_units, 2, n_trials))
+
+    first = np.r_[True, train[1:] != train[:-1]]
+    starts = np.flatnonzero(first)
+    i_spike = np.arange(train.size) - np.repeat(starts, np.diff(np.r_[starts, train.size]))
+    isi = np.diff(times, prepend=np.nan)
+    isi[first] = np.nan
+
+    spikes = unit_frame.iloc[unit].reset_index(drop=True)
+    spikes["stim"] = stim_on.astype("int64")
+    spikes["i_trial"] = i_trial.astype("int64")
+    spikes["i_spike"] = i_spike.astype("int64")
+    spikes["spike_time"] = times
+    spikes["isi"] = isi
+    spikes = spikes[~first].reset_index(drop=True)
+    spikes["1/isi"] = 1.0 / spikes["isi"]
+    spikes["log_isi"] = np.log10(spikes["isi"])
+    spikes["log_1/isi"] = np.log10(spikes["1/isi"])
+
+    counts = np.bincount(train, minlength=n_units * 2 * n_trials)
+    sum_isi = np.bincount(train, weights=np.nan_to_num(isi), minlength=counts.size)
+    n_isi = np.maximum(counts - 1, 0)
+    unit_t, stim_t, trial_t = np.unravel_index(np.arange(counts.size), (n_units, 2, n_trials))
+    trials = unit_frame.iloc[unit_t].reset_index(drop=True)
+    trials["stim"] = stim_t.astype("int64")
+    trials["i_trial"] = trial_t.astype("int64")
+    trials["n_spikes"] = counts.astype("int64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        trials["isi"] = np.where(n_isi > 0, sum_isi / np.maximum(n_isi, 1), np.nan)
+        trials["firing_rate"] = counts / dur
+        trials["log_firing_rate"] = np.log10(trials["firing_rate"])
+    spikes["firing_rate"] = trials["firing_rate"].to_numpy()[train[~first]]
+    return trials, spikes, rates
+
+
+def generate_fake_spikes(
+    n_trials=6,
+    n_neurons=8,
+    n_mice=10,
+    dur=7,
+    slowest_fr=7,
+    time_randomness=10,
+    overall_stim_response_strength=0,
+    mouse_response_slope=2.0,
+    verbose=False,
+    do_ave_trial=False,
+    trial_baseline_randomness=0.2,
+    do_bad_mice=False,
+    fastest_fr=15,
+    random_state=None,
+):
+    """Fake spike trains of neurons in mice, with and without stimulation.
+
+    Mouse ``i`` responds to stimulation with
+    ``overall_stim_response_strength + i * mouse_response_slope`` Hz. Its
+    neurons have baseline rates log-spaced between ``slowest_fr`` and
+    ``fastest_fr``; under stimulation the rates are log-spaced between
+    ``slowest_fr + 0.1 + response`` and ``fastest_fr``, so slow neurons respond
+    most and the fastest not at all. A stimulated trial carries the response in
+    the middle half of the trial (seconds ``[dur/2, dur - dur/4)``), a
+    ``trial_baseline_randomness`` offset elsewhere; every one-second bin gets
+    uniform noise of up to ``time_randomness`` Hz. Spikes come from an
+    inhomogeneous Poisson process (thinning), with the same parameters and
+    defaults as bayes-window's generator.
+
+    Parameters
+    ----------
+    n_trials : int, default=6
+        Trials per neuron and stimulation level.
+    n_neurons : int, default=8
+        Neurons per mouse.
+    n_mice : int, default=10
+        Mice.
+    dur : int, default=7
+        Trial duration in seconds.
+    slowest_fr, fastest_fr : float, default=7, 15
+        Range of baseline firing rates (Hz).
+    time_randomness : float, default=10
+        Amplitude of the uniform rate noise per one-second bin (Hz).
+    overall_stim_response_strength : float, default=0
+        Stimulation response of the first mouse (Hz).
+    mouse_response_slope : float, default=2.0
+        Increase of the response from one mouse to the next (Hz).
+    verbose : bool, default=False
+        Log the responses per mouse (``logging`` at INFO level).
+    do_ave_trial : bool, default=False
+        Average the trial-level frame over trials.
+    trial_baseline_randomness : float, default=0.2
+        Scale of the random baseline offset of stimulated trials (Hz).
+    do_bad_mice : bool, default=False
+        Half of the mice do not respond at all.
+    random_state : int, numpy Generator or None, default=None
+        Seed; the same seed gives identical frames.
+
+    Returns
+    -------
+    data : FakeData
+        Unpacks as ``df, df_monster, index_cols, firing_rates``. ``df`` has one row
+        per trial (``mouse``, ``neuron``, ``neuron_x_mouse``, ``mouse_code``,
+        ``neuron_code``, ``stim`` 0/1, ``i_trial``, ``n_spikes``, ``isi`` (mean
+        inter-spike interval, s), ``firing_rate`` (spikes per second),
+        ``log_firing_rate`` (log10)); ``df_monster`` one row per spike with an
+        inter-spike interval (``spike_time``, ``isi``, ``1/isi``, ``log_isi``,
+        ``log_1/isi``, ``i_spike`` and the trial's columns); ``index_cols`` the
+        columns that identify a trial; ``firing_rates`` the true baseline and
+        stimulated rate of every neuron.
+
+    Examples
+    --------
+    >>> from bwestimators.datasets import generate_fake_spikes
+    >>> df, df_monster, index_cols, rates = generate_fake_spikes(
+    ...     n_trials=2, n_neurons=3, n_mice=2, random_state=0)
+    >>> len(df)
+    24
+    >>> sorted(df["stim"].unique().tolist())
+    [0, 1]
+    """
+    rng = np.random.default_rng(random_state)
+    response = overall_stim_response_strength + np.arange(n_mice) * mouse_response_slope
+    response = np.asarray(response, dtype=float)
+    if do_bad_mice:
+        response[: n_mice // 2] = 0
+    if verbose:
+        logger.info("Stim response per mouse (Hz): %s", response)
+    base = np.logspace(np.log10(slowest_fr), np.log10(fastest_fr), n_neurons)
+    base = np.tile(base, (n_mice, 1))
+    stim = np.stack(
+        [
+            np.logspace(np.log10(slowest_fr + 0.1 + r), np.log10(fastest_fr), n_neurons)
+            for r in response
+        ]
+    )
+    mice = np.array([f"m{i}bayes" for i in range(n_mice)], dtype=object)
+    neurons = np.array([str(i) for i in range(n_neurons)], dtype=object)
+    units = pd.DataFrame(
+        {
+            "mouse": np.repeat(mice, n_neurons),
+            "neuron": np.tile(neurons, n_mice),
+        }
+    )
+    units["neuron_x_mouse"] = units["neuron"] + units["mouse"]
+    units["mouse_code"] = np.repeat(np.arange(n_mice), n_neurons).astype("int64")
+    units["neuron_code"] = pd.Categorical(units["neuron_x_mouse"]).codes.astype("int64")
+    trials, spikes, _ = _simulate(
+        base.ravel(),
+        stim.ravel(),
+        units,
+        n_trials,
+        dur,
+        time_randomness,
+        trial_baseline_randomness,
+        rng,
+    )
+    firing_rates = units[["mouse", "neuron"]].copy()
+    firing_rates["baseline_rate"] = base.ravel()
+    firing_rates["stim_rate"] = stim.ravel()
+    index_cols = [
+        "mouse",
+        "neuron",
+        "neuron_x_mouse",
+        "mouse_code",
+        "neuron_code",
+        "stim",
+        "i_trial",
+    ]
+    if do_ave_trial:
+        keys = ["mouse", "neuron", "neuron_x_mouse", "mouse_code", "neuron_code", "stim"]
+        trials = (
+            trials.drop(columns="i_trial")
+            .groupby(keys, sort=False, observed=True)
+            .mean()
+            .reset_index()
+        )
+        trials["log_firing_rate"] = np.log10(trials["firing_rate"])
+    return FakeData(trials, spikes, index_cols, firing_rates)
+
+
+def generate_fake_lfp(
+    n_trials=10,
+    n_mice=10,
+    dur=7,
+    mouse_response_slope=1.0,
+    fastest_fr=38,
+    slowest_fr=7,
+    time_randomness=10,
+    overall_stim_response_strength=0,
+    trial_baseline_randomness=0.2,
+    random_state=None,
+):
+    """Fake oscillation power per mouse and trial, with and without stimulation.
+
+    The spike process of :func:`generate_fake_spikes` read as power: each mouse
+    plays the part of one neuron of a mouse whose response is
+    ``overall_stim_response_strength + mouse_response_slope``. Baseline power is
+    log-spaced between ``slowest_fr`` and ``fastest_fr`` across mice, and mice
+    with a higher baseline respond less (the fastest not at all).
+
+    Parameters
+    ----------
+    n_trials : int, default=10
+        Trials per mouse and stimulation level.
+    n_mice : int, default=10
+        Number of mice (exactly that many).
+    dur : int, default=7
+        Trial duration in seconds.
+    mouse_response_slope : float, default=1.0
+        Stimulation response of the most responsive mouse.
+    fastest_fr, slowest_fr : float, default=38, 7
+        Range of baseline power across mice.
+    time_randomness, overall_stim_response_strength, trial_baseline_randomness :
+        As in :func:`generate_fake_spikes`.
+    random_state : int, numpy Generator or None, default=None
+        Seed; the same seed gives identical frames.
+
+    Returns
+    -------
+    data : FakeData
+        ``df`` has one row per trial with ``mouse``, ``stim`` (0/1), ``i_trial``,
+        ``Power`` and ``Log power`` (log10); ``df_monster`` one row per
+        underlying event (``Power`` is the event rate ``1/isi``, ``Log power``
+        its log10) with the trial's ``mouse``, ``stim``, ``i_trial``.
+
+    Examples
+    --------
+    >>> from bwestimators.datasets import generate_fake_lfp
+    >>> df, df_monster, _, _ = generate_fake_lfp(n_trials=3, n_mice=4, random_state=0)
+    >>> df.columns.tolist()
+    ['mouse', 'stim', 'i_trial', 'Power', 'Log power']
+    >>> df["mouse"].nunique()
+    4
+    """
+    rng = np.random.default_rng(random_state)
+    response = overall_stim_response_strength + mouse_response_slope
+    base = np.logspace(np.log10(slowest_fr), np.log10(fastest_fr), n_mice)
+    stim = np.logspace(np.log10(slowest_fr + 0.1 + response), np.log10(fastest_fr), n_mice)
+    mice = pd.DataFrame({"mouse": [f"m{i}" for i in range(n_mice)]}, dtype=object)
+    trials, spikes, _ = _simulate(
+        base, stim, mice, n_trials, dur, time_randomness, trial_baseline_randomness, rng
+    )
+    df = trials[["mouse", "stim", "i_trial"]].copy()
+    df["Power"] = trials["firing_rate"]
+    df["Log power"] = np.log10(df["Power"])
+    monster = spikes[["mouse", "stim", "i_trial"]].copy()
+    monster["Power"] = spikes["1/isi"]
+    monster["Log power"] = np.log10(monster["Power"])
+    firing_rates = mice.copy()
+    firing_rates["baseline_rate"] = base
+    firing_rates["stim_rate"] = stim
+    return FakeData(df, monster, ["mouse", "stim", "i_trial"], firing_rates)
+
+
+def generate_spikes_stim_types(
+    mouse_response_slope=3,
+    overall_stim_response_strength=5,
+    n_trials=6,
+    random_state=None,
+    **kwargs,
+):
+    """Fake spikes with two stimulation types, ``stim_strength`` 1 and 2.
+
+    Stimulation type 2 responds with ``mouse_response_slope`` and
+    ``overall_stim_response_strength`` doubled. Each type has its own
+    no-stimulation trials, so each ``stim_strength`` is a condition with a 0/1
+    ``stim`` treatment.
+
+    Parameters
+    ----------
+    mouse_response_slope, overall_stim_response_strength, n_trials :
+        As in :func:`generate_fake_spikes`, for stimulation type 1.
+    random_state : int, numpy Generator or None, default=None
+        Seed.
+    **kwargs :
+        Passed to :func:`generate_fake_spikes`.
+
+    Returns
+    -------
+    df : DataFrame
+        The trial-level frames of both types, with a ``stim_strength`` column.
+
+    Examples
+    --------
+    >>> from bwestimators.datasets import generate_spikes_stim_types
+    >>> df = generate_spikes_stim_types(n_trials=2, n_neurons=2, n_mice=2, random_state=0)
+    >>> sorted(df["stim_strength"].unique().tolist())
+    [1, 2]
+    """
+    rng = np.random.default_rng(random_state)
+    frames = []
+    for strength in (1, 2):
+        df = generate_fake_spikes(
+            n_trials=n_trials,
+            mouse_response_slope=mouse_response_slope * strength,
+            overall_stim_response_strength=overall_stim_response_strength * strength,
+            random_state=rng,
+            **kwargs,
+        ).df
+        df["stim_strength"] = strength
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def generate_spikes_stim_strength(
+    overall_stim_response_strengths=range(10),
+    mouse_response_slope=0,
+    n_trials=6,
+    random_state=None,
+    **kwargs,
+):
+    """Fake spikes at several stimulation strengths.
+
+    For every strength ``s`` in ``overall_stim_response_strengths`` the
+    stimulated trials respond with ``s`` Hz (plus the mouse slope), and
+    ``stim_strength`` is ``s`` for them and 0 for the no-stimulation trials, so
+    ``stim_strength`` works as a continuous treatment.
+
+    Parameters
+    ----------
+    overall_stim_response_strengths : iterable of float, default=range(10)
+        Stimulation strengths.
+    mouse_response_slope, n_trials :
+        As in :func:`generate_fake_spikes`.
+    random_state : int, numpy Generator or None, default=None
+        Seed.
+    **kwargs :
+        Passed to :func:`generate_fake_spikes`.
+
+    Returns
+    -------
+    df : DataFrame
+        Trial-level frame with ``stim_strength``; ``i_trial`` is unique per
+        strength block.
+
+    Examples
+    --------
+    >>> from bwestimators.datasets import generate_spikes_stim_strength
+    >>> df = generate_spikes_stim_strength([0, 5], n_trials=2, n_neurons=2, n_mice=2,
+    ...                                    random_state=0)
+    >>> sorted(df["stim_strength"].unique().tolist())
+    [0, 5]
+    """
+    rng = np.random.default_rng(random_state)
+    frames = []
+    for block, strength in enumerate(overall_stim_response_strengths):
+        df = generate_fake_spikes(
+            n_trials=n_trials,
+            mouse_response_slope=mouse_response_slope,
+            overall_stim_response_strength=strength,
+            random_state=rng,
+            **kwargs,
+        ).df
+        df["stim_strength"] = df["stim"] * strength
+        df["i_trial"] = df["i_trial"] + block * n_trials
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)

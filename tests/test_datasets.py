@@ -1,0 +1,163 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from bwestimators.datasets import (
+    generate_fake_lfp,
+    generate_fake_spikes,
+    generate_spikes_stim_strength,
+    generate_spikes_stim_types,
+    load_chirp_power,
+    load_radon,
+)
+
+
+def test_spikes_reproducible():
+    a = generate_fake_spikes(n_trials=3, n_neurons=3, n_mice=3, random_state=1)
+    b = generate_fake_spikes(n_trials=3, n_neurons=3, n_mice=3, random_state=1)
+    c = generate_fake_spikes(n_trials=3, n_neurons=3, n_mice=3, random_state=2)
+    pd.testing.assert_frame_equal(a.df, b.df)
+    pd.testing.assert_frame_equal(a.df_monster, b.df_monster)
+    assert not a.df_monster["spike_time"].equals(c.df_monster["spike_time"])
+
+
+def test_spikes_columns_and_shapes():
+    df, monster, index_cols, rates = generate_fake_spikes(
+        n_trials=4, n_neurons=3, n_mice=5, random_state=0
+    )
+    assert len(df) == 4 * 3 * 5 * 2
+    for col in (
+        "mouse",
+        "neuron",
+        "neuron_x_mouse",
+        "stim",
+        "i_trial",
+        "isi",
+        "firing_rate",
+        "log_firing_rate",
+    ):
+        assert col in df.columns
+    for col in ("spike_time", "isi", "1/isi", "log_isi", "log_1/isi", "i_spike"):
+        assert col in monster.columns
+    assert df["stim"].dtype == np.int64 and set(df["stim"]) == {0, 1}
+    assert df["mouse"].nunique() == 5
+    assert df["neuron_x_mouse"].nunique() == 15
+    assert (monster["isi"] > 0).all()
+    np.testing.assert_allclose(monster["1/isi"], 1 / monster["isi"])
+    np.testing.assert_allclose(monster["log_isi"], np.log10(monster["isi"]))
+    assert set(index_cols) <= set(df.columns)
+    assert len(rates) == 15
+
+
+def test_spike_times_within_trial_and_sorted():
+    _, monster, _, _ = generate_fake_spikes(
+        n_trials=2, n_neurons=2, n_mice=2, dur=5, random_state=3
+    )
+    assert monster["spike_time"].between(0, 5).all()
+    for _, g in monster.groupby(["mouse", "neuron", "stim", "i_trial"]):
+        assert g["spike_time"].is_monotonic_increasing
+
+
+def test_spike_rate_matches_poisson_mean():
+    # Without noise and without stimulation response the count per trial is Poisson(rate * dur).
+    df = generate_fake_spikes(
+        n_trials=200,
+        n_neurons=1,
+        n_mice=1,
+        slowest_fr=20,
+        fastest_fr=20,
+        time_randomness=0,
+        random_state=0,
+    ).df
+    off = df[df["stim"] == 0]
+    assert off["n_spikes"].mean() == pytest.approx(140, rel=0.03)
+    assert off["n_spikes"].var() == pytest.approx(140, rel=0.25)
+
+
+def test_spikes_stim_effect_sign_and_size():
+    slope = 12
+    df = generate_fake_spikes(
+        n_trials=20,
+        n_neurons=7,
+        n_mice=6,
+        dur=7,
+        mouse_response_slope=slope,
+        overall_stim_response_strength=45,
+        random_state=0,
+    ).df
+    slowest = df[df["neuron"] == "0"]
+    means = slowest.groupby(["mouse", "stim"])["firing_rate"].mean().unstack()
+    diff = means[1] - means[0]
+    # Response (45 + 12 i + 0.1) Hz during int(7/4)... the middle 3 of 7 seconds.
+    expected = (45 + 12 * np.arange(6) + 0.1) * 3 / 7
+    np.testing.assert_allclose(diff.to_numpy(), expected, rtol=0.12)
+    # isi is shorter under stimulation
+    t = stats.ttest_rel(slowest[slowest.stim == 1]["isi"], slowest[slowest.stim == 0]["isi"])
+    assert t.statistic < 0 and t.pvalue < 1e-6
+
+
+def test_no_effect_when_no_response():
+    df = generate_fake_spikes(
+        n_trials=30,
+        n_neurons=2,
+        n_mice=3,
+        mouse_response_slope=0,
+        overall_stim_response_strength=0,
+        random_state=0,
+    ).df
+    d = df.groupby("stim")["firing_rate"].mean()
+    assert abs(d[1] - d[0]) < 1.0
+
+
+def test_lfp_generator():
+    df, monster, _, _ = generate_fake_lfp(mouse_response_slope=9, n_trials=30, random_state=0)
+    assert list(df.columns) == ["mouse", "stim", "i_trial", "Power", "Log power"]
+    assert df["mouse"].nunique() == 10
+    assert len(df) == 10 * 30 * 2
+    assert 50_000 < len(monster) < 150_000
+    np.testing.assert_allclose(df["Log power"], np.log10(df["Power"]))
+    per_mouse = df.groupby(["mouse", "stim"])["Log power"].mean().unstack()
+    diff = (per_mouse[1] - per_mouse[0]).to_numpy()
+    baseline = per_mouse[0].to_numpy()
+    # overall effect positive; higher-baseline mice respond less
+    assert diff.mean() > 0.03
+    assert stats.spearmanr(baseline, diff).statistic < -0.8
+    t = stats.ttest_rel(per_mouse[1], per_mouse[0])
+    assert t.pvalue < 0.01
+
+
+def test_lfp_reproducible_and_n_mice():
+    a = generate_fake_lfp(n_mice=4, n_trials=3, random_state=5).df
+    b = generate_fake_lfp(n_mice=4, n_trials=3, random_state=5).df
+    pd.testing.assert_frame_equal(a, b)
+    assert a["mouse"].nunique() == 4
+
+
+def test_stim_types_and_strength():
+    df = generate_spikes_stim_types(n_trials=10, n_neurons=2, n_mice=2, random_state=0)
+    eff = df[df.neuron == "0"].groupby(["stim_strength", "stim"])["firing_rate"].mean().unstack()
+    d = eff[1] - eff[0]
+    assert d[2] > d[1] > 0
+    df = generate_spikes_stim_strength(
+        [0, 10, 20], n_trials=10, n_neurons=2, n_mice=1, random_state=0
+    )
+    assert sorted(df["stim_strength"].unique()) == [0, 10, 20]
+    slow = df[(df.neuron == "0") & (df.stim == 1)]
+    assert stats.spearmanr(slow["stim_strength"], slow["firing_rate"]).statistic > 0.5
+
+
+def test_load_radon():
+    df = load_radon()
+    assert len(df) == 919 and df["county"].nunique() == 85
+    assert set(df["floor"]) == {0, 1}
+    np.testing.assert_allclose(df["log_radon"], np.log(df["radon"] + 0.1), atol=1e-7)
+    assert df["uranium"].notna().all()
+
+
+def test_load_chirp_power():
+    df = load_chirp_power()
+    assert df["Subject"].nunique() == 7
+    assert len(df) == 1148
+    assert set(df["Stim phase"]) == {0.0, 0.25, 0.5}
+    assert df["stim_on"].dtype == bool and df["Inversion"].dtype == bool

@@ -1,0 +1,22 @@
+import subprocess
+import sys
+
+
+def test_import_is_lazy_and_fast():
+    code = (
+        "import sys, time; t = time.perf_counter(); import bwestimators; "
+        "dt = time.perf_counter() - t; "
+        "assert 'jax' not in sys.modules and 'numpyro' not in sys.modules, 'jax imported'; "
+        "assert 'pandas' not in sys.modules, 'pandas imported'; "
+        "print(dt)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert float(out.stdout) < 2.0  # a generous bound; the benchmark reports the real number
+
+
+def test_public_names():
+    import bwestimators
+
+    for name in ("ColumnSpec", "HierarchicalSlopeRegressor", "LMEComparator", "AnovaComparator"):
+        assert name in dir(bwestimators)
+    assert bwestimators.ColumnSpec.__name__ == "ColumnSpec"
