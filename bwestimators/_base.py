@@ -1,0 +1,147 @@
+"""What every estimator shares: reading X through a ColumnSpec, checking input, decoding labels."""
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from bwestimators.spec import CATEGORICAL_ROLES, SPEC_ATTR, ColumnSpec, _as_frame
+
+
+def _role_spec_for_frame(Z):
+    """A ColumnSpec over a frame that already has role columns (the output of a ColumnSpec)."""
+    if "treatment" not in Z.columns:
+        raise ValueError(
+            "With spec=None, X must be the output of a ColumnSpec, with a 'treatment' column; "
+            f"got columns {list(Z.columns)[:10]}. Pass spec=ColumnSpec('your treatment', ...) "
+            "or put a ColumnSpec before the estimator in a pipeline."
+        )
+    roles = {r: r for r in CATEGORICAL_ROLES if r in Z.columns}
+    return ColumnSpec("treatment", **roles)
+
+
+class _RoleData:
+    """Role columns of X, coded, with the original names for decoding results."""
+
+    def __init__(self, Z, spec, meta):
+        self.Z = Z
+        self.spec = spec
+        columns = dict(meta.get("columns", {})) if meta else {}
+        self.names = {role: columns.get(role, role) for role in spec.columns_}
+        self.condition_levels = meta.get("condition_levels") if meta else None
+
+    def codes(self, role):
+        """Integer codes of a role (-1 where missing), or None when the role is absent."""
+        if role not in self.Z.columns:
+            return None
+        return self.Z[role].cat.codes.to_numpy().astype(np.int64)
+
+    def n_levels(self, role):
+        return len(self.spec.categories_.get(role, []))
+
+
+class EffectsEstimatorMixin:
+    """Helpers shared by the estimators: input resolution, validation and decoding."""
+
+    def _resolve(self, X, *, fit):
+        X = _as_frame(X)
+        if fit:
+            if self.spec is not None:
+                if not isinstance(self.spec, ColumnSpec):
+                    raise TypeError(f"spec must be a ColumnSpec or None, got {type(self.spec)}.")
+                self.spec_ = clone(self.spec).fit(X)
+                self._meta_ = self.spec_._attrs()
+            else:
+                self.spec_ = _role_spec_for_frame(X).fit(X)
+                self._meta_ = X.attrs.get(SPEC_ATTR)
+            self.n_features_in_ = X.shape[1]
+            if all(isinstance(c, str) for c in X.columns):
+                self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        Z = self.spec_.transform(X)
+        return _RoleData(Z, self.spec_, self._meta_)
+
+    def _check_y(self, y, n_rows):
+        if y is None:
+            raise ValueError(f"{type(self).__name__}.fit needs y.")
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise ValueError(f"y must be one-dimensional, got shape {y.shape}.")
+        if len(y) != n_rows:
+            raise ValueError(f"y has {len(y)} values but X has {n_rows} rows.")
+        if y.dtype == bool:
+            y = y.astype(float)
+        try:
+            y = y.astype(float)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"y must be numeric, got dtype {y.dtype}.") from exc
+        bad = ~np.isfinite(y)
+        if bad.any():
+            raise ValueError(
+                f"y has {int(bad.sum())} missing or infinite value(s) (first at row "
+                f"{int(np.flatnonzero(bad)[0])}); drop those rows before fitting."
+            )
+        return y
+
+    def _check_roles(self, data, *, need_group=False):
+        """Missing values, a single treatment level, one group, conditions without contrast."""
+        Z, names = data.Z, data.names
+        t = Z["treatment"].to_numpy()
+        if np.isnan(t).any():
+            raise ValueError(
+                f"Treatment column {names['treatment']!r} has {int(np.isnan(t).sum())} missing "
+                "value(s); drop those rows or fill them."
+            )
+        for role in CATEGORICAL_ROLES:
+            if role in Z.columns and role != "detail" and Z[role].isna().any():
+                raise ValueError(
+                    f"{role.capitalize()} column {names[role]!r} has "
+                    f"{int(Z[role].isna().sum())} missing value(s); drop those rows or fill them."
+                )
+        if np.unique(t).size < 2:
+            raise ValueError(
+                f"Treatment column {names['treatment']!r} has a single level ({t[0]!r}); an "
+                "effect needs at least two."
+            )
+        if need_group:
+            if "group" not in Z.columns:
+                raise ValueError(
+                    "This model needs a group column: ColumnSpec(..., group='mouse'), or switch "
+                    "off the group terms."
+                )
+            if Z["group"].nunique() < 2:
+                raise ValueError(
+                    f"Group column {names['group']!r} has a single level; group effects need at "
+                    "least two groups. Drop the group role or switch off the group terms."
+                )
+        if "condition" in Z.columns:
+            levels = Z.groupby("condition", observed=True)["treatment"].nunique()
+            flat = levels[levels < 2]
+            if len(flat):
+                shown = ", ".join(map(str, flat.index[:5]))
+                raise ValueError(
+                    f"Condition {names['condition']!r} level(s) {shown} have a single treatment "
+                    "level, so their treatment effect cannot be estimated; drop those rows or "
+                    "merge the levels."
+                )
+
+    def _condition_frame(self, data):
+        """Decoded condition columns, one row per condition level, in code order."""
+        labels = data.spec.categories_["condition"]
+        if data.condition_levels is not None:
+            frame = data.condition_levels.loc[list(labels)].reset_index(drop=True)
+        else:
+            name = data.names["condition"]
+            frame = pd.DataFrame({name: labels})
+        return frame
+
+    def _label_column(self, data, role):
+        name = data.names[role]
+        return name if isinstance(name, str) else str(name)
+
+    def _effects_table(self, data, values):
+        """Prepend the decoded condition columns to per-condition result columns."""
+        values = pd.DataFrame(values)
+        if "condition" in data.Z.columns:
+            return pd.concat([self._condition_frame(data), values], axis=1)
+        return values.reset_index(drop=True)

@@ -1,0 +1,476 @@
+"""The fitting machinery shared by the Bayesian estimators.
+
+Input checks, the internal scale of y, collapsing rows to cells, padding,
+running the sampler, summaries, predictions and the ArviZ data.
+"""
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from bwestimators._base import EffectsEstimatorMixin
+
+LIKELIHOODS = (
+    "normal",
+    "student",
+    "lognormal",
+    "gamma",
+    "poisson",
+    "negative_binomial",
+    "exponential",
+    "bernoulli",
+)
+_COLLAPSIBLE = ("normal", "lognormal")
+_STANDARDIZED = ("normal", "student", "lognormal")
+_POSITIVE = ("lognormal", "gamma", "exponential")
+_COUNT = ("poisson", "negative_binomial")
+_DEFAULT_PRIORS = {
+    "intercept_scale": 2.5,
+    "slope_scale": 2.5,
+    "sd_scale": 1.0,
+    "residual_scale": 1.0,
+}
+_MAX_DRAWS_TIMES_ROWS = 4_000_000
+
+
+def _bucket(n):
+    """Padded size for n cells: the next of 8, 12, 16, 24, 32, 48, ... (at most 1.5x)."""
+    size = 8
+    while size < n:
+        size = size * 3 // 2 if size & (size - 1) == 0 else size * 4 // 3
+    return size
+
+
+def _check_y_support(dist_y, y):
+    if dist_y in _POSITIVE and (y <= 0).any():
+        raise ValueError(
+            f"dist_y={dist_y!r} needs y > 0, but y has {int((y <= 0).sum())} value(s) <= 0. "
+            "Use dist_y='normal' or 'student', or shift y."
+        )
+    if dist_y in _COUNT and ((y < 0).any() or (y != np.round(y)).any()):
+        raise ValueError(
+            f"dist_y={dist_y!r} needs non-negative integer counts in y; "
+            f"{int(((y < 0) | (y != np.round(y))).sum())} value(s) are not."
+        )
+    if dist_y == "bernoulli" and not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError("dist_y='bernoulli' needs y in {0, 1} (or bool).")
+
+
+class YScale:
+    """Internal scale of y: standardized y (or log y), or y as it is for link models."""
+
+    def __init__(self, dist_y, y):
+        self.dist_y = dist_y
+        if dist_y in _STANDARDIZED:
+            z = np.log(y) if dist_y == "lognormal" else y
+            self.loc, self.scale = float(z.mean()), float(z.std())
+            if self.scale == 0:
+                raise ValueError("y is constant; there is nothing to estimate.")
+        else:
+            self.loc, self.scale = 0.0, 1.0
+
+    def forward(self, y):
+        """y on the internal scale."""
+        if self.dist_y == "lognormal":
+            y = np.log(y)
+        return (y - self.loc) / self.scale
+
+    def log_jacobian(self, y):
+        """log |d internal / d y| per observation, to report densities in y's units."""
+        if self.dist_y == "lognormal":
+            return -np.log(y) - math.log(self.scale)
+        return np.full(np.shape(y), -math.log(self.scale))
+
+
+def _link_proxy(dist_y, y):
+    """y roughly on the link scale, for choosing the parameterization."""
+    if dist_y in ("gamma", "exponential"):
+        return np.log(y)
+    if dist_y in _COUNT:
+        return np.log(y + 0.5)
+    return y
+
+
+def _informative(keys, z):
+    """Median cell size times between-group over within-group variance of z."""
+    frame = pd.DataFrame({"k": keys, "z": z})
+    stats = frame.groupby("k")["z"].agg(["mean", "var", "size"])
+    within = np.nanmean(stats["var"]) if stats["var"].notna().any() else np.nan
+    between = stats["mean"].var()
+    if not np.isfinite(within) or within <= 0 or not np.isfinite(between):
+        return 0.0
+    return float(stats["size"].median() * between / within)
+
+
+class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
+    """Base of the Bayesian estimators; subclasses give the model and its results."""
+
+    _model_fn = None
+
+    # ---- to be given by subclasses -------------------------------------------------
+    def _config(self, data, centered):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _cell_codes(self, data):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _row_mu(self, draws, codes):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _results(self, draws, data):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ---- checks ----------------------------------------------------------------------
+    def _check_params(self):
+        if self.dist_y not in LIKELIHOODS:
+            raise ValueError(f"dist_y must be one of {LIKELIHOODS}, got {self.dist_y!r}.")
+        if self.method not in ("nuts", "svi"):
+            raise ValueError(f"method must be 'nuts' or 'svi', got {self.method!r}.")
+        if self.parameterization not in ("auto", "centered", "noncentered"):
+            raise ValueError(
+                "parameterization must be 'auto', 'centered' or 'noncentered', got "
+                f"{self.parameterization!r}."
+            )
+        if not 0 < self.hdi_prob < 1:
+            raise ValueError(f"hdi_prob must be in (0, 1), got {self.hdi_prob!r}.")
+        for name in ("num_warmup", "num_samples", "num_chains"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < (
+                0 if name == "num_warmup" else 1
+            ):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+        unknown = set(self.priors or {}) - set(_DEFAULT_PRIORS)
+        if unknown:
+            raise ValueError(
+                f"Unknown prior(s) {sorted(unknown)}; the priors dict takes "
+                f"{sorted(_DEFAULT_PRIORS)}."
+            )
+
+    # ---- data ------------------------------------------------------------------------
+    def _prior_constants(self, y, t):
+        priors = {**_DEFAULT_PRIORS, **(self.priors or {})}
+        t_sd = float(np.std(t)) or 1.0
+        if self.dist_y in _STANDARDIZED:
+            alpha_loc = 0.0
+        elif self.dist_y == "bernoulli":
+            p = float(np.clip(y.mean(), 0.01, 0.99))
+            alpha_loc = math.log(p / (1 - p))
+        else:
+            alpha_loc = math.log(max(float(y.mean()), 1e-3))
+        return {
+            "alpha_loc": alpha_loc,
+            "alpha_scale": priors["intercept_scale"],
+            "beta_scale": priors["slope_scale"] / t_sd,
+            "sd_scale": priors["sd_scale"],
+            "resid_scale": priors["residual_scale"],
+        }
+
+    def _cells(self, codes, t, z):
+        """Rows collapsed to cells (normal likelihoods) or kept, then padded."""
+        n_rows = len(t)
+        if self.dist_y in _COLLAPSIBLE:
+            keys = np.column_stack([*codes.values(), t])
+            _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+            inverse = inverse.ravel()
+            n = np.bincount(inverse).astype(float)
+            ybar = np.bincount(inverse, weights=z) / n
+            ss = np.bincount(inverse, weights=(z - ybar[inverse]) ** 2)
+            cell_codes = {k: v[first] for k, v in codes.items()}
+            cell_t = t[first]
+        else:
+            n, ybar, ss = np.ones(n_rows), z, np.zeros(n_rows)
+            cell_codes, cell_t = codes, t
+        size = _bucket(len(n))
+        pad = size - len(n)
+        cells = {k: np.pad(v, (0, pad)).astype(np.int32) for k, v in cell_codes.items()}
+        cells["t"] = np.pad(cell_t, (0, pad)).astype(np.float32)
+        cells["n"] = np.pad(n, (0, pad)).astype(np.float32)
+        cells["ybar"] = np.pad(ybar, (0, pad)).astype(np.float32)
+        cells["ss"] = np.pad(ss, (0, pad)).astype(np.float32)
+        return cells
+
+    def _centered(self, codes, z):
+        if self.parameterization != "auto":
+            return self.parameterization == "centered"
+        if self.dist_y == "bernoulli":
+            return False
+        for role in ("g", "c"):
+            if role in codes and codes[role].max() > 0:
+                return _informative(codes[role], _link_proxy(self.dist_y, z)) > 1.0
+        return False
+
+    # ---- fit -------------------------------------------------------------------------
+    def fit(self, X, y):
+        """Fit the model by NUTS (or SVI).
+
+        Parameters
+        ----------
+        X : DataFrame
+            The raw columns named by ``spec``, or the output of a ColumnSpec when
+            ``spec`` is None.
+        y : array-like of shape (n_samples,)
+            Outcome.
+
+        Returns
+        -------
+        self : estimator
+        """
+        self._check_params()
+        data = self._resolve(X, fit=True)
+        y = self._check_y(y, len(data.Z))
+        self._check_roles(data, need_group=self._needs_group())
+        _check_y_support(self.dist_y, y)
+        self.y_scale_ = YScale(self.dist_y, y)
+        z = self.y_scale_.forward(y)
+        codes = self._cell_codes(data)
+        t = data.Z["treatment"].to_numpy(dtype=float)
+        cells = self._cells(codes, t, z)
+        cells.update({k: np.float32(v) for k, v in self._prior_constants(y, t).items()})
+        self.centered_ = self._centered(codes, z)
+        self.config_ = self._config(data, self.centered_)
+        seed_value = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        from bwestimators import inference
+
+        if self.method == "nuts":
+            draws, stats = inference.run_nuts(
+                type(self)._model_fn,
+                self.config_,
+                cells,
+                num_warmup=int(self.num_warmup),
+                num_samples=int(self.num_samples),
+                num_chains=int(self.num_chains),
+                target_accept_prob=self.target_accept_prob,
+                max_tree_depth=int(self.max_tree_depth),
+                seed_value=seed_value,
+            )
+        else:
+            draws, losses = inference.run_svi(
+                type(self)._model_fn,
+                self.config_,
+                cells,
+                guide=self.guide,
+                num_steps=int(self.num_steps),
+                num_draws=int(self.num_samples) * int(self.num_chains),
+                seed_value=seed_value,
+            )
+            stats = {"losses": losses}
+        self.draws_ = draws
+        self.sample_stats_ = stats
+        self._fit_rows = {"codes": codes, "t": t, "y": y}
+        self._data_ = data
+        self._results(draws, data)
+        self._diagnose()
+        self._idata = None
+        return self
+
+    def _needs_group(self):
+        return bool(self.add_group_intercept) and self._group_given()
+
+    def _group_given(self):
+        return self.spec is None or getattr(self.spec, "group", None) is not None
+
+    # ---- summaries -------------------------------------------------------------------
+    def _summary(self, draws):
+        from bwestimators.inference import summarize_draws
+
+        draws = np.asarray(draws)
+        if draws.ndim == 2:
+            draws = draws[..., None]
+        return summarize_draws(draws, self.hdi_prob)
+
+    def _diagnose(self):
+        ess_bulk, ess_tail, r_hat = [], [], []
+        for name in self.draws_:
+            d = np.asarray(self.draws_[name])
+            flat = d.reshape(d.shape[0], d.shape[1], -1)
+            if self.method == "nuts":
+                s = self._summary(flat)
+                ess_bulk.append(np.nanmin(s["ess_bulk"]))
+                ess_tail.append(np.nanmin(s["ess_tail"]))
+                r_hat.append(np.nanmax(s["r_hat"]) if self.num_chains > 1 else np.nan)
+        div = int(self.sample_stats_["diverging"].sum()) if "diverging" in self.sample_stats_ else 0
+        self.diagnostics_ = {
+            "divergences": div,
+            "min_ess_bulk": float(np.min(ess_bulk)) if ess_bulk else np.nan,
+            "min_ess_tail": float(np.min(ess_tail)) if ess_tail else np.nan,
+            "max_r_hat": float(np.nanmax(r_hat)) if r_hat and np.isfinite(r_hat).any() else np.nan,
+            "num_chains": int(self.num_chains),
+            "num_samples": int(self.num_samples),
+            "centered": bool(self.centered_),
+        }
+        if self.method != "nuts":
+            return
+        problems = []
+        if div > 0:
+            problems.append(f"{div} divergent transitions")
+        if self.diagnostics_["max_r_hat"] > 1.01:
+            problems.append(f"r_hat up to {self.diagnostics_['max_r_hat']:.3f} (> 1.01)")
+        if self.diagnostics_["min_ess_bulk"] < 400 or self.diagnostics_["min_ess_tail"] < 400:
+            low = min(self.diagnostics_["min_ess_bulk"], self.diagnostics_["min_ess_tail"])
+            problems.append(f"effective sample size down to {low:.0f} (< 400)")
+        if problems:
+            other = "noncentered" if self.centered_ else "centered"
+            warnings.warn(
+                f"{type(self).__name__}: {'; '.join(problems)}. Try more num_warmup/num_samples "
+                f"or num_chains, parameterization={other!r}, or a simpler model (fewer random "
+                "effects).",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    # ---- prediction --------------------------------------------------------------------
+    def _flat_draws(self, max_draws=None):
+        flat = {k: v.reshape(-1, *v.shape[2:]) for k, v in self.draws_.items()}
+        total = next(iter(flat.values())).shape[0]
+        if max_draws is not None and total > max_draws:
+            idx = np.linspace(0, total - 1, max_draws).astype(int)
+            flat = {k: v[idx] for k, v in flat.items()}
+        return flat
+
+    def _likelihood_params(self, draws):
+        return {k: draws[k] for k in ("sigma", "nu", "shape", "phi") if k in draws}
+
+    def _predict_codes(self, X):
+        data = self._resolve(X, fit=False)
+        if data.Z["treatment"].isna().any():
+            raise ValueError(
+                f"Treatment column {data.names['treatment']!r} has missing values in X."
+            )
+        return self._cell_codes(data, predict=True), data.Z["treatment"].to_numpy(dtype=float)
+
+    def _moments(self, mu, params, need_var):
+        """Mean and variance of y (in y's units) for linear predictors mu (draws x rows)."""
+        from bwestimators.models._likelihoods import expected_value, observation_variance
+
+        p = {k: v[:, None] for k, v in params.items()}
+        s, loc = self.y_scale_.scale, self.y_scale_.loc
+        if self.dist_y == "lognormal":
+            sigma = p["sigma"] * s
+            log_mu = loc + s * mu
+            mean = np.exp(log_mu + sigma**2 / 2)
+            var = (np.exp(sigma**2) - 1) * np.exp(2 * log_mu + sigma**2) if need_var else None
+            return mean, var
+        mean_int = np.asarray(expected_value(self.dist_y, mu, p))
+        var = None
+        if need_var:
+            var = np.asarray(observation_variance(self.dist_y, mean_int, p)) * s**2
+        return loc + s * mean_int, var
+
+    def predict(self, X, return_std=False):
+        """Posterior mean of the expected value of y.
+
+        Groups not seen at fit time get the population-level prediction (their
+        random effects set to zero).
+
+        Parameters
+        ----------
+        X : DataFrame
+        return_std : bool, default=False
+            Also return the standard deviation of the posterior predictive
+            distribution of y.
+
+        Returns
+        -------
+        y_mean : ndarray of shape (n_samples,)
+        y_std : ndarray of shape (n_samples,), only with ``return_std=True``
+        """
+        check_is_fitted(self, "draws_")
+        codes, t = self._predict_codes(X)
+        n_rows = len(t)
+        draws = self._flat_draws()
+        n_draws = next(iter(draws.values())).shape[0]
+        block = max(1, _MAX_DRAWS_TIMES_ROWS // n_draws)
+        params = self._likelihood_params(draws)
+        mean = np.empty(n_rows)
+        std = np.empty(n_rows) if return_std else None
+        for start in range(0, n_rows, block):
+            sl = slice(start, start + block)
+            mu = self._row_mu(draws, {k: v[sl] for k, v in codes.items()}, t[sl])
+            m, v = self._moments(mu, params, return_std)
+            mean[sl] = m.mean(axis=0)
+            if return_std:
+                std[sl] = np.sqrt(m.var(axis=0) + v.mean(axis=0))
+        return (mean, std) if return_std else mean
+
+    # ---- ArviZ -------------------------------------------------------------------------
+    def _pointwise_loglik(self):
+        from bwestimators.models._likelihoods import observation_dist
+
+        rows = self._fit_rows
+        y = rows["y"]
+        z = self.y_scale_.forward(y)
+        jac = self.y_scale_.log_jacobian(y)
+        draws = self._flat_draws()
+        params = self._likelihood_params(draws)
+        n_draws = next(iter(draws.values())).shape[0]
+        out = np.empty((n_draws, len(y)), dtype=np.float32)
+        block = max(1, _MAX_DRAWS_TIMES_ROWS // n_draws)
+        p = {k: v[:, None] for k, v in params.items()}
+        for start in range(0, len(y), block):
+            sl = slice(start, start + block)
+            mu = self._row_mu(draws, {k: v[sl] for k, v in rows["codes"].items()}, rows["t"][sl])
+            lp = np.asarray(observation_dist(self.dist_y, mu, p).log_prob(z[sl]))
+            out[:, sl] = lp + jac[sl]
+        n_chains = self.draws_[next(iter(self.draws_))].shape[0]
+        return out.reshape(n_chains, -1, len(y))
+
+    def _posterior_dims(self):
+        """Variable name -> (dim name, coordinate labels) for vector parameters."""
+        return {}
+
+    @property
+    def idata_(self):
+        """ArviZ data (a DataTree): posterior, log_likelihood, observed_data, sample_stats.
+
+        Built on first access (the pointwise log-likelihood has one value per
+        draw and observation) and kept.
+        """
+        if not hasattr(self, "draws_"):
+            raise AttributeError("idata_ exists after fit.")
+        if getattr(self, "_idata", None) is None:
+            self._idata = self._build_idata()
+        return self._idata
+
+    def _build_idata(self):
+        import arviz as az
+
+        dims_map = self._posterior_dims()
+        posterior, dims, coords = {}, {}, {}
+        for name, value in self.draws_.items():
+            posterior[name] = np.asarray(value)
+            if name in dims_map and np.ndim(value) == 3:
+                dim, labels = dims_map[name]
+                dims[name] = [dim]
+                coords[dim] = [str(v) for v in labels]
+        coords["obs"] = np.arange(len(self._fit_rows["y"]))
+        groups = {
+            "posterior": posterior,
+            "log_likelihood": {"y": self._pointwise_loglik()},
+            "observed_data": {"y": self._fit_rows["y"]},
+        }
+        if "diverging" in self.sample_stats_:
+            groups["sample_stats"] = {
+                "diverging": self.sample_stats_["diverging"],
+                "n_steps": self.sample_stats_["num_steps"],
+            }
+        dims["y"] = ["obs"]
+        return az.from_dict(groups, dims=dims, coords=coords)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_idata"] = None
+        return state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        tags.regressor_tags.poor_score = True
+        return tags

@@ -1,0 +1,517 @@
+"""Bayesian hierarchical estimators: HierarchicalSlopeRegressor and ConditionMeansRegressor."""
+
+import numpy as np
+import pandas as pd
+
+from bwestimators._bayes import _STANDARDIZED, BayesianEstimatorBase
+from bwestimators.models import MeansConfig, SlopeConfig, means_model, slope_model
+
+_COMMON_PARAMS_DOC = """
+    dist_y : {"normal", "student", "lognormal", "gamma", "poisson", \
+"negative_binomial", "exponential", "bernoulli"}, default="normal"
+        Likelihood. Normal and student are fitted on standardized y and every
+        number is reported back in the units of y. Lognormal is fitted on
+        standardized log y and reported on the natural-log scale of y.
+        Gamma, poisson, negative_binomial and exponential use a log link and
+        bernoulli a logit link; their effects are reported on that link scale
+        (a slope of 0.1 is a factor exp(0.1) on the mean of y for log links).
+    parameterization : {"auto", "centered", "noncentered"}, default="auto"
+        Parameterization of the random effects. ``"auto"`` chooses centered when
+        the data inform every group strongly (median rows per group times the
+        between-group over the within-group variance above 1), non-centered
+        otherwise.
+    priors : dict or None, default=None
+        Overrides of the weakly informative default priors, on the internal
+        scale (standardized y, or the link scale): ``intercept_scale`` (2.5,
+        normal around 0, or around the log/logit of the mean of y for link
+        models), ``slope_scale`` (2.5, divided by the sd of the treatment),
+        ``sd_scale`` (1.0, half-normal scale of every random-effect sd) and
+        ``residual_scale`` (1.0, half-normal scale of the residual sd). Student's
+        degrees of freedom, the gamma shape and the negative-binomial
+        concentration have Gamma(2, 0.1) priors.
+    method : {"nuts", "svi"}, default="nuts"
+        NUTS sampling, or stochastic variational inference (then ``guide`` and
+        ``num_steps`` apply, and ``num_samples * num_chains`` draws are taken
+        from the fitted guide).
+    num_warmup : int, default=500
+    num_samples : int, default=1000
+        Draws per chain after warmup.
+    num_chains : int, default=4
+        Chains, vectorized in one compiled sampler.
+    target_accept_prob : float, default=0.9
+    max_tree_depth : int, default=10
+    num_steps : int, default=3000
+        SVI optimisation steps.
+    guide : {"normal", "laplace"}, default="normal"
+        SVI guide: ``AutoNormal`` or ``AutoLaplaceApproximation``.
+    hdi_prob : float, default=0.94
+        Probability mass of the highest-density intervals in the results.
+    progress_bar : bool, default=False
+        Log the start and end of sampling at INFO level (the sampler runs as one
+        compiled call, so it has no per-draw progress).
+    random_state : int, RandomState or None, default=None
+        Seed of the sampler."""
+
+
+class HierarchicalSlopeRegressor(BayesianEstimatorBase):
+    __doc__ = f"""Bayesian hierarchical regression of y on a treatment, with partial pooling.
+
+    The linear predictor, with non-centered (or centered) random effects, is::
+
+        mu = alpha + a_group[g] + a_group2[g2] + a_condition[c]
+             + (beta + b_condition[c] + b_group[g]) * treatment
+
+    Random effects are normal with half-normal standard deviations. With a
+    normal likelihood the rows are collapsed exactly to the sufficient
+    statistics of every (group, group2, condition, treatment) cell, so a
+    gradient costs O(cells), not O(rows); refits of the same configuration on
+    data of the same padded shape reuse the compiled sampler.
+
+    Parameters
+    ----------
+    spec : ColumnSpec or None, default=None
+        Roles of the columns of X. None: X is the output of a ColumnSpec (as in
+        a pipeline).
+    {_COMMON_PARAMS_DOC}
+    add_group_intercept : bool, default=True
+        Random intercept per group (needs a group).
+    add_group_slope : bool, default=False
+        Random treatment slope per group.
+    add_group2_intercept : bool, default=True
+        Random intercept per group2 level (when group2 is given).
+    add_condition_intercept : bool, default=True
+        Intercept per condition.
+    add_condition_slope : bool, default=True
+        Treatment slope per condition.
+    condition_pooling : {{"partial", "none"}}, default="partial"
+        ``"partial"``: condition intercepts and slopes are random effects around
+        ``alpha`` and ``beta`` with learned scales. ``"none"``: independent
+        intercepts and slopes per condition with the weakly informative priors
+        (no ``alpha``/``beta``).
+
+    Attributes
+    ----------
+    effects_ : DataFrame
+        One row per condition level (one row without a condition) with the
+        decoded condition column(s), ``estimate`` (posterior mean of the
+        treatment effect, in units of y per unit of treatment; on the log or
+        logit scale for link likelihoods), ``sd``, ``lower``/``upper``
+        (``hdi_prob`` HDI), ``p_value`` (NaN), ``prob_positive``, ``ess_bulk``,
+        ``ess_tail``, ``r_hat``.
+    variance_components_ : DataFrame
+        Standard deviations ``group``, ``group_slope``, ``group2``,
+        ``condition``, ``condition_slope``, ``residual`` (those in the model),
+        in units of y, with ``estimate``, ``lower``, ``upper``.
+    intercepts_ : DataFrame
+        Per group, ``alpha + a_group`` in units of y (link scale for link
+        likelihoods), with HDI.
+    idata_ : arviz DataTree
+        Posterior (with named coordinates), pointwise log_likelihood (per
+        observation, in y's units), observed_data and sample_stats; built on
+        first access.
+    diagnostics_ : dict
+        ``divergences``, ``min_ess_bulk``, ``min_ess_tail``, ``max_r_hat`` and
+        the settings; a ``ConvergenceWarning`` is raised when r_hat > 1.01,
+        ESS < 400 or there are divergences.
+    draws_ : dict of ndarray
+        Raw posterior draws on the internal scale, shape (chains, draws, ...).
+    config_ : SlopeConfig
+        Static model configuration.
+    centered_ : bool
+        Whether the random effects were centered.
+
+    Examples
+    --------
+    >>> from bwestimators import ColumnSpec, HierarchicalSlopeRegressor
+    >>> from bwestimators.datasets import generate_fake_lfp
+    >>> df = generate_fake_lfp(mouse_response_slope=9, n_trials=5, random_state=0).df
+    >>> est = HierarchicalSlopeRegressor(ColumnSpec("stim", group="mouse"), num_warmup=200,
+    ...                                  num_samples=200, num_chains=2, random_state=0)
+    >>> est = est.fit(df, df["Log power"])
+    >>> est.effects_[["estimate", "lower", "upper"]].shape
+    (1, 3)
+    >>> bool(est.effects_["estimate"].iloc[0] > 0)
+    True
+    """
+
+    _model_fn = staticmethod(slope_model)
+
+    def __init__(
+        self,
+        spec=None,
+        *,
+        dist_y="normal",
+        add_group_intercept=True,
+        add_group_slope=False,
+        add_group2_intercept=True,
+        add_condition_intercept=True,
+        add_condition_slope=True,
+        condition_pooling="partial",
+        parameterization="auto",
+        priors=None,
+        method="nuts",
+        num_warmup=500,
+        num_samples=1000,
+        num_chains=4,
+        target_accept_prob=0.9,
+        max_tree_depth=10,
+        num_steps=3000,
+        guide="normal",
+        hdi_prob=0.94,
+        progress_bar=False,
+        random_state=None,
+    ):
+        self.spec = spec
+        self.dist_y = dist_y
+        self.add_group_intercept = add_group_intercept
+        self.add_group_slope = add_group_slope
+        self.add_group2_intercept = add_group2_intercept
+        self.add_condition_intercept = add_condition_intercept
+        self.add_condition_slope = add_condition_slope
+        self.condition_pooling = condition_pooling
+        self.parameterization = parameterization
+        self.priors = priors
+        self.method = method
+        self.num_warmup = num_warmup
+        self.num_samples = num_samples
+        self.num_chains = num_chains
+        self.target_accept_prob = target_accept_prob
+        self.max_tree_depth = max_tree_depth
+        self.num_steps = num_steps
+        self.guide = guide
+        self.hdi_prob = hdi_prob
+        self.progress_bar = progress_bar
+        self.random_state = random_state
+
+    def _check_params(self):
+        super()._check_params()
+        if self.condition_pooling not in ("partial", "none"):
+            raise ValueError(
+                f"condition_pooling must be 'partial' or 'none', got {self.condition_pooling!r}."
+            )
+
+    def _needs_group(self):
+        return bool(self.add_group_intercept or self.add_group_slope) and self._group_given()
+
+    def _cell_codes(self, data, predict=False):
+        codes = {}
+        for role, key in (("group", "g"), ("group2", "g2"), ("condition", "c")):
+            values = data.codes(role)
+            codes[key] = values if values is not None else np.zeros(len(data.Z), dtype=np.int64)
+        if predict and self.condition_pooling == "none" and "condition" in data.Z.columns:
+            unseen = data.Z["condition"].isna().to_numpy()
+            if unseen.any():
+                raise ValueError(
+                    f"Condition column {data.names['condition']!r} has {int(unseen.sum())} "
+                    "row(s) with levels not seen at fit time; with condition_pooling='none' "
+                    "there is no population-level effect to predict them with."
+                )
+        return codes
+
+    def _config(self, data, centered):
+        return SlopeConfig(
+            dist_y=self.dist_y,
+            n_groups=data.n_levels("group"),
+            n_groups2=data.n_levels("group2"),
+            n_conditions=data.n_levels("condition"),
+            group_intercept=bool(self.add_group_intercept),
+            group_slope=bool(self.add_group_slope),
+            group2_intercept=bool(self.add_group2_intercept),
+            condition_intercept=bool(self.add_condition_intercept),
+            condition_slope=bool(self.add_condition_slope),
+            pooling=self.condition_pooling,
+            centered=bool(centered),
+        )
+
+    def _row_mu(self, draws, codes, t):
+        def take(name, idx):
+            values = draws[name][:, np.clip(idx, 0, None)]
+            return np.where(idx[None, :] >= 0, values, 0.0)
+
+        n = len(t)
+        if "alpha" in draws:
+            mu = np.repeat(draws["alpha"][:, None], n, axis=1)
+            if "a_condition" in draws:
+                mu = mu + take("a_condition", codes["c"])
+        else:
+            mu = take("a_condition", codes["c"])
+        if "beta" in draws:
+            slope = np.repeat(draws["beta"][:, None], n, axis=1)
+            if "b_condition" in draws:
+                slope = slope + take("b_condition", codes["c"])
+        else:
+            slope = take("b_condition", codes["c"])
+        if "a_group" in draws:
+            mu = mu + take("a_group", codes["g"])
+        if "b_group" in draws:
+            slope = slope + take("b_group", codes["g"])
+        if "a_group2" in draws:
+            mu = mu + take("a_group2", codes["g2"])
+        return mu + slope * t[None, :]
+
+    def _report_scale(self):
+        return self.y_scale_.scale if self.dist_y in _STANDARDIZED else 1.0
+
+    def _slope_draws(self):
+        d = self.draws_
+        n_cond = self.config_.n_conditions
+        if "beta" in d:
+            slopes = d["beta"][..., None]
+            if "b_condition" in d:
+                slopes = slopes + d["b_condition"]
+            elif n_cond:
+                slopes = np.repeat(slopes, n_cond, axis=-1)
+        else:
+            slopes = d["b_condition"]
+        return slopes * self._report_scale()
+
+    def _results(self, draws, data):
+        s = self._summary(self._slope_draws())
+        self.effects_ = self._effects_table(
+            data,
+            {
+                "estimate": s["mean"],
+                "sd": s["sd"],
+                "lower": s["lower"],
+                "upper": s["upper"],
+                "p_value": np.full(len(s["mean"]), np.nan),
+                "prob_positive": s["prob_positive"],
+                "ess_bulk": s["ess_bulk"],
+                "ess_tail": s["ess_tail"],
+                "r_hat": s["r_hat"],
+            },
+        )
+        scale = self._report_scale()
+        rows = {}
+        for component, site in (
+            ("group", "sigma_group"),
+            ("group_slope", "sigma_group_slope"),
+            ("group2", "sigma_group2"),
+            ("condition", "sigma_condition"),
+            ("condition_slope", "sigma_condition_slope"),
+            ("residual", "sigma"),
+        ):
+            if site in draws:
+                cs = self._summary(draws[site] * scale)
+                rows[component] = {k: cs[k][0] for k in ("mean", "lower", "upper")}
+        vc = pd.DataFrame.from_dict(rows, orient="index").rename(columns={"mean": "estimate"})
+        vc.index.name = "component"
+        self.variance_components_ = vc
+        self.intercepts_ = self._intercepts(draws, data)
+
+    def _population_intercept(self, draws):
+        if "alpha" in draws:
+            return draws["alpha"]
+        return draws["a_condition"].mean(axis=-1)
+
+    def _intercepts(self, draws, data):
+        if "a_group" not in draws:
+            return None
+        values = self._population_intercept(draws)[..., None] + draws["a_group"]
+        if self.dist_y in _STANDARDIZED:
+            values = self.y_scale_.loc + self.y_scale_.scale * values
+        s = self._summary(values)
+        frame = pd.DataFrame(
+            {
+                self._label_column(data, "group"): data.spec.categories_["group"],
+                "estimate": s["mean"],
+                "lower": s["lower"],
+                "upper": s["upper"],
+            }
+        )
+        return frame
+
+    def _posterior_dims(self):
+        cats = self.spec_.categories_
+        dims = {}
+        for role, names in (
+            ("group", ("a_group", "a_group_raw", "b_group", "b_group_raw")),
+            ("group2", ("a_group2", "a_group2_raw")),
+            ("condition", ("a_condition", "a_condition_raw", "b_condition", "b_condition_raw")),
+        ):
+            if role in cats:
+                for name in names:
+                    dims[name] = (role, cats[role])
+        return dims
+
+
+class ConditionMeansRegressor(BayesianEstimatorBase):
+    __doc__ = f"""Bayesian mean of every condition x treatment-level cell, with group intercepts.
+
+    ``mu = cell_mean[condition, treatment level] + a_group[g]``: the model of
+    bayes-window's BayesConditions. Its effects table is the posterior of the
+    difference between the highest and the lowest treatment level per
+    condition. The treatment is used as a factor (its distinct values).
+
+    Parameters
+    ----------
+    spec : ColumnSpec or None, default=None
+        Roles of the columns of X; None when X is the output of a ColumnSpec.
+    {_COMMON_PARAMS_DOC}
+    add_group_intercept : bool, default=True
+        Random intercept per group (needs a group).
+
+    Attributes
+    ----------
+    effects_ : DataFrame
+        Per condition: the highest minus the lowest treatment level's mean, with
+        the columns of :class:`HierarchicalSlopeRegressor`'s ``effects_``.
+    cell_means_ : DataFrame
+        Posterior mean and HDI of every condition x treatment-level mean, in
+        units of y (link scale for link likelihoods).
+    variance_components_, intercepts_, idata_, diagnostics_, draws_ :
+        As in :class:`HierarchicalSlopeRegressor`.
+
+    Examples
+    --------
+    >>> from bwestimators import ColumnSpec, ConditionMeansRegressor
+    >>> from bwestimators.datasets import generate_fake_lfp
+    >>> df = generate_fake_lfp(mouse_response_slope=9, n_trials=5, random_state=0).df
+    >>> est = ConditionMeansRegressor(ColumnSpec("stim", group="mouse"), num_warmup=200,
+    ...                               num_samples=200, num_chains=2, random_state=0)
+    >>> est = est.fit(df, df["Log power"])
+    >>> est.cell_means_.shape[0]
+    2
+    """
+
+    _model_fn = staticmethod(means_model)
+
+    def __init__(
+        self,
+        spec=None,
+        *,
+        dist_y="normal",
+        add_group_intercept=True,
+        parameterization="auto",
+        priors=None,
+        method="nuts",
+        num_warmup=500,
+        num_samples=1000,
+        num_chains=4,
+        target_accept_prob=0.9,
+        max_tree_depth=10,
+        num_steps=3000,
+        guide="normal",
+        hdi_prob=0.94,
+        progress_bar=False,
+        random_state=None,
+    ):
+        self.spec = spec
+        self.dist_y = dist_y
+        self.add_group_intercept = add_group_intercept
+        self.parameterization = parameterization
+        self.priors = priors
+        self.method = method
+        self.num_warmup = num_warmup
+        self.num_samples = num_samples
+        self.num_chains = num_chains
+        self.target_accept_prob = target_accept_prob
+        self.max_tree_depth = max_tree_depth
+        self.num_steps = num_steps
+        self.guide = guide
+        self.hdi_prob = hdi_prob
+        self.progress_bar = progress_bar
+        self.random_state = random_state
+
+    def _cell_codes(self, data, predict=False):
+        t = data.Z["treatment"].to_numpy(dtype=float)
+        if not predict:
+            self.treatment_values_ = np.unique(t)
+        level = np.searchsorted(self.treatment_values_, t)
+        level = np.clip(level, 0, len(self.treatment_values_) - 1)
+        known = self.treatment_values_[level] == t
+        c = data.codes("condition")
+        c = c if c is not None else np.zeros(len(t), dtype=np.int64)
+        cell = np.where(known & (c >= 0), c * len(self.treatment_values_) + level, -1)
+        if predict and (cell < 0).any():
+            raise ValueError(
+                f"{int((cell < 0).sum())} row(s) of X have a treatment value or condition not "
+                "seen at fit time; ConditionMeansRegressor predicts only the cells it estimated."
+            )
+        g = data.codes("group")
+        return {"g": g if g is not None else np.zeros(len(t), dtype=np.int64), "c": cell}
+
+    def _config(self, data, centered):
+        n_cond = max(data.n_levels("condition"), 1)
+        return MeansConfig(
+            dist_y=self.dist_y,
+            n_groups=data.n_levels("group"),
+            n_cells=n_cond * len(self.treatment_values_),
+            group_intercept=bool(self.add_group_intercept),
+            centered=bool(centered),
+        )
+
+    def _row_mu(self, draws, codes, t):
+        mu = draws["cell_mean"][:, codes["c"]]
+        if "a_group" in draws:
+            g = codes["g"]
+            mu = mu + np.where(g[None, :] >= 0, draws["a_group"][:, np.clip(g, 0, None)], 0.0)
+        return mu
+
+    def _results(self, draws, data):
+        n_levels = len(self.treatment_values_)
+        scale = self.y_scale_.scale if self.dist_y in _STANDARDIZED else 1.0
+        means = draws["cell_mean"].reshape(*draws["cell_mean"].shape[:2], -1, n_levels)
+        diff = (means[..., -1] - means[..., 0]) * scale
+        s = self._summary(diff)
+        self.effects_ = self._effects_table(
+            data,
+            {
+                "estimate": s["mean"],
+                "sd": s["sd"],
+                "lower": s["lower"],
+                "upper": s["upper"],
+                "p_value": np.full(len(s["mean"]), np.nan),
+                "prob_positive": s["prob_positive"],
+                "ess_bulk": s["ess_bulk"],
+                "ess_tail": s["ess_tail"],
+                "r_hat": s["r_hat"],
+            },
+        )
+        values = draws["cell_mean"]
+        if self.dist_y in _STANDARDIZED:
+            values = self.y_scale_.loc + self.y_scale_.scale * values
+        cs = self._summary(values)
+        n_cond = means.shape[2]
+        table = pd.DataFrame(
+            {
+                "treatment": np.tile(self.treatment_values_, n_cond),
+                "estimate": cs["mean"],
+                "lower": cs["lower"],
+                "upper": cs["upper"],
+            }
+        )
+        if "condition" in data.Z.columns:
+            cond = self._condition_frame(data).loc[np.repeat(np.arange(n_cond), n_levels)]
+            table = pd.concat([cond.reset_index(drop=True), table], axis=1)
+        self.cell_means_ = table
+        rows = {}
+        for component, site in (("group", "sigma_group"), ("residual", "sigma")):
+            if site in draws:
+                vs = self._summary(draws[site] * scale)
+                rows[component] = {
+                    "estimate": vs["mean"][0],
+                    "lower": vs["lower"][0],
+                    "upper": vs["upper"][0],
+                }
+        vc = pd.DataFrame.from_dict(rows, orient="index")
+        vc.index.name = "component"
+        self.variance_components_ = vc
+        self.intercepts_ = None
+        if "a_group" in draws:
+            gs = self._summary(draws["a_group"] * scale)
+            self.intercepts_ = pd.DataFrame(
+                {
+                    self._label_column(data, "group"): data.spec.categories_["group"],
+                    "estimate": gs["mean"],
+                    "lower": gs["lower"],
+                    "upper": gs["upper"],
+                }
+            )
+
+    def _posterior_dims(self):
+        cats = self.spec_.categories_
+        dims = {}
+        if "group" in cats:
+            dims.update({n: ("group", cats["group"]) for n in ("a_group", "a_group_raw")})
+        return dims

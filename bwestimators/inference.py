@@ -1,0 +1,314 @@
+"""Running NUTS and SVI: samplers jitted once per configuration, and diagnostics.
+
+numpyro's ``MCMC.run`` compiles its sampler again on every call. Here the
+whole run (initialisation, warmup, sampling and the transformation back to
+constrained values) is one pure function of the data, jitted once per model
+configuration and kept in a module-level cache; chains are vectorized with
+``jax.vmap``. A refit with the same configuration on data of the same
+(padded) shape reuses the compiled sampler.
+
+jax's persistent compilation cache is switched on in the user's cache folder
+(``$XDG_CACHE_HOME/bwestimators/jax``, by default ``~/.cache/bwestimators/jax``)
+so that a new process does not pay the full compilation, and every traced
+sampler is exported (``jax.export``) to ``.../bwestimators/exported`` so that
+a new process does not trace it again either. Set the environment variable
+``BWESTIMATORS_JAX_CACHE=0`` to switch both off, or to a folder to put them
+elsewhere. jax's cache is left alone when the user already configured one.
+"""
+
+import functools
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from numpyro.distributions.transforms import biject_to
+from numpyro.handlers import seed, trace
+from numpyro.infer.hmc import hmc
+from numpyro.infer.util import constrain_fn, potential_energy
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["compiled_sampler_count", "run_nuts", "run_svi", "summarize_draws"]
+
+_SAMPLERS = {}
+
+
+def _cache_root():
+    """Folder of the on-disk caches, or None when switched off."""
+    setting = os.environ.get("BWESTIMATORS_JAX_CACHE", "1")
+    if setting.lower() in ("0", "false", "no", "off"):
+        return None
+    if setting.lower() in ("1", "true", "yes", "on"):
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        return Path(base) / "bwestimators"
+    return Path(setting)
+
+
+def _export_folder():
+    root = _cache_root()
+    if root is None:
+        return None
+    folder = root / "exported"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder
+
+
+def _configure_cache():
+    root = _cache_root()
+    if root is None or jax.config.jax_compilation_cache_dir:
+        return
+    folder = root / "jax"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+_configure_cache()
+
+
+def _unconstrained_init(model, data, key):
+    """Uniform(-2, 2) initial values in unconstrained space, as numpyro's default."""
+    tr = trace(seed(model, 0)).get_trace(data)
+    init = {}
+    for name, site in tr.items():
+        if site["type"] == "sample" and not site["is_observed"]:
+            key, sub = jax.random.split(key)
+            shape = jnp.shape(biject_to(site["fn"].support).inv(site["value"]))
+            init[name] = jax.random.uniform(sub, shape, minval=-2.0, maxval=2.0)
+    return init
+
+
+def _one_chain(key, data, *, model, num_warmup, num_samples, target_accept_prob, max_tree_depth):
+    def potential(z):
+        return potential_energy(model, (data,), {}, z)
+
+    init_kernel, sample_kernel = hmc(potential_fn=potential, algo="NUTS")
+    k_init, k_run = jax.random.split(key)
+    state = init_kernel(
+        _unconstrained_init(model, data, k_init),
+        num_warmup,
+        target_accept_prob=target_accept_prob,
+        max_tree_depth=max_tree_depth,
+        rng_key=k_run,
+    )
+
+    def step(state, _):
+        state = sample_kernel(state)
+        return state, (state.z, state.diverging, state.num_steps)
+
+    _, (z, diverging, num_steps) = jax.lax.scan(step, state, None, length=num_warmup + num_samples)
+    z, diverging, num_steps = jax.tree.map(lambda x: x[num_warmup:], (z, diverging, num_steps))
+    constrained = jax.vmap(lambda zi: constrain_fn(model, (data,), {}, zi, True))(z)
+    return constrained, diverging, num_steps
+
+
+def _source_digest():
+    """Digest of the code that defines the sampled programs, part of every disk-cache key."""
+    import numpyro
+
+    import bwestimators
+    from bwestimators.models import _likelihoods, _slope
+
+    h = hashlib.sha256()
+    for module in (_slope, _likelihoods):
+        h.update(Path(module.__file__).read_bytes())
+    h.update(Path(__file__).read_bytes())
+    h.update(f"{bwestimators.__version__}|{jax.__version__}|{numpyro.__version__}".encode())
+    return h.hexdigest()
+
+
+def _build_run(model_fn, cfg, num_warmup, num_samples, num_chains, target_accept_prob, depth):
+    chain = functools.partial(
+        _one_chain,
+        model=functools.partial(model_fn, cfg=cfg),
+        num_warmup=num_warmup,
+        num_samples=num_samples,
+        target_accept_prob=target_accept_prob,
+        max_tree_depth=depth,
+    )
+
+    def run(rng_key, data):
+        keys = jax.random.split(rng_key, num_chains)
+        return jax.lax.map(lambda k: chain(k, data), keys)
+
+    return jax.jit(run)
+
+
+def _sampler(model_fn, cfg, settings, rng_key, data):
+    """The compiled sampler for this configuration and data shape.
+
+    Kept in memory per process; with the disk cache on, the traced program is
+    also exported to disk (``jax.export``), so a new process skips tracing and
+    gets the compiled code from jax's persistent compilation cache.
+    """
+    shapes = tuple(sorted((k, v.shape, str(v.dtype)) for k, v in data.items()))
+    key = (model_fn.__module__, model_fn.__qualname__, cfg, settings, shapes)
+    if key in _SAMPLERS:
+        return _SAMPLERS[key]
+    run = _build_run(model_fn, cfg, *settings)
+    folder = _export_folder()
+    if folder is None:
+        _SAMPLERS[key] = run
+        return run
+    from jax import export
+
+    digest = hashlib.sha256(f"{_source_digest()}|{key!r}".encode()).hexdigest()[:32]
+    path = folder / f"{digest}.jaxexport"
+    exported = None
+    if path.exists():
+        try:
+            exported = export.deserialize(bytearray(path.read_bytes()))
+        except Exception:  # a stale or broken cache file is rebuilt below
+            logger.warning("could not read cached sampler %s; tracing it again", path)
+    if exported is None:
+        exported = export.export(run)(rng_key, data)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(exported.serialize())
+        tmp.replace(path)
+    _SAMPLERS[key] = jax.jit(exported.call)
+    return _SAMPLERS[key]
+
+
+def compiled_sampler_count():
+    """Number of compiled NUTS programs in this process (one per configuration and shape)."""
+    return sum(f._cache_size() for f in _SAMPLERS.values())
+
+
+def run_nuts(
+    model_fn,
+    cfg,
+    data,
+    *,
+    num_warmup,
+    num_samples,
+    num_chains,
+    target_accept_prob,
+    max_tree_depth,
+    seed_value,
+):
+    """Sample ``model(data)`` with NUTS; chains vectorized, compiled once per configuration.
+
+    Parameters
+    ----------
+    model_fn : callable
+        numpyro model ``model_fn(data, cfg)``.
+    cfg : hashable
+        Static configuration (shapes and switches); one compiled sampler per
+        ``(model_fn, cfg)``, sampler settings and data shape.
+    data : dict of arrays
+    num_warmup, num_samples, num_chains : int
+    target_accept_prob : float
+    max_tree_depth : int
+    seed_value : int
+
+    Returns
+    -------
+    draws : dict of ndarray
+        Every sample and deterministic site, shape ``(num_chains, num_samples, ...)``.
+    stats : dict of ndarray
+        ``diverging`` and ``num_steps``, shape ``(num_chains, num_samples)``.
+    """
+    settings = (num_warmup, num_samples, num_chains, float(target_accept_prob), max_tree_depth)
+    data = {k: jnp.asarray(v) for k, v in data.items()}
+    rng_key = jax.random.PRNGKey(seed_value)
+    sampler = _sampler(model_fn, cfg, settings, rng_key, data)
+    draws, diverging, num_steps = sampler(rng_key, data)
+    draws = {k: np.asarray(v) for k, v in draws.items()}
+    return draws, {"diverging": np.asarray(diverging), "num_steps": np.asarray(num_steps)}
+
+
+def run_svi(
+    model_fn, cfg, data, *, guide="normal", num_steps, num_draws, seed_value, learning_rate=0.01
+):
+    """Fit ``model(data)`` by stochastic variational inference and draw from the guide.
+
+    Parameters
+    ----------
+    model_fn : callable
+        numpyro model ``model_fn(data, cfg)``.
+    cfg : hashable
+    data : dict of arrays
+    guide : {"normal", "laplace"}
+        numpyro's ``AutoNormal`` or ``AutoLaplaceApproximation``.
+    num_steps : int
+        Optimisation steps (Adam).
+    num_draws : int
+        Draws from the fitted guide.
+    seed_value : int
+
+    Returns
+    -------
+    draws : dict of ndarray
+        Shape ``(1, num_draws, ...)`` (one "chain").
+    losses : ndarray
+        ELBO loss per step.
+    """
+    from numpyro.infer import SVI, Predictive, Trace_ELBO
+    from numpyro.infer.autoguide import AutoLaplaceApproximation, AutoNormal
+    from numpyro.optim import Adam
+
+    guides = {"normal": AutoNormal, "laplace": AutoLaplaceApproximation}
+    if guide not in guides:
+        raise ValueError(f"guide must be one of {sorted(guides)}, got {guide!r}.")
+    data = {k: jnp.asarray(v) for k, v in data.items()}
+    model = functools.partial(model_fn, cfg=cfg)
+    auto = guides[guide](model)
+    svi = SVI(model, auto, Adam(learning_rate), Trace_ELBO())
+    key, sub = jax.random.split(jax.random.PRNGKey(seed_value))
+    result = svi.run(key, num_steps, data, progress_bar=False)
+    k_guide, k_model = jax.random.split(sub)
+    latent = auto.sample_posterior(k_guide, result.params, sample_shape=(num_draws,))
+    deterministic = Predictive(model, posterior_samples=latent)(k_model, data)
+    draws = {**latent, **deterministic}
+    draws = {k: np.asarray(v)[None] for k, v in draws.items() if k != "loglik"}
+    return draws, np.asarray(result.losses)
+
+
+def summarize_draws(draws, hdi_prob):
+    """Mean, HDI, probability of being positive, bulk and tail ESS and r_hat of draws.
+
+    Parameters
+    ----------
+    draws : ndarray of shape (n_chains, n_draws, k)
+    hdi_prob : float
+
+    Returns
+    -------
+    summary : dict of ndarray, each of shape (k,)
+    """
+    from arviz_stats.base import array_stats
+
+    draws = np.asarray(draws, dtype=float)
+    flat = draws.reshape(-1, draws.shape[-1])
+    hdi = np.asarray(array_stats.hdi(np.moveaxis(flat, 0, -1), hdi_prob, axis=-1))
+    moved = np.moveaxis(draws, (0, 1), (-2, -1))
+    if draws.shape[0] > 1 or draws.shape[1] >= 4:
+        ess_bulk = np.asarray(array_stats.ess(moved, method="bulk"))
+        ess_tail = np.asarray(array_stats.ess(moved, method="tail", prob=0.05))
+    else:
+        ess_bulk = ess_tail = np.full(draws.shape[-1], np.nan)
+    if draws.shape[0] > 1:
+        r_hat = np.asarray(array_stats.rhat(moved))
+    else:
+        r_hat = np.full(draws.shape[-1], np.nan)
+    return {
+        "mean": flat.mean(axis=0),
+        "sd": flat.std(axis=0, ddof=1),
+        "lower": hdi[..., 0],
+        "upper": hdi[..., 1],
+        "prob_positive": (flat > 0).mean(axis=0),
+        "ess_bulk": ess_bulk,
+        "ess_tail": ess_tail,
+        "r_hat": r_hat,
+    }

@@ -1,0 +1,31 @@
+"""numpyro model functions and likelihoods (import jax; loaded lazily by the estimators)."""
+
+from bwestimators.models._likelihoods import (
+    LIKELIHOODS,
+    cell_loglik,
+    expected_value,
+    observation_dist,
+    observation_variance,
+)
+from bwestimators.models._slope import (
+    MeansConfig,
+    SlopeConfig,
+    means_linear_predictor,
+    means_model,
+    slope_linear_predictor,
+    slope_model,
+)
+
+__all__ = [
+    "LIKELIHOODS",
+    "MeansConfig",
+    "SlopeConfig",
+    "cell_loglik",
+    "expected_value",
+    "means_linear_predictor",
+    "means_model",
+    "observation_dist",
+    "observation_variance",
+    "slope_linear_predictor",
+    "slope_model",
+]

@@ -1,0 +1,175 @@
+"""numpyro model functions of the hierarchical slope model and the condition-means model.
+
+The models read a dict ``data`` of arrays, one entry per cell (a unique
+(group, group2, condition, treatment) combination for the normal and lognormal
+likelihoods, one row otherwise), padded with empty cells of weight 0:
+
+``t`` treatment, ``g`` group code, ``g2`` group2 code, ``c`` condition code,
+``n`` number of observations (0 for padding), ``ybar`` mean of y, ``ss``
+within-cell sum of squares of y, and 0-d prior constants ``alpha_loc``,
+``alpha_scale``, ``beta_scale``, ``sd_scale``, ``resid_scale``.
+
+Everything that changes between datasets is in ``data`` (arrays), and
+everything that fixes shapes is in the static ``cfg``, so a jitted sampler is
+compiled once per configuration and shape.
+"""
+
+from typing import NamedTuple
+
+import jax.numpy as jnp
+import numpyro
+import numpyro.distributions as dist
+
+from bwestimators.models._likelihoods import cell_loglik
+
+
+class SlopeConfig(NamedTuple):
+    """Static configuration of the slope model (hashable, shapes included)."""
+
+    dist_y: str
+    n_groups: int
+    n_groups2: int
+    n_conditions: int
+    group_intercept: bool
+    group_slope: bool
+    group2_intercept: bool
+    condition_intercept: bool
+    condition_slope: bool
+    pooling: str
+    centered: bool
+
+
+class MeansConfig(NamedTuple):
+    """Static configuration of the condition-means model."""
+
+    dist_y: str
+    n_groups: int
+    n_cells: int
+    group_intercept: bool
+    centered: bool
+
+
+def _random_effect(name, n, sd, centered, loc=None):
+    """Zero-mean normal effects with scale ``sd``, centered or not.
+
+    Centered with a ``loc``, the totals ``loc + effect`` are sampled
+    (``name_total ~ Normal(loc, sd)``), which removes the ridge between the
+    population value and the effects when the data inform every level well.
+    """
+    if centered and loc is not None:
+        total = numpyro.sample(f"{name}_total", dist.Normal(jnp.full(n, loc), sd).to_event(1))
+        return numpyro.deterministic(name, total - loc)
+    if centered:
+        return numpyro.sample(name, dist.Normal(jnp.zeros(n), sd).to_event(1))
+    raw = numpyro.sample(f"{name}_raw", dist.Normal(jnp.zeros(n), 1.0).to_event(1))
+    return numpyro.deterministic(name, raw * sd)
+
+
+def _scale(name, data):
+    return numpyro.sample(name, dist.HalfNormal(data["sd_scale"]))
+
+
+def _likelihood_params(dist_y, data):
+    """Sample the likelihood's own parameters (residual sd, degrees of freedom, shape)."""
+    params = {}
+    if dist_y in ("normal", "student", "lognormal"):
+        params["sigma"] = numpyro.sample("sigma", dist.HalfNormal(data["resid_scale"]))
+    if dist_y == "student":
+        params["nu"] = numpyro.sample("nu", dist.Gamma(2.0, 0.1))
+    if dist_y == "gamma":
+        params["shape"] = numpyro.sample("shape", dist.Gamma(2.0, 0.1))
+    if dist_y == "negative_binomial":
+        params["phi"] = numpyro.sample("phi", dist.Gamma(2.0, 0.1))
+    return params
+
+
+def slope_linear_predictor(cfg, data):
+    """Sample the coefficients and return the linear predictor of every cell.
+
+    In the centered parameterization the first intercept effect (group, else
+    condition) is centered on ``alpha`` and the first slope effect (condition,
+    else group) on ``beta``.
+    """
+    t, g, g2, c = data["t"], data["g"], data["g2"], data["c"]
+    has_cond = cfg.n_conditions > 0
+    group_int = cfg.n_groups > 0 and cfg.group_intercept
+    group_slope = cfg.n_groups > 0 and cfg.group_slope
+    if has_cond and cfg.pooling == "none" and cfg.condition_intercept:
+        loc = jnp.full(cfg.n_conditions, data["alpha_loc"])
+        a_cond = numpyro.sample("a_condition", dist.Normal(loc, data["alpha_scale"]).to_event(1))
+        alpha, mu = None, a_cond[c]
+    else:
+        alpha = numpyro.sample("alpha", dist.Normal(data["alpha_loc"], data["alpha_scale"]))
+        mu = alpha
+        if has_cond and cfg.condition_intercept:
+            sd = _scale("sigma_condition", data)
+            loc = None if group_int else alpha
+            mu = mu + _random_effect("a_condition", cfg.n_conditions, sd, cfg.centered, loc)[c]
+    if has_cond and cfg.pooling == "none" and cfg.condition_slope:
+        scale = data["beta_scale"]
+        b_cond = numpyro.sample(
+            "b_condition", dist.Normal(jnp.zeros(cfg.n_conditions), scale).to_event(1)
+        )
+        beta, slope = None, b_cond[c]
+    else:
+        beta = numpyro.sample("beta", dist.Normal(0.0, data["beta_scale"]))
+        slope = beta
+        if has_cond and cfg.condition_slope:
+            sd = _scale("sigma_condition_slope", data)
+            slope = (
+                slope + _random_effect("b_condition", cfg.n_conditions, sd, cfg.centered, beta)[c]
+            )
+    if group_int:
+        sd = _scale("sigma_group", data)
+        mu = mu + _random_effect("a_group", cfg.n_groups, sd, cfg.centered, alpha)[g]
+    if group_slope:
+        sd = _scale("sigma_group_slope", data)
+        loc = None if (has_cond and cfg.condition_slope) else beta
+        slope = slope + _random_effect("b_group", cfg.n_groups, sd, cfg.centered, loc)[g]
+    if cfg.n_groups2 and cfg.group2_intercept:
+        sd = _scale("sigma_group2", data)
+        mu = mu + _random_effect("a_group2", cfg.n_groups2, sd, cfg.centered)[g2]
+    return mu + slope * t
+
+
+def slope_model(data, cfg):
+    """Hierarchical slope model.
+
+    ``mu = alpha + a_group[g] + a_group2[g2] + a_condition[c]
+    + (beta + b_condition[c] + b_group[g]) * t``, with the terms that ``cfg``
+    switches on. With ``pooling="none"`` the condition intercepts and slopes are
+    independent (``alpha``/``beta`` are then absent).
+    """
+    mu = slope_linear_predictor(cfg, data)
+    params = _likelihood_params(cfg.dist_y, data)
+    numpyro.factor("loglik", jnp.sum(cell_loglik(cfg.dist_y, mu, data, params)))
+
+
+def means_linear_predictor(cfg, data):
+    """One mean per (condition x treatment level) cell plus group intercepts.
+
+    The group intercepts sum to zero (``ZeroSumNormal``), so the cell means are
+    the population-level means of the cells.
+    """
+    m = numpyro.sample(
+        "cell_mean",
+        dist.Normal(jnp.full(cfg.n_cells, data["alpha_loc"]), data["alpha_scale"]).to_event(1),
+    )
+    mu = m[data["c"]]
+    if cfg.n_groups and cfg.group_intercept:
+        sd = _scale("sigma_group", data)
+        shape = (cfg.n_groups,)
+        if cfg.centered:
+            a_group = numpyro.sample("a_group", dist.ZeroSumNormal(sd, event_shape=shape))
+        else:
+            raw = numpyro.sample("a_group_raw", dist.ZeroSumNormal(1.0, event_shape=shape))
+            a_group = numpyro.deterministic("a_group", raw * sd)
+        mu = mu + a_group[data["g"]]
+    return mu
+
+
+def means_model(data, cfg):
+    """Condition-means model: ``mu = cell_mean[cell] + a_group[g]``."""
+    mu = means_linear_predictor(cfg, data)
+    params = _likelihood_params(cfg.dist_y, data)
+    numpyro.factor("loglik", jnp.sum(cell_loglik(cfg.dist_y, mu, data, params)))
