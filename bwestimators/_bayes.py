@@ -98,14 +98,18 @@ def _link_proxy(dist_y, y):
 
 
 def _informative(keys, z):
-    """Median cell size times between-group over within-group variance of z."""
+    """Median rows per level times the between-level over the within-level variance of z.
+
+    The between-level variance is the method-of-moments estimate (variance of
+    the level means less their sampling variance), so pure noise scores 0.
+    """
     frame = pd.DataFrame({"k": keys, "z": z})
     stats = frame.groupby("k")["z"].agg(["mean", "var", "size"])
     within = np.nanmean(stats["var"]) if stats["var"].notna().any() else np.nan
-    between = stats["mean"].var()
-    if not np.isfinite(within) or within <= 0 or not np.isfinite(between):
+    if not np.isfinite(within) or within <= 0 or len(stats) < 2:
         return 0.0
-    return float(stats["size"].median() * between / within)
+    between = stats["mean"].var() - within * np.mean(1.0 / stats["size"])
+    return float(stats["size"].median() * max(between, 0.0) / within)
 
 
 class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
@@ -198,7 +202,7 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
     def _centered(self, codes, z):
         if self.parameterization != "auto":
             return self.parameterization == "centered"
-        if self.dist_y == "bernoulli":
+        if self.method == "svi" or self.dist_y == "bernoulli":
             return False
         for role in ("g", "c"):
             if role in codes and codes[role].max() > 0:

@@ -19,7 +19,7 @@ _COMMON_PARAMS_DOC = """
         Parameterization of the random effects. ``"auto"`` chooses centered when
         the data inform every group strongly (median rows per group times the
         between-group over the within-group variance above 1), non-centered
-        otherwise.
+        otherwise, and always for SVI and bernoulli.
     priors : dict or None, default=None
         Overrides of the weakly informative default priors, on the internal
         scale (standardized y, or the link scale): ``intercept_scale`` (2.5,
