@@ -97,15 +97,23 @@ def _link_proxy(dist_y, y):
     return y
 
 
-def _informative(keys, z):
+def _nested(inner, outer):
+    """Whether every level of ``inner`` lies within a single level of ``outer``."""
+    pairs = pd.DataFrame({"i": inner, "o": outer}).drop_duplicates()
+    return bool(pairs["i"].is_unique)
+
+
+def _informative(keys, z, t):
     """Median rows per level times the between-level over the within-level variance of z.
 
-    The between-level variance is the method-of-moments estimate (variance of
-    the level means less their sampling variance), so pure noise scores 0.
+    The within-level variance is pooled within (level, treatment) cells, so a
+    treatment effect does not count as noise; the between-level variance is the
+    method-of-moments estimate (variance of the level means less their
+    sampling variance), so pure noise scores 0.
     """
-    frame = pd.DataFrame({"k": keys, "z": z})
-    stats = frame.groupby("k")["z"].agg(["mean", "var", "size"])
-    within = np.nanmean(stats["var"]) if stats["var"].notna().any() else np.nan
+    frame = pd.DataFrame({"k": keys, "z": z, "t": t})
+    within = frame.groupby(["k", "t"])["z"].var().mean()
+    stats = frame.groupby("k")["z"].agg(["mean", "size"])
     if not np.isfinite(within) or within <= 0 or len(stats) < 2:
         return 0.0
     between = stats["mean"].var() - within * np.mean(1.0 / stats["size"])
@@ -118,8 +126,12 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
     _model_fn = None
 
     # ---- to be given by subclasses -------------------------------------------------
-    def _config(self, data, centered):  # pragma: no cover - abstract
+    def _config(self, data, centered, codes):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _extra_data(self, codes):
+        """Model data beyond the cells (arrays whose shapes the configuration fixes)."""
+        return {}
 
     def _cell_codes(self, data):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -199,15 +211,31 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
         cells["ss"] = np.pad(ss, (0, pad)).astype(np.float32)
         return cells
 
-    def _centered(self, codes, z):
+    def _centered(self, codes, z, t):
+        """Roles whose random effects are centered (a tuple, part of the model configuration).
+
+        ``"auto"``: a role is centered when the data inform its levels strongly
+        (:func:`_informative` above 1), except a grouping whose conditions are
+        nested in it (each condition level within one group): the condition
+        effects then absorb most of its variation, and it stays non-centered.
+        SVI and bernoulli fits are non-centered.
+        """
+        roles = {"group": "g", "group2": "g2", "condition": "c"}
         if self.parameterization != "auto":
-            return self.parameterization == "centered"
+            return tuple(roles) if self.parameterization == "centered" else ()
         if self.method == "svi" or self.dist_y == "bernoulli":
-            return False
-        for role in ("g", "c"):
-            if role in codes and codes[role].max() > 0:
-                return _informative(codes[role], _link_proxy(self.dist_y, z)) > 1.0
-        return False
+            return ()
+        proxy = _link_proxy(self.dist_y, z)
+        has_cond = "c" in codes and codes["c"].max() > 0
+        centered = []
+        for role, key in roles.items():
+            if key not in codes or codes[key].max() == 0:
+                continue
+            if role != "condition" and has_cond and _nested(codes["c"], codes[key]):
+                continue
+            if _informative(codes[key], proxy, t) > 1.0:
+                centered.append(role)
+        return tuple(centered)
 
     # ---- fit -------------------------------------------------------------------------
     def fit(self, X, y):
@@ -236,8 +264,9 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
         t = data.Z["treatment"].to_numpy(dtype=float)
         cells = self._cells(codes, t, z)
         cells.update({k: np.float32(v) for k, v in self._prior_constants(y, t).items()})
-        self.centered_ = self._centered(codes, z)
-        self.config_ = self._config(data, self.centered_)
+        self.centered_ = self._centered(codes, z, t)
+        self.config_ = self._config(data, self.centered_, codes)
+        cells.update(self._extra_data(codes))
         seed_value = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         from bwestimators import inference
 
@@ -306,7 +335,7 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
             "max_r_hat": float(np.nanmax(r_hat)) if r_hat and np.isfinite(r_hat).any() else np.nan,
             "num_chains": int(self.num_chains),
             "num_samples": int(self.num_samples),
-            "centered": bool(self.centered_),
+            "centered": list(self.centered_),
         }
         if self.method != "nuts":
             return
@@ -319,11 +348,10 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
             low = min(self.diagnostics_["min_ess_bulk"], self.diagnostics_["min_ess_tail"])
             problems.append(f"effective sample size down to {low:.0f} (< 400)")
         if problems:
-            other = "noncentered" if self.centered_ else "centered"
             warnings.warn(
                 f"{type(self).__name__}: {'; '.join(problems)}. Try more num_warmup/num_samples "
-                f"or num_chains, parameterization={other!r}, or a simpler model (fewer random "
-                "effects).",
+                "or num_chains, parameterization='centered' or 'noncentered' (now centered: "
+                f"{list(self.centered_) or 'none'}), or a simpler model (fewer random effects).",
                 ConvergenceWarning,
                 stacklevel=3,
             )

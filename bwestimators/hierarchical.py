@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from bwestimators._bayes import _STANDARDIZED, BayesianEstimatorBase
+from bwestimators._bayes import _STANDARDIZED, BayesianEstimatorBase, _nested
 from bwestimators.models import MeansConfig, SlopeConfig, means_model, slope_model
 
 _COMMON_PARAMS_DOC = """
@@ -16,10 +16,12 @@ _COMMON_PARAMS_DOC = """
         bernoulli a logit link; their effects are reported on that link scale
         (a slope of 0.1 is a factor exp(0.1) on the mean of y for log links).
     parameterization : {"auto", "centered", "noncentered"}, default="auto"
-        Parameterization of the random effects. ``"auto"`` chooses centered when
-        the data inform every group strongly (median rows per group times the
-        between-group over the within-group variance above 1), non-centered
-        otherwise, and always for SVI and bernoulli.
+        Parameterization of the random effects. ``"auto"`` decides per role
+        (group, group2, condition): centered when the data inform its levels
+        strongly (median rows per level times the between-level over the
+        within-level variance, moment-corrected, above 1), non-centered
+        otherwise; a grouping with the conditions nested in it (neurons within
+        mice) stays non-centered; SVI and bernoulli fits are non-centered.
     priors : dict or None, default=None
         Overrides of the weakly informative default priors, on the internal
         scale (standardized y, or the link scale): ``intercept_scale`` (2.5,
@@ -117,8 +119,8 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         Raw posterior draws on the internal scale, shape (chains, draws, ...).
     config_ : SlopeConfig
         Static model configuration.
-    centered_ : bool
-        Whether the random effects were centered.
+    centered_ : tuple of str
+        Roles whose random effects were centered.
 
     Examples
     --------
@@ -208,7 +210,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
                 )
         return codes
 
-    def _config(self, data, centered):
+    def _config(self, data, centered, codes):
         return SlopeConfig(
             dist_y=self.dist_y,
             n_groups=data.n_levels("group"),
@@ -220,8 +222,18 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
             condition_intercept=bool(self.add_condition_intercept),
             condition_slope=bool(self.add_condition_slope),
             pooling=self.condition_pooling,
-            centered=bool(centered),
+            centered=tuple(centered),
+            nested=bool(
+                codes["c"].max() > 0 and codes["g"].max() > 0 and _nested(codes["c"], codes["g"])
+            ),
         )
+
+    def _extra_data(self, codes):
+        if not self.config_.nested:
+            return {}
+        parent = np.zeros(self.config_.n_conditions, dtype=np.int32)
+        parent[codes["c"]] = codes["g"]
+        return {"c_group": parent}
 
     def _row_mu(self, draws, codes, t):
         def take(name, idx):
@@ -431,14 +443,14 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
         g = data.codes("group")
         return {"g": g if g is not None else np.zeros(len(t), dtype=np.int64), "c": cell}
 
-    def _config(self, data, centered):
+    def _config(self, data, centered, codes):
         n_cond = max(data.n_levels("condition"), 1)
         return MeansConfig(
             dist_y=self.dist_y,
             n_groups=data.n_levels("group"),
             n_cells=n_cond * len(self.treatment_values_),
             group_intercept=bool(self.add_group_intercept),
-            centered=bool(centered),
+            centered=tuple(centered),
         )
 
     def _row_mu(self, draws, codes, t):

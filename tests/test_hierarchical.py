@@ -104,7 +104,7 @@ def test_radon_matches_gelman_hill():
     vc = est.variance_components_["estimate"]
     assert vc["residual"] == pytest.approx(0.76, abs=0.04)
     assert vc["group"] == pytest.approx(0.33, abs=0.08)
-    assert est.centered_ is False  # few homes per county: non-centered
+    assert est.centered_ == ()  # few homes per county: non-centered
 
 
 LIKELIHOOD_DATA = {
@@ -387,3 +387,24 @@ def test_condition_means_regressor():
     assert len(est.cell_means_) == 6
     np.testing.assert_allclose(est.cell_means_["estimate"], raw.to_numpy().ravel(), atol=0.05)
     assert est.predict(df).shape == (len(df),)
+
+
+def test_conditions_nested_in_groups():
+    """Neurons within mice: condition intercepts are centered on their mouse's intercept."""
+    from bwestimators.datasets import generate_fake_spikes
+
+    df = generate_fake_spikes(
+        n_trials=10,
+        n_neurons=3,
+        n_mice=3,
+        mouse_response_slope=12,
+        overall_stim_response_strength=45,
+        random_state=0,
+    ).df
+    spec = ColumnSpec("stim", condition="neuron_x_mouse", group="mouse")
+    est = _fit(HierarchicalSlopeRegressor(spec, random_state=0, **FAST), df, df["isi"])
+    assert est.config_.nested
+    assert est.diagnostics_["divergences"] <= 5
+    raw = df.groupby(["neuron_x_mouse", "stim"])["isi"].mean().unstack()
+    diff = (raw[1] - raw[0]).loc[est.effects_["neuron_x_mouse"]]
+    assert np.corrcoef(diff, est.effects_["estimate"])[0, 1] > 0.95

@@ -34,7 +34,7 @@ def test_collapsed_log_density_equals_rows(dist_y):
     assert (cells["n"] > 0).sum() == 6 * 3 * 2  # one cell per (group, condition, treatment)
     rows = {k: v.astype(np.int32) for k, v in codes.items()}
     rows.update(t=t, n=np.ones(len(t)), ybar=z, ss=np.zeros(len(t)), **consts)
-    cfg = SlopeConfig(dist_y, 6, 0, 3, True, True, True, True, True, "partial", False)
+    cfg = SlopeConfig(dist_y, 6, 0, 3, True, True, True, True, True, "partial", ())
     for s in range(3):
         params = {
             k: v["value"]

@@ -36,7 +36,8 @@ class SlopeConfig(NamedTuple):
     condition_intercept: bool
     condition_slope: bool
     pooling: str
-    centered: bool
+    centered: tuple
+    nested: bool = False
 
 
 class MeansConfig(NamedTuple):
@@ -46,7 +47,7 @@ class MeansConfig(NamedTuple):
     n_groups: int
     n_cells: int
     group_intercept: bool
-    centered: bool
+    centered: tuple
 
 
 def _random_effect(name, n, sd, centered, loc=None):
@@ -86,14 +87,26 @@ def _likelihood_params(dist_y, data):
 def slope_linear_predictor(cfg, data):
     """Sample the coefficients and return the linear predictor of every cell.
 
-    In the centered parameterization the first intercept effect (group, else
-    condition) is centered on ``alpha`` and the first slope effect (condition,
-    else group) on ``beta``.
+    ``cfg.centered`` names the roles (``"group"``, ``"group2"``,
+    ``"condition"``) whose effects are centered; the others are non-centered.
+    The first centered intercept effect (group, else condition) is centered on
+    ``alpha`` and the first centered slope effect (condition, else group) on
+    ``beta``. With conditions nested in groups (``cfg.nested``, each condition
+    level within one group, ``data["c_group"]`` its group) and centered
+    condition effects, the condition intercepts are centered on their group's
+    intercept, ``alpha + a_group[c_group]``: the group level is the parent of
+    the condition level rather than a second additive term.
     """
     t, g, g2, c = data["t"], data["g"], data["g2"], data["c"]
     has_cond = cfg.n_conditions > 0
     group_int = cfg.n_groups > 0 and cfg.group_intercept
     group_slope = cfg.n_groups > 0 and cfg.group_slope
+    cent_group = "group" in cfg.centered
+    cent_cond = "condition" in cfg.centered
+    nested_centered = (
+        cfg.nested and cent_cond and group_int and cfg.condition_intercept and cfg.pooling != "none"
+    )
+    group_sd = _scale("sigma_group", data) if nested_centered else None
     if has_cond and cfg.pooling == "none" and cfg.condition_intercept:
         loc = jnp.full(cfg.n_conditions, data["alpha_loc"])
         a_cond = numpyro.sample("a_condition", dist.Normal(loc, data["alpha_scale"]).to_event(1))
@@ -103,9 +116,16 @@ def slope_linear_predictor(cfg, data):
         mu = alpha
         if has_cond and cfg.condition_intercept:
             sd = _scale("sigma_condition", data)
-            loc = None if group_int else alpha
-            mu = mu + _random_effect("a_condition", cfg.n_conditions, sd, cfg.centered, loc)[c]
-    if has_cond and cfg.pooling == "none" and cfg.condition_slope:
+            if nested_centered:
+                parent_group = _random_effect("a_group", cfg.n_groups, group_sd, False)
+                loc = alpha + parent_group[data["c_group"]]
+                a_cond = _random_effect("a_condition", cfg.n_conditions, sd, True, loc)
+                mu = mu + a_cond[c] + parent_group[data["c_group"]][c]
+            else:
+                loc = None if (group_int and cent_group) else alpha
+                mu = mu + _random_effect("a_condition", cfg.n_conditions, sd, cent_cond, loc)[c]
+    cond_slope = has_cond and cfg.condition_slope
+    if cond_slope and cfg.pooling == "none":
         scale = data["beta_scale"]
         b_cond = numpyro.sample(
             "b_condition", dist.Normal(jnp.zeros(cfg.n_conditions), scale).to_event(1)
@@ -114,21 +134,20 @@ def slope_linear_predictor(cfg, data):
     else:
         beta = numpyro.sample("beta", dist.Normal(0.0, data["beta_scale"]))
         slope = beta
-        if has_cond and cfg.condition_slope:
+        if cond_slope:
             sd = _scale("sigma_condition_slope", data)
-            slope = (
-                slope + _random_effect("b_condition", cfg.n_conditions, sd, cfg.centered, beta)[c]
-            )
-    if group_int:
+            slope = slope + _random_effect("b_condition", cfg.n_conditions, sd, cent_cond, beta)[c]
+    if group_int and not nested_centered:
         sd = _scale("sigma_group", data)
-        mu = mu + _random_effect("a_group", cfg.n_groups, sd, cfg.centered, alpha)[g]
+        mu = mu + _random_effect("a_group", cfg.n_groups, sd, cent_group, alpha)[g]
     if group_slope:
         sd = _scale("sigma_group_slope", data)
-        loc = None if (has_cond and cfg.condition_slope) else beta
-        slope = slope + _random_effect("b_group", cfg.n_groups, sd, cfg.centered, loc)[g]
+        loc = None if (cond_slope and cent_cond) else beta
+        slope = slope + _random_effect("b_group", cfg.n_groups, sd, cent_group, loc)[g]
     if cfg.n_groups2 and cfg.group2_intercept:
         sd = _scale("sigma_group2", data)
-        mu = mu + _random_effect("a_group2", cfg.n_groups2, sd, cfg.centered)[g2]
+        cent = "group2" in cfg.centered
+        mu = mu + _random_effect("a_group2", cfg.n_groups2, sd, cent)[g2]
     return mu + slope * t
 
 
@@ -159,7 +178,7 @@ def means_linear_predictor(cfg, data):
     if cfg.n_groups and cfg.group_intercept:
         sd = _scale("sigma_group", data)
         shape = (cfg.n_groups,)
-        if cfg.centered:
+        if "group" in cfg.centered:
             a_group = numpyro.sample("a_group", dist.ZeroSumNormal(sd, event_shape=shape))
         else:
             raw = numpyro.sample("a_group_raw", dist.ZeroSumNormal(1.0, event_shape=shape))
