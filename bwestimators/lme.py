@@ -1,0 +1,279 @@
+"""LMEComparator: the linear mixed-effects model of statsmodels (MixedLM) on the common contract."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+from bwestimators._base import EffectsEstimatorMixin
+from bwestimators._frequentist import (
+    WarningLog,
+    contrast_table,
+    design_rows,
+    model_spec_of,
+    quote,
+    working_frame,
+)
+
+
+class LMEWarning(UserWarning):
+    """Warnings statsmodels raised while fitting a mixed model (convergence, boundary)."""
+
+
+class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
+    """Linear mixed-effects model of y on a treatment, fitted by statsmodels' MixedLM.
+
+    The default model has a random intercept per group and fixed effects built
+    from the roles: ``y ~ treatment`` without a condition, and an intercept and
+    a treatment slope per condition level with one
+    (``y ~ 0 + C(condition) + C(condition):treatment``), so that every condition
+    gets its own test. Column names are quoted in the formula (``Q('Log
+    power')``), so names with spaces and symbols work, and they are never
+    renamed in the caller's data.
+
+    Parameters
+    ----------
+    spec : ColumnSpec or None, default=None
+        Roles of the columns of X; None when X is the output of a ColumnSpec.
+    add_group_slope : bool, default=False
+        Add a random treatment slope per group (correlated with the intercept).
+    nested_group2 : bool, default=False
+        Add ``group2`` nested in group as a variance component.
+    formula : str or None, default=None
+        A statsmodels/patsy formula over the columns of X (quote names with
+        spaces: ``Q('Log power') ~ stim``) replacing the default fixed effects.
+        Its left side is replaced by y. The effects table then reports the
+        change of the fixed-effects prediction per unit of treatment in each
+        condition, whatever terms give it.
+    reml : bool, default=True
+        Restricted maximum likelihood (else maximum likelihood).
+    alpha : float, default=0.05
+        1 - confidence level of the intervals.
+
+    Attributes
+    ----------
+    effects_ : DataFrame
+        Per condition level (decoded columns first): ``estimate`` (treatment
+        effect, in units of y per unit of treatment), ``std_err``, ``z``,
+        ``p_value`` (Wald), ``lower``, ``upper`` (``1 - alpha`` interval).
+    variance_components_ : DataFrame
+        Standard deviations ``group``, ``group_slope``, ``group2``,
+        ``residual`` in units of y; ``lower``/``upper`` are NaN (MixedLM gives
+        no intervals for them).
+    result_ : statsmodels MixedLMResults
+    formula_ : str
+        The formula fitted (with ``re_formula_`` and ``vc_formula_``).
+    converged_ : bool
+    warnings_ : list of str
+        The warnings statsmodels raised during the fit, kept and re-emitted
+        once as one :class:`LMEWarning`.
+
+    Examples
+    --------
+    >>> from bwestimators import ColumnSpec, LMEComparator
+    >>> from bwestimators.datasets import generate_fake_lfp
+    >>> df = generate_fake_lfp(mouse_response_slope=9, n_trials=30, random_state=0).df
+    >>> lme = LMEComparator(ColumnSpec("stim", group="mouse")).fit(df, df["Log power"])
+    >>> lme.formula_
+    "Q('Log power') ~ Q('stim')"
+    >>> bool(lme.effects_["p_value"].iloc[0] < 0.05)
+    True
+    """
+
+    def __init__(
+        self,
+        spec=None,
+        *,
+        add_group_slope=False,
+        nested_group2=False,
+        formula=None,
+        reml=True,
+        alpha=0.05,
+    ):
+        self.spec = spec
+        self.add_group_slope = add_group_slope
+        self.nested_group2 = nested_group2
+        self.formula = formula
+        self.reml = reml
+        self.alpha = alpha
+
+    def _formulas(self, roles):
+        y, t = quote(roles["y"]), quote(roles["treatment"])
+        if self.formula is not None:
+            rhs = self.formula.split("~", 1)[1].strip() if "~" in self.formula else self.formula
+            formula = f"{y} ~ {rhs}"
+        elif "condition" in roles:
+            c = f"C({quote(roles['condition'])})"
+            formula = f"{y} ~ 0 + {c} + {c}:{t}"
+        else:
+            formula = f"{y} ~ {t}"
+        re_formula = f"1 + {t}" if self.add_group_slope else "1"
+        vc_formula = None
+        if self.nested_group2:
+            if "group2" not in roles:
+                raise ValueError("nested_group2=True needs a group2 column in the ColumnSpec.")
+            vc_formula = {"group2": f"0 + C({quote(roles['group2'])})"}
+        return formula, re_formula, vc_formula
+
+    def fit(self, X, y):
+        """Fit the mixed model.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Raw columns named by ``spec``, or a ColumnSpec's output when ``spec`` is None.
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self : LMEComparator
+        """
+        import statsmodels.formula.api as smf
+
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1), got {self.alpha!r}.")
+        data = self._resolve(X, fit=True)
+        y_arr = self._check_y(y, len(data.Z))
+        self._check_roles(data, need_group=True)
+        frame, roles = working_frame(data, y_arr, getattr(y, "name", None))
+        if self.formula is not None:
+            extra = [c for c in _as_frame_columns(X) if c not in frame.columns]
+            frame = pd.concat([frame, _as_frame_like(X, data.Z.index)[extra]], axis=1)
+        formula, re_formula, vc_formula = self._formulas(roles)
+        self.formula_, self.re_formula_, self.vc_formula_ = formula, re_formula, vc_formula
+        model = smf.mixedlm(
+            formula,
+            frame,
+            groups=frame[roles["group"]],
+            re_formula=re_formula,
+            vc_formula=vc_formula,
+        )
+        with WarningLog() as log:
+            result = model.fit(reml=self.reml)
+        self.warnings_ = log.messages
+        if log.messages:
+            warnings.warn(
+                "statsmodels MixedLM: "
+                + " | ".join(log.messages)
+                + " (kept in warnings_; a boundary or singular fit often means a variance "
+                "component is near zero: try a simpler model).",
+                LMEWarning,
+                stacklevel=2,
+            )
+        self.result_ = result
+        self.converged_ = bool(result.converged)
+        self._roles = roles
+        self._data_ = data
+        self._frame_template = frame.iloc[:0]
+        self.effects_ = self._effects(result, frame, roles, data)
+        self.variance_components_ = self._variance_components(result)
+        self.intercepts_ = self._intercepts(result, data)
+        return self
+
+    def _contrast_frames(self, frame, roles):
+        """Rows at treatment 1 and 0 for each condition level (or one pair overall)."""
+        t = roles["treatment"]
+        if "condition" in roles:
+            reps = frame.groupby(roles["condition"], observed=True, sort=False).head(1)
+            order = np.argsort(reps[roles["condition"]].cat.codes.to_numpy())
+            reps = reps.iloc[order]
+        else:
+            reps = frame.iloc[:1]
+        return reps.assign(**{t: 1.0}), reps.assign(**{t: 0.0})
+
+    def _effects(self, result, frame, roles, data):
+        spec = model_spec_of(result)
+        hi, lo = self._contrast_frames(frame, roles)
+        L = design_rows(spec, hi) - design_rows(spec, lo)
+        k = len(result.fe_params)
+        cov = np.asarray(result.cov_params())[:k, :k]
+        tab = contrast_table(L, np.asarray(result.fe_params), cov, self.alpha)
+        return self._effects_table(
+            data,
+            {
+                "estimate": tab["estimate"],
+                "std_err": tab["std_err"],
+                "z": tab["stat"],
+                "p_value": tab["p_value"],
+                "lower": tab["lower"],
+                "upper": tab["upper"],
+            },
+        )
+
+    def _variance_components(self, result):
+        cov_re = np.asarray(result.cov_re)
+        rows = {"group": np.sqrt(cov_re[0, 0])}
+        if self.add_group_slope and cov_re.shape[0] > 1:
+            rows["group_slope"] = np.sqrt(cov_re[1, 1])
+        if self.vc_formula_ is not None and len(result.vcomp):
+            rows["group2"] = np.sqrt(result.vcomp[0])
+        rows["residual"] = np.sqrt(result.scale)
+        vc = pd.DataFrame({"estimate": rows, "lower": np.nan, "upper": np.nan})
+        vc.index.name = "component"
+        return vc
+
+    def _intercepts(self, result, data):
+        """Per group: the fixed intercept (of the first condition) plus the group's BLUP."""
+        _, lo = self._contrast_frames(self._frame_like_fit(), self._roles)
+        base = float((design_rows(model_spec_of(result), lo.iloc[:1]) @ result.fe_params)[0])
+        labels = data.spec.categories_["group"]
+        re = result.random_effects
+        values = [base + float(np.asarray(re[g])[0]) if g in re else base for g in labels]
+        return pd.DataFrame(
+            {
+                self._label_column(data, "group"): labels,
+                "estimate": values,
+                "lower": np.nan,
+                "upper": np.nan,
+            }
+        )
+
+    def _frame_like_fit(self):
+        return self.result_.model.data.frame
+
+    def predict(self, X):
+        """Fixed effects plus the BLUPs of groups seen at fit time (fixed part for others).
+
+        Parameters
+        ----------
+        X : DataFrame
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "result_")
+        data = self._resolve(X, fit=False)
+        roles = self._roles
+        if data.Z["treatment"].isna().any():
+            raise ValueError(f"Treatment column {data.names['treatment']!r} has missing values.")
+        if "condition" in data.Z.columns and data.Z["condition"].isna().any():
+            raise ValueError(
+                f"Condition column {data.names['condition']!r} has "
+                f"{int(data.Z['condition'].isna().sum())} row(s) with levels not seen at fit time."
+            )
+        frame, _ = working_frame(data, np.zeros(len(data.Z)), roles["y"])
+        if self.formula is not None:
+            extra = [c for c in self._frame_like_fit().columns if c not in frame.columns]
+            frame = pd.concat([frame, _as_frame_like(X, data.Z.index)[extra]], axis=1)
+        fixed = design_rows(model_spec_of(self.result_), frame) @ np.asarray(self.result_.fe_params)
+        re = self.result_.random_effects
+        groups = data.Z["group"].astype(object).to_numpy()
+        t = data.Z["treatment"].to_numpy(float)
+        random = np.zeros(len(frame))
+        for i, g in enumerate(groups):
+            if g is not None and not (isinstance(g, float) and np.isnan(g)) and g in re:
+                effect = np.asarray(re[g])
+                random[i] = effect[0] + (effect[1] * t[i] if self.add_group_slope else 0.0)
+        return fixed + random
+
+
+def _as_frame_columns(X):
+    return list(X.columns) if isinstance(X, pd.DataFrame) else []
+
+
+def _as_frame_like(X, index):
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+    return frame.loc[index]

@@ -1,0 +1,174 @@
+import copy
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+from sklearn.base import clone
+from sklearn.model_selection import GroupKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+
+from bwestimators import ColumnSpec, LMEComparator
+from bwestimators.datasets import generate_fake_lfp, generate_fake_spikes, load_radon
+from bwestimators.lme import LMEWarning
+from tests.conftest import simulate_nested
+
+SPEC3 = ColumnSpec("stim", condition="brain region", group="mouse id")
+
+
+@pytest.fixture(scope="module")
+def lfp():
+    return generate_fake_lfp(mouse_response_slope=9, n_trials=30, random_state=0).df
+
+
+def test_identical_to_statsmodels_no_condition(lfp):
+    before = copy.deepcopy(lfp)
+    lme = LMEComparator(ColumnSpec("stim", group="mouse")).fit(lfp, lfp["Log power"])
+    pd.testing.assert_frame_equal(lfp, before)
+    direct = smf.mixedlm("Q('Log power') ~ stim", lfp, groups=lfp["mouse"]).fit(reml=True)
+    eff = lme.effects_.iloc[0]
+    assert eff["estimate"] == pytest.approx(direct.params["stim"], abs=1e-8)
+    assert eff["std_err"] == pytest.approx(direct.bse["stim"], abs=1e-8)
+    assert eff["p_value"] == pytest.approx(direct.pvalues["stim"], rel=1e-6)
+    ci = direct.conf_int(alpha=0.05).loc["stim"]
+    assert eff["lower"] == pytest.approx(ci[0], abs=1e-8)
+    assert eff["upper"] == pytest.approx(ci[1], abs=1e-8)
+    vc = lme.variance_components_["estimate"]
+    assert vc["group"] == pytest.approx(np.sqrt(direct.cov_re.iloc[0, 0]), abs=1e-8)
+    assert vc["residual"] == pytest.approx(np.sqrt(direct.scale), abs=1e-8)
+    assert lme.converged_
+
+
+def test_identical_to_statsmodels_per_condition():
+    df, _ = simulate_nested(n_rep=5, random_state=2)
+    lme = LMEComparator(SPEC3).fit(df, df["y value"])
+    direct = smf.mixedlm(
+        "Q('y value') ~ 0 + C(Q('brain region')) + C(Q('brain region')):stim",
+        df,
+        groups=df["mouse id"],
+    ).fit(reml=True)
+    names = [f"C(Q('brain region'))[{c}]:stim" for c in ("c0", "c1", "c2")]
+    np.testing.assert_allclose(lme.effects_["estimate"], direct.params[names], atol=1e-8)
+    np.testing.assert_allclose(lme.effects_["std_err"], direct.bse[names], atol=1e-8)
+    np.testing.assert_allclose(lme.effects_["p_value"], direct.pvalues[names], rtol=1e-6)
+    assert list(lme.effects_["brain region"]) == ["c0", "c1", "c2"]
+
+
+def test_group_slope_identical_to_statsmodels(lfp):
+    lme = LMEComparator(ColumnSpec("stim", group="mouse"), add_group_slope=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lme.fit(lfp, lfp["Log power"])
+        direct = smf.mixedlm(
+            "Q('Log power') ~ stim", lfp, groups=lfp["mouse"], re_formula="1 + stim"
+        ).fit(reml=True)
+    assert lme.effects_["estimate"].iloc[0] == pytest.approx(direct.params["stim"], abs=1e-8)
+    assert lme.variance_components_.loc["group_slope", "estimate"] == pytest.approx(
+        np.sqrt(direct.cov_re.iloc[1, 1]), abs=1e-8
+    )
+
+
+def test_radon_gelman_hill_table():
+    """Gelman & Hill (2007), section 12.4, p. 259: lmer(y ~ x + (1 | county)) on Minnesota
+    radon, y = log(radon, with 0 replaced by 0.1): intercept 1.46 (se 0.05), floor -0.69
+    (se 0.07), county sd 0.33, residual sd 0.76."""
+    df = load_radon()
+    y = np.log(np.where(df["radon"] == 0, 0.1, df["radon"]))
+    lme = LMEComparator(ColumnSpec("floor", group="county")).fit(df, y)
+    eff = lme.effects_.iloc[0]
+    assert round(eff["estimate"], 2) == -0.69
+    assert round(eff["std_err"], 2) == 0.07
+    vc = lme.variance_components_["estimate"]
+    assert round(vc["group"], 2) == 0.33
+    assert round(vc["residual"], 2) == 0.76
+    assert round(lme.result_.fe_params.iloc[0], 2) == 1.46
+    assert round(lme.result_.bse.iloc[0], 2) == 0.05
+
+
+def test_spikes_example_one_row_per_neuron():
+    s = generate_fake_spikes(
+        n_trials=20,
+        n_neurons=7,
+        n_mice=6,
+        dur=7,
+        mouse_response_slope=12,
+        overall_stim_response_strength=45,
+        random_state=0,
+    ).df
+    cols = list(s.columns)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lme = LMEComparator(ColumnSpec("stim", condition="neuron_x_mouse", group="mouse")).fit(
+            s, s["isi"]
+        )
+    assert list(s.columns) == cols
+    assert len(lme.effects_) == 42
+    assert (lme.effects_["estimate"] < 0).mean() > 0.9  # isi shortens under stimulation
+    # statsmodels warned (nested conditions leave no group variance): kept and emitted once
+    lme_warnings = [w for w in caught if issubclass(w.category, LMEWarning)]
+    assert len(lme_warnings) == (1 if lme.warnings_ else 0)
+
+
+def test_predict_uses_blups_and_fixed_part_for_unseen(lfp):
+    lme = LMEComparator(ColumnSpec("stim", group="mouse")).fit(lfp, lfp["Log power"])
+    np.testing.assert_allclose(lme.predict(lfp), lme.result_.fittedvalues, atol=1e-10)
+    new = lfp.iloc[:2].assign(mouse="never seen")
+    fe = lme.result_.fe_params
+    np.testing.assert_allclose(lme.predict(new), fe.iloc[0] + fe.iloc[1] * new["stim"])
+    assert lme.score(lfp, lfp["Log power"]) > 0.9
+
+
+def test_formula_override():
+    df, _ = simulate_nested(n_rep=5, random_state=2)
+    lme = LMEComparator(SPEC3, formula="y ~ Q('stim') + C(Q('brain region'))")
+    lme.fit(df, df["y value"])
+    assert lme.formula_.startswith("Q('y value') ~")
+    direct = smf.mixedlm(
+        "Q('y value') ~ stim + C(Q('brain region'))", df, groups=df["mouse id"]
+    ).fit()
+    # one slope shared by every condition
+    np.testing.assert_allclose(lme.effects_["estimate"], direct.params["stim"], atol=1e-8)
+
+
+def test_spaces_and_pipeline_form(lfp):
+    spec = ColumnSpec("stim", group="mouse")
+    pipe = make_pipeline(spec, LMEComparator()).fit(lfp, lfp["Log power"])
+    direct = LMEComparator(spec).fit(lfp, lfp["Log power"])
+    pd.testing.assert_frame_equal(pipe[-1].effects_, direct.effects_)
+
+
+def test_clone_pickle_and_cross_validation(lfp, tmp_path):
+    lme = LMEComparator(ColumnSpec("stim", group="mouse")).fit(lfp, lfp["Log power"])
+    joblib.dump(lme, tmp_path / "lme.joblib")
+    loaded = joblib.load(tmp_path / "lme.joblib")
+    np.testing.assert_allclose(loaded.predict(lfp), lme.predict(lfp))
+    assert clone(lme).get_params()["spec"].group == "mouse"
+    scores = cross_val_score(
+        LMEComparator(ColumnSpec("stim", group="mouse")),
+        lfp,
+        lfp["Log power"],
+        groups=lfp["mouse"],
+        cv=GroupKFold(n_splits=5),
+    )
+    assert scores.shape == (5,) and np.isfinite(scores).all()
+
+
+def test_bad_input(lfp):
+    spec = ColumnSpec("stim", group="mouse")
+    with pytest.raises(ValueError, match="mouse id"):
+        LMEComparator(ColumnSpec("stim", group="mouse id")).fit(lfp, lfp["Log power"])
+    y = lfp["Log power"].copy()
+    y.iloc[0] = np.nan
+    with pytest.raises(ValueError, match="missing"):
+        LMEComparator(spec).fit(lfp, y)
+    one = lfp[lfp.stim == 0]
+    with pytest.raises(ValueError, match="single level"):
+        LMEComparator(spec).fit(one, one["Log power"])
+    with pytest.raises(ValueError, match="group column"):
+        LMEComparator(ColumnSpec("stim")).fit(lfp, lfp["Log power"])
+    df, _ = simulate_nested(n_rep=3, random_state=0)
+    df = df[~((df["brain region"] == "c2") & (df["stim"] == 0))]
+    with pytest.raises(ValueError, match="c2"):
+        LMEComparator(SPEC3).fit(df, df["y value"])
