@@ -356,6 +356,19 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
                 stacklevel=3,
             )
 
+    def effect_draws(self):
+        """Posterior draws of the treatment effect per condition, as reported in ``effects_``.
+
+        Returns
+        -------
+        draws : ndarray of shape (n_chains * n_samples, n_rows_of_effects)
+        """
+        check_is_fitted(self, "draws_")
+        d = np.asarray(self._effect_draws())
+        if d.ndim == 2:
+            d = d[..., None]
+        return d.reshape(-1, d.shape[-1])
+
     # ---- prediction --------------------------------------------------------------------
     def _flat_draws(self, max_draws=None):
         flat = {k: v.reshape(-1, *v.shape[2:]) for k, v in self.draws_.items()}

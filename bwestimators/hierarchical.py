@@ -264,7 +264,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
     def _report_scale(self):
         return self.y_scale_.scale if self.dist_y in _STANDARDIZED else 1.0
 
-    def _slope_draws(self):
+    def _effect_draws(self):
         d = self.draws_
         n_cond = self.config_.n_conditions
         if "beta" in d:
@@ -278,7 +278,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         return slopes * self._report_scale()
 
     def _results(self, draws, data):
-        s = self._summary(self._slope_draws())
+        s = self._summary(self._effect_draws())
         self.effects_ = self._effects_table(
             data,
             {
@@ -464,8 +464,7 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
         n_levels = len(self.treatment_values_)
         scale = self.y_scale_.scale if self.dist_y in _STANDARDIZED else 1.0
         means = draws["cell_mean"].reshape(*draws["cell_mean"].shape[:2], -1, n_levels)
-        diff = (means[..., -1] - means[..., 0]) * scale
-        s = self._summary(diff)
+        s = self._summary(self._effect_draws())
         self.effects_ = self._effects_table(
             data,
             {
@@ -520,6 +519,13 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
                     "upper": gs["upper"],
                 }
             )
+
+    def _effect_draws(self):
+        n_levels = len(self.treatment_values_)
+        scale = self.y_scale_.scale if self.dist_y in _STANDARDIZED else 1.0
+        cm = self.draws_["cell_mean"]
+        means = cm.reshape(*cm.shape[:2], -1, n_levels)
+        return (means[..., -1] - means[..., 0]) * scale
 
     def _posterior_dims(self):
         cats = self.spec_.categories_

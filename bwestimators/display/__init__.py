@@ -1,0 +1,8 @@
+"""Display objects: figures of fitted estimators and data (matplotlib)."""
+
+from bwestimators.display.data import DataDisplay
+from bwestimators.display.diagnostics import DiagnosticsDisplay
+from bwestimators.display.intercepts import InterceptDisplay
+from bwestimators.display.slopes import PosteriorSlopeDisplay
+
+__all__ = ["DataDisplay", "DiagnosticsDisplay", "InterceptDisplay", "PosteriorSlopeDisplay"]
