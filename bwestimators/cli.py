@@ -86,16 +86,23 @@ def _fit_all(df, y_name, spec, methods, dist_y, seed, quick, out):
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(table[keep].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     table.to_csv(out / "effects_all.csv", index=False)
-    fig, axes = plt.subplots(1, len(fitted), figsize=(4.2 * len(fitted), 4), sharey=True,
-                             squeeze=False, layout="constrained")
-    for ax, (method, est) in zip(axes[0], fitted.items(), strict=True):
+    fig, axes = plt.subplots(
+        1,
+        len(fitted),
+        figsize=(4.2 * len(fitted), 4),
+        sharey=True,
+        squeeze=False,
+        layout="constrained",
+    )
+    for ax, est in zip(axes[0], fitted.values(), strict=True):
         PosteriorSlopeDisplay.from_estimator(est, df, y, ax=ax, kind="density")
         ax.set_title(type(est).__name__, fontsize="medium")
     fig.savefig(out / "slopes.png", dpi=90)
     detail = spec.detail
     col = spec.group if spec.group is not None else None
-    data = DataDisplay.from_data(df, spec.treatment, y_name, detail=detail, col=col,
-                                 col_wrap=5 if col else None)
+    data = DataDisplay.from_data(
+        df, spec.treatment, y_name, detail=detail, col=col, col_wrap=5 if col else None
+    )
     data.figure_.savefig(out / "data.png", dpi=80)
     plt.close("all")
     _progress(f"wrote {out}/effects_*.csv, slopes.png, data.png")
@@ -108,8 +115,9 @@ def _demo(args):
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    df = generate_fake_lfp(mouse_response_slope=9, n_trials=10 if args.quick else 30,
-                           random_state=args.seed).df
+    df = generate_fake_lfp(
+        mouse_response_slope=9, n_trials=10 if args.quick else 30, random_state=args.seed
+    ).df
     df.to_csv(out / "lfp_data.csv", index=False)
     _progress(
         f"Fake LFP power: {len(df)} trials of {df['mouse'].nunique()} mice. "
@@ -142,9 +150,13 @@ def _fit(args):
     from bwestimators import ColumnSpec
 
     df = _read_table(args.data)
-    for option, value in (("--y", args.y), ("--treatment", args.treatment),
-                          ("--group", args.group), ("--group2", args.group2),
-                          ("--detail", args.detail)):
+    for option, value in (
+        ("--y", args.y),
+        ("--treatment", args.treatment),
+        ("--group", args.group),
+        ("--group2", args.group2),
+        ("--detail", args.detail),
+    ):
         if value is not None:
             _check_column(df, value, option)
     for c in args.condition or []:
@@ -155,8 +167,13 @@ def _fit(args):
     condition = args.condition if args.condition else None
     if condition is not None and len(condition) == 1:
         condition = condition[0]
-    spec = ColumnSpec(args.treatment, condition=condition, group=args.group,
-                      group2=args.group2, detail=args.detail)
+    spec = ColumnSpec(
+        args.treatment,
+        condition=condition,
+        group=args.group,
+        group2=args.group2,
+        detail=args.detail,
+    )
     methods = METHODS if args.method == "all" else (args.method,)
     if args.group is None and any(m in ("lme",) for m in methods):
         raise UserError("--group is needed by the LME (e.g. --group mouse); or use --method anova")
@@ -176,14 +193,16 @@ def build_parser():
     """The argument parser of the ``bwestimators`` command."""
     fmt = argparse.ArgumentDefaultsHelpFormatter
     parser = argparse.ArgumentParser(
-        prog="bwestimators", description="Treatment effects in nested experimental data.",
+        prog="bwestimators",
+        description="Treatment effects in nested experimental data.",
         formatter_class=fmt,
     )
     parser.add_argument("--version", action="version", version=f"bwestimators {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="fit the example LFP data with every estimator",
-                          formatter_class=fmt)
+    demo = sub.add_parser(
+        "demo", help="fit the example LFP data with every estimator", formatter_class=fmt
+    )
     demo.add_argument("--out", default="bwestimators-demo", help="folder for figures and tables")
     demo.add_argument("--quick", action="store_true", help="smaller data and fewer draws")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
@@ -197,34 +216,65 @@ def build_parser():
     fit.add_argument("--group", default=None, help="group column (e.g. mouse)")
     fit.add_argument("--group2", default=None, help="second grouping column (e.g. session)")
     fit.add_argument("--detail", default=None, help="trial column, to pair treatment levels")
-    fit.add_argument("--method", choices=[*METHODS, "all"], default="all",
-                     help="which estimator(s)")
-    fit.add_argument("--dist-y", default="normal", dest="dist_y",
-                     choices=["normal", "student", "lognormal", "gamma", "poisson",
-                              "negative_binomial", "exponential", "bernoulli"],
-                     help="likelihood of the Bayesian model")
+    fit.add_argument(
+        "--method", choices=[*METHODS, "all"], default="all", help="which estimator(s)"
+    )
+    fit.add_argument(
+        "--dist-y",
+        default="normal",
+        dest="dist_y",
+        choices=[
+            "normal",
+            "student",
+            "lognormal",
+            "gamma",
+            "poisson",
+            "negative_binomial",
+            "exponential",
+            "bernoulli",
+        ],
+        help="likelihood of the Bayesian model",
+    )
     fit.add_argument("--out", default="bwestimators-fit", help="folder for figures and tables")
     fit.add_argument("--seed", type=int, default=0, help="random seed")
     fit.add_argument("--quick", action="store_true", help="fewer draws")
     fit.set_defaults(func=_fit)
 
-    power = sub.add_parser("power", help="simulation-based power sweep on fake LFP data",
-                           formatter_class=fmt)
-    power.add_argument("--config", default=None,
-                       help="TOML file with [grid] lists and settings; options override it")
-    power.add_argument("--effects", type=float, nargs="+", default=[0.0, 2.0, 5.0, 9.0],
-                       help="true effects (mouse_response_slope)")
-    power.add_argument("--n-trials", type=int, nargs="+", default=[10], dest="n_trials",
-                       help="trials per mouse and level")
-    power.add_argument("--n-mice", type=int, nargs="+", default=[10], dest="n_mice",
-                       help="mice")
+    power = sub.add_parser(
+        "power", help="simulation-based power sweep on fake LFP data", formatter_class=fmt
+    )
+    power.add_argument(
+        "--config",
+        default=None,
+        help="TOML file with [grid] lists and settings; options override it",
+    )
+    power.add_argument(
+        "--effects",
+        type=float,
+        nargs="+",
+        default=[0.0, 2.0, 5.0, 9.0],
+        help="true effects (mouse_response_slope)",
+    )
+    power.add_argument(
+        "--n-trials",
+        type=int,
+        nargs="+",
+        default=[10],
+        dest="n_trials",
+        help="trials per mouse and level",
+    )
+    power.add_argument("--n-mice", type=int, nargs="+", default=[10], dest="n_mice", help="mice")
     power.add_argument("--repeats", type=int, default=20, help="datasets per grid point")
-    power.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS),
-                       help="estimators")
+    power.add_argument(
+        "--methods", nargs="+", choices=METHODS, default=list(METHODS), help="estimators"
+    )
     power.add_argument("--alpha", type=float, default=0.05, help="test level")
     power.add_argument("--n-jobs", type=int, default=1, dest="n_jobs", help="joblib workers")
-    power.add_argument("--checkpoint", default=None,
-                       help="CSV/Parquet file written as fits finish; rerun to resume")
+    power.add_argument(
+        "--checkpoint",
+        default=None,
+        help="CSV/Parquet file written as fits finish; rerun to resume",
+    )
     power.add_argument("--out", default="bwestimators-power", help="folder for results")
     power.add_argument("--seed", type=int, default=0, help="random seed")
     power.add_argument("--quick", action="store_true", help="fewer draws per Bayesian fit")

@@ -3,6 +3,14 @@
 from bwestimators.display.data import DataDisplay
 from bwestimators.display.diagnostics import DiagnosticsDisplay
 from bwestimators.display.intercepts import InterceptDisplay
+from bwestimators.display.power import PowerCurveDisplay, PowerRocDisplay
 from bwestimators.display.slopes import PosteriorSlopeDisplay
 
-__all__ = ["DataDisplay", "DiagnosticsDisplay", "InterceptDisplay", "PosteriorSlopeDisplay"]
+__all__ = [
+    "DataDisplay",
+    "DiagnosticsDisplay",
+    "InterceptDisplay",
+    "PosteriorSlopeDisplay",
+    "PowerCurveDisplay",
+    "PowerRocDisplay",
+]

@@ -1,0 +1,219 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from bwestimators import AnovaComparator, ColumnSpec, LMEComparator
+from bwestimators.datasets import generate_fake_lfp
+from bwestimators.power import (
+    PowerSimulation,
+    confusion_table,
+    false_positive_rate,
+    power_table,
+    roc_auc_table,
+    roc_table,
+)
+
+SPEC = ColumnSpec("stim", group="mouse")
+
+
+def _gaussian(n_mice=8, n_trials=6, effect=0.0, random_state=None):
+    """Random intercepts per mouse, a true effect, normal noise: the LME's own model."""
+    rng = np.random.default_rng(random_state)
+    mouse = np.repeat(np.arange(n_mice), 2 * n_trials)
+    stim = np.tile(np.repeat([0, 1], n_trials), n_mice)
+    y = rng.normal(0, 1, n_mice)[mouse] + effect * stim + rng.normal(0, 1, len(mouse))
+    return pd.DataFrame({"mouse": mouse.astype(str), "stim": stim, "y": y})
+
+
+def _sim(**kw):
+    args = {
+        "y": "y",
+        "spec": SPEC,
+        "param_grid": {"effect": [0.0, 1.0]},
+        "n_repeats": 10,
+        "effect_param": "effect",
+        "random_state": 0,
+        "progress": False,
+    }
+    args.update(kw)
+    return PowerSimulation(
+        _gaussian, {"lme": LMEComparator(), "anova": AnovaComparator(kind="rm")}, **args
+    )
+
+
+def test_results_table_columns():
+    res = _sim(n_repeats=3).run()
+    assert len(res) == 2 * 3 * 2
+    for col in (
+        "estimator",
+        "effect",
+        "true_effect",
+        "seed",
+        "estimate",
+        "p_value",
+        "lower",
+        "upper",
+        "detected",
+        "score",
+        "fit_seconds",
+        "error",
+    ):
+        assert col in res.columns
+    assert res["error"].isna().all()
+    assert list(res["estimator"].iloc[:2]) == ["lme", "anova"]
+    # the same seed gives the same dataset for every estimator
+    assert res.groupby(["grid_index", "repeat"])["seed"].nunique().eq(1).all()
+
+
+def test_lme_false_positive_rate_near_alpha():
+    res = _sim(param_grid={"effect": [0.0]}, n_repeats=200).run()
+    fp = false_positive_rate(res)
+    lme = fp[fp["estimator"] == "lme"].iloc[0]
+    # binomial test: the rate is compatible with alpha = 0.05
+    assert stats.binomtest(int(lme["detected"]), int(lme["n"]), 0.05).pvalue > 0.01
+    assert lme["lower"] <= 0.05 <= lme["upper"] or lme["rate"] < 0.1
+
+
+def test_power_rises_with_effect():
+    res = _sim(param_grid={"effect": [0.0, 0.3, 1.0]}, n_repeats=20).run()
+    table = power_table(res)
+    lme = table[table["estimator"] == "lme"].sort_values("effect")
+    assert lme["rate"].is_monotonic_increasing
+    assert lme["rate"].iloc[-1] > 0.9
+    auc = roc_auc_table(res[res["effect"] != 0.3])
+    assert (auc["auc"] > 0.9).all()
+    roc = roc_table(res)
+    assert {"fpr", "tpr", "threshold"} <= set(roc.columns)
+    conf = confusion_table(res)
+    assert (
+        conf[["true_positive", "false_negative", "false_positive", "true_negative"]].sum(axis=1)
+        == 60
+    ).all()
+
+
+def test_failed_fit_is_recorded():
+    def generator(effect=0.0, random_state=None):
+        df = _gaussian(effect=effect, random_state=random_state)
+        df.loc[0, "y"] = np.nan  # every fit fails on NaN in y
+        return df
+
+    res = PowerSimulation(
+        generator,
+        {"lme": LMEComparator()},
+        y="y",
+        spec=SPEC,
+        param_grid={"effect": [0.0]},
+        n_repeats=2,
+        effect_param="effect",
+        progress=False,
+    ).run()
+    assert res["error"].str.contains("missing").all()
+    assert res["detected"].isna().all()
+    assert power_table(res)["errors"].iloc[0] == 2
+
+
+class _Interrupting(LMEComparator):
+    """An LME that raises KeyboardInterrupt after a number of fits (counted per class)."""
+
+    calls = 0
+    limit = 10**9
+
+    def fit(self, X, y):
+        type(self).calls += 1
+        if type(self).calls > type(self).limit:
+            raise KeyboardInterrupt
+        return super().fit(X, y)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_checkpoint_resume(tmp_path, suffix):
+    path = tmp_path / f"sweep{suffix}"
+    sim = PowerSimulation(
+        _gaussian,
+        {"lme": _Interrupting()},
+        y="y",
+        spec=SPEC,
+        param_grid={"effect": [0.0, 1.0]},
+        n_repeats=5,
+        effect_param="effect",
+        random_state=1,
+        progress=False,
+    )
+    _Interrupting.calls, _Interrupting.limit = 0, 4
+    with pytest.raises(KeyboardInterrupt):
+        sim.run(checkpoint=path)
+    saved = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+    assert len(saved) == 4
+    _Interrupting.calls, _Interrupting.limit = 0, 10**9
+    resumed = sim.run(checkpoint=path)
+    assert _Interrupting.calls == 6  # only the unfinished datasets were fitted
+    full = PowerSimulation(
+        _gaussian,
+        {"lme": LMEComparator()},
+        y="y",
+        spec=SPEC,
+        param_grid={"effect": [0.0, 1.0]},
+        n_repeats=5,
+        effect_param="effect",
+        random_state=1,
+        progress=False,
+    ).run()
+    cols = ["effect", "repeat", "seed", "estimate", "p_value"]
+    pd.testing.assert_frame_equal(resumed[cols], full[cols], check_dtype=False)
+
+
+def test_joblib_and_dask_give_identical_tables():
+    distributed = pytest.importorskip("distributed")
+    sequential = _sim(n_repeats=3).run()
+    parallel = _sim(n_repeats=3, n_jobs=2).run()
+    cols = ["estimator", "effect", "repeat", "seed", "estimate", "p_value", "detected"]
+    pd.testing.assert_frame_equal(sequential[cols], parallel[cols])
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        on_dask = _sim(n_repeats=3, backend="dask").run()
+    pd.testing.assert_frame_equal(sequential[cols], on_dask[cols])
+
+
+def test_bayesian_in_sweep_reports_ess():
+    from bwestimators import HierarchicalSlopeRegressor
+    from bwestimators.power import SWEEP_SAMPLER
+
+    res = PowerSimulation(
+        generate_fake_lfp,
+        {"bayes": HierarchicalSlopeRegressor(random_state=0, **SWEEP_SAMPLER)},
+        y="Log power",
+        spec=SPEC,
+        param_grid={"mouse_response_slope": [0, 9], "n_trials": [10]},
+        n_repeats=2,
+        random_state=0,
+        progress=False,
+    ).run()
+    assert res["error"].isna().all()
+    assert (res["ess_bulk"] >= 400).all()
+    assert res.loc[res["true_effect"] == 9, "detected"].all()
+
+
+def test_power_displays(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from bwestimators.display import PowerCurveDisplay, PowerRocDisplay
+
+    res = _sim(n_repeats=5).run()
+    disp = PowerCurveDisplay.from_results(res, alpha=0.05)
+    assert len(disp.lines_) == 2
+    np.testing.assert_allclose(
+        disp.frame().sort_values(["estimator", "true_effect"])["rate"],
+        power_table(res, by=["estimator", "true_effect"]).sort_values(["estimator", "true_effect"])[
+            "rate"
+        ],
+    )
+    roc = PowerRocDisplay.from_results(res)
+    assert "AUC" in roc.lines_["lme"].get_label()
+    roc.figure_.savefig(tmp_path / "roc.png")
+    assert plt.imread(tmp_path / "roc.png").std() > 0.01
+    plt.close("all")
