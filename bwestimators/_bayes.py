@@ -309,30 +309,31 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
         return self.spec is None or getattr(self.spec, "group", None) is not None
 
     # ---- summaries -------------------------------------------------------------------
-    def _summary(self, draws):
+    def _summary(self, draws, with_diagnostics=True):
         from bwestimators.inference import summarize_draws
 
         draws = np.asarray(draws)
         if draws.ndim == 2:
             draws = draws[..., None]
-        return summarize_draws(draws, self.hdi_prob)
+        return summarize_draws(draws, self.hdi_prob, with_diagnostics)
 
     def _diagnose(self):
-        ess_bulk, ess_tail, r_hat = [], [], []
-        for name in self.draws_:
-            d = np.asarray(self.draws_[name])
-            flat = d.reshape(d.shape[0], d.shape[1], -1)
-            if self.method == "nuts":
-                s = self._summary(flat)
-                ess_bulk.append(np.nanmin(s["ess_bulk"]))
-                ess_tail.append(np.nanmin(s["ess_tail"]))
-                r_hat.append(np.nanmax(s["r_hat"]) if self.num_chains > 1 else np.nan)
+        ess_bulk = ess_tail = r_hat = np.array([np.nan])
+        if self.method == "nuts":
+            from bwestimators._diagnostics import diagnostics
+
+            stacked = np.concatenate(
+                [np.asarray(d).reshape(d.shape[0], d.shape[1], -1) for d in self.draws_.values()],
+                axis=-1,
+            )
+            ess_bulk, ess_tail, r_hat = diagnostics(stacked)
         div = int(self.sample_stats_["diverging"].sum()) if "diverging" in self.sample_stats_ else 0
+        finite_rhat = r_hat[np.isfinite(r_hat)]
         self.diagnostics_ = {
             "divergences": div,
-            "min_ess_bulk": float(np.min(ess_bulk)) if ess_bulk else np.nan,
-            "min_ess_tail": float(np.min(ess_tail)) if ess_tail else np.nan,
-            "max_r_hat": float(np.nanmax(r_hat)) if r_hat and np.isfinite(r_hat).any() else np.nan,
+            "min_ess_bulk": float(np.nanmin(ess_bulk)) if np.isfinite(ess_bulk).any() else np.nan,
+            "min_ess_tail": float(np.nanmin(ess_tail)) if np.isfinite(ess_tail).any() else np.nan,
+            "max_r_hat": float(finite_rhat.max()) if finite_rhat.size else np.nan,
             "num_chains": int(self.num_chains),
             "num_samples": int(self.num_samples),
             "centered": list(self.centered_),
@@ -483,7 +484,9 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
         return self._idata
 
     def _build_idata(self):
-        import arviz as az
+        from bwestimators._arviz import arviz
+
+        az = arviz()
 
         dims_map = self._posterior_dims()
         posterior, dims, coords = {}, {}, {}

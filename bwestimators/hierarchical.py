@@ -304,7 +304,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
             ("residual", "sigma"),
         ):
             if site in draws:
-                cs = self._summary(draws[site] * scale)
+                cs = self._summary(draws[site] * scale, with_diagnostics=False)
                 rows[component] = {k: cs[k][0] for k in ("mean", "lower", "upper")}
         vc = pd.DataFrame.from_dict(rows, orient="index").rename(columns={"mean": "estimate"})
         vc.index.name = "component"
@@ -322,7 +322,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         values = self._population_intercept(draws)[..., None] + draws["a_group"]
         if self.dist_y in _STANDARDIZED:
             values = self.y_scale_.loc + self.y_scale_.scale * values
-        s = self._summary(values)
+        s = self._summary(values, with_diagnostics=False)
         frame = pd.DataFrame(
             {
                 self._label_column(data, "group"): data.spec.categories_["group"],
@@ -482,7 +482,7 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
         values = draws["cell_mean"]
         if self.dist_y in _STANDARDIZED:
             values = self.y_scale_.loc + self.y_scale_.scale * values
-        cs = self._summary(values)
+        cs = self._summary(values, with_diagnostics=False)
         n_cond = means.shape[2]
         table = pd.DataFrame(
             {
@@ -499,7 +499,7 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
         rows = {}
         for component, site in (("group", "sigma_group"), ("residual", "sigma")):
             if site in draws:
-                vs = self._summary(draws[site] * scale)
+                vs = self._summary(draws[site] * scale, with_diagnostics=False)
                 rows[component] = {
                     "estimate": vs["mean"][0],
                     "lower": vs["lower"][0],
@@ -510,7 +510,7 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
         self.variance_components_ = vc
         self.intercepts_ = None
         if "a_group" in draws:
-            gs = self._summary(draws["a_group"] * scale)
+            gs = self._summary(draws["a_group"] * scale, with_diagnostics=False)
             self.intercepts_ = pd.DataFrame(
                 {
                     self._label_column(data, "group"): data.spec.categories_["group"],

@@ -30,6 +30,10 @@ from numpyro.handlers import seed, trace
 from numpyro.infer.hmc import hmc
 from numpyro.infer.util import constrain_fn, potential_energy
 
+from bwestimators._arviz import repair_numpyro
+
+repair_numpyro()
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["compiled_sampler_count", "run_nuts", "run_svi", "summarize_draws"]
@@ -275,33 +279,30 @@ def run_svi(
     return draws, np.asarray(result.losses)
 
 
-def summarize_draws(draws, hdi_prob):
-    """Mean, HDI, probability of being positive, bulk and tail ESS and r_hat of draws.
+def summarize_draws(draws, hdi_prob, with_diagnostics=True):
+    """Mean, sd, HDI, probability of being positive, bulk and tail ESS and r_hat of draws.
 
     Parameters
     ----------
     draws : ndarray of shape (n_chains, n_draws, k)
     hdi_prob : float
+    with_diagnostics : bool, default=True
+        Compute ESS and r_hat (NaN otherwise, and for a single chain's r_hat).
 
     Returns
     -------
     summary : dict of ndarray, each of shape (k,)
     """
-    from arviz_stats.base import array_stats
+    from bwestimators._arviz import array_stats
+    from bwestimators._diagnostics import diagnostics
 
     draws = np.asarray(draws, dtype=float)
     flat = draws.reshape(-1, draws.shape[-1])
-    hdi = np.asarray(array_stats.hdi(np.moveaxis(flat, 0, -1), hdi_prob, axis=-1))
-    moved = np.moveaxis(draws, (0, 1), (-2, -1))
-    if draws.shape[0] > 1 or draws.shape[1] >= 4:
-        ess_bulk = np.asarray(array_stats.ess(moved, method="bulk"))
-        ess_tail = np.asarray(array_stats.ess(moved, method="tail", prob=0.05))
-    else:
-        ess_bulk = ess_tail = np.full(draws.shape[-1], np.nan)
-    if draws.shape[0] > 1:
-        r_hat = np.asarray(array_stats.rhat(moved))
-    else:
-        r_hat = np.full(draws.shape[-1], np.nan)
+    hdi = np.asarray(array_stats().hdi(np.moveaxis(flat, 0, -1), hdi_prob, axis=-1))
+    nan = np.full(draws.shape[-1], np.nan)
+    ess_bulk = ess_tail = r_hat = nan
+    if with_diagnostics and draws.shape[1] >= 4:
+        ess_bulk, ess_tail, r_hat = diagnostics(draws)
     return {
         "mean": flat.mean(axis=0),
         "sd": flat.std(axis=0, ddof=1),

@@ -2,6 +2,7 @@ import os
 
 import matplotlib
 import numpy as np
+import numpyro  # noqa: F401 - load numpyro before any test imports ArviZ (see bwestimators._arviz)
 import pandas as pd
 import pytest
 

@@ -41,9 +41,9 @@ def is_bayesian(model):
 
 def hdi(draws, prob):
     """HDI of every column of draws (n_draws, k) -> (k, 2)."""
-    from arviz_stats.base import array_stats
+    from bwestimators._arviz import array_stats
 
-    return np.asarray(array_stats.hdi(np.moveaxis(np.asarray(draws), 0, -1), prob, axis=-1))
+    return np.asarray(array_stats().hdi(np.moveaxis(np.asarray(draws), 0, -1), prob, axis=-1))
 
 
 def labels_of(frame, columns):
