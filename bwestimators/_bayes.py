@@ -444,6 +444,76 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
                 std[sl] = np.sqrt(m.var(axis=0) + v.mean(axis=0))
         return (mean, std) if return_std else mean
 
+    def log_predictive_density(self, X, y, pointwise=False):
+        """Log posterior predictive density of observed y, in y's units.
+
+        For each row, ``log mean_s p(y_i | theta_s)`` over the posterior draws
+        (groups not seen at fit time at their population level, random effects
+        zero). Rows are treated one at a time (pointwise), as for held-out data.
+
+        Parameters
+        ----------
+        X : DataFrame
+        y : array-like of shape (n_samples,)
+        pointwise : bool, default=False
+            Return one value per row instead of the mean over rows.
+
+        Returns
+        -------
+        lpd : float or ndarray of shape (n_samples,)
+        """
+        from scipy.special import logsumexp
+
+        from bwestimators.models._likelihoods import observation_dist
+
+        check_is_fitted(self, "draws_")
+        codes, t = self._predict_codes(X)
+        y = self._check_y(y, len(t))
+        _check_y_support(self.dist_y, y)
+        z = self.y_scale_.forward(y)
+        jac = self.y_scale_.log_jacobian(y)
+        draws = self._flat_draws()
+        p = {k: v[:, None] for k, v in self._likelihood_params(draws).items()}
+        n_draws = next(iter(draws.values())).shape[0]
+        block = max(1, _MAX_DRAWS_TIMES_ROWS // n_draws)
+        out = np.empty(len(y))
+        for start in range(0, len(y), block):
+            sl = slice(start, start + block)
+            mu = self._row_mu(draws, {k: v[sl] for k, v in codes.items()}, t[sl])
+            lp = np.asarray(observation_dist(self.dist_y, mu, p).log_prob(z[sl]))
+            out[sl] = logsumexp(lp, axis=0) - np.log(n_draws) + jac[sl]
+        return out if pointwise else float(out.mean())
+
+    def sample_posterior_predictive(self, X, n_draws=100, random_state=None):
+        """Draws of y from the posterior predictive distribution, in y's units.
+
+        Parameters
+        ----------
+        X : DataFrame
+        n_draws : int, default=100
+            Posterior draws used (evenly spaced over the chains).
+        random_state : int or None
+
+        Returns
+        -------
+        y_draws : ndarray of shape (n_draws, n_samples)
+        """
+        import jax
+
+        from bwestimators.models._likelihoods import observation_dist
+
+        check_is_fitted(self, "draws_")
+        codes, t = self._predict_codes(X)
+        draws = self._flat_draws(max_draws=n_draws)
+        p = {k: v[:, None] for k, v in self._likelihood_params(draws).items()}
+        mu = self._row_mu(draws, codes, t)
+        seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
+        z = np.asarray(observation_dist(self.dist_y, mu, p).sample(jax.random.PRNGKey(seed)))
+        s, loc = self.y_scale_.scale, self.y_scale_.loc
+        if self.dist_y == "lognormal":
+            return np.exp(loc + s * z)
+        return loc + s * z
+
     # ---- ArviZ -------------------------------------------------------------------------
     def _pointwise_loglik(self):
         from bwestimators.models._likelihoods import observation_dist

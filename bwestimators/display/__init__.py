@@ -1,5 +1,6 @@
 """Display objects: figures of fitted estimators and data (matplotlib)."""
 
+from bwestimators.display.comparison import ModelComparisonDisplay, PosteriorPredictiveDisplay
 from bwestimators.display.data import DataDisplay
 from bwestimators.display.diagnostics import DiagnosticsDisplay
 from bwestimators.display.intercepts import InterceptDisplay
@@ -10,6 +11,8 @@ __all__ = [
     "DataDisplay",
     "DiagnosticsDisplay",
     "InterceptDisplay",
+    "ModelComparisonDisplay",
+    "PosteriorPredictiveDisplay",
     "PosteriorSlopeDisplay",
     "PowerCurveDisplay",
     "PowerRocDisplay",

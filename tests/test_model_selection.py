@@ -1,0 +1,152 @@
+import warnings
+from contextlib import contextmanager
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from scipy.special import logsumexp
+from sklearn.model_selection import GridSearchCV, GroupKFold, LeaveOneGroupOut, cross_val_score
+from sklearn.pipeline import Pipeline, make_pipeline
+
+from bwestimators import AnovaComparator, ColumnSpec, HierarchicalSlopeRegressor, LMEComparator
+from bwestimators.display import ModelComparisonDisplay, PosteriorPredictiveDisplay
+from bwestimators.metrics import log_predictive_density, log_predictive_density_scorer
+from bwestimators.model_selection import compare_models, cross_validate_models, explore_models
+from tests.conftest import FAST
+
+SPEC = ColumnSpec("t", group="g")
+
+
+def _data(effect, n_g=8, n_rep=10, noise="normal", random_state=0):
+    rng = np.random.default_rng(random_state)
+    g = np.repeat(np.arange(n_g), 2 * n_rep)
+    t = np.tile(np.repeat([0.0, 1.0], n_rep), n_g)
+    e = rng.normal(0, 0.5, len(g)) if noise == "normal" else 0.3 * rng.standard_t(2, len(g))
+    y = 1 + rng.normal(0, 0.5, n_g)[g] + effect * t + e
+    return pd.DataFrame({"g": [f"g{i}" for i in g], "t": t}), pd.Series(y, name="y")
+
+
+@contextmanager
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def test_loo_prefers_true_model_when_effect_is_strong():
+    X, y = _data(effect=1.0)
+    with _quiet():
+        table = explore_models(HierarchicalSlopeRegressor(SPEC, random_state=0, **FAST), X, y)
+    assert {"full", "no treatment", "no group", "group slope", "student"} <= set(table.index)
+    assert (
+        table.loc["full", "elpd"] - table.loc["no treatment", "elpd"]
+        > 4 * table.loc["no treatment", "dse"]
+    )
+
+
+def test_loo_does_not_strongly_prefer_larger_model_without_effect():
+    X, y = _data(effect=0.0, random_state=1)
+    models = {
+        "full": HierarchicalSlopeRegressor(SPEC, random_state=0, **FAST),
+        "no treatment": HierarchicalSlopeRegressor(
+            SPEC, priors={"slope_scale": 1e-4}, random_state=0, **FAST
+        ),
+    }
+    with _quiet():
+        table = compare_models(models, X, y)
+    diff = abs(table.loc["full", "elpd"] - table.loc["no treatment", "elpd"])
+    assert diff < 2 * max(table["dse"].max(), 1.0)
+    ModelComparisonDisplay.from_comparison(table)
+    plt.close("all")
+
+
+def test_log_predictive_density_matches_manual():
+    X, y = _data(effect=0.5)
+    with _quiet():
+        est = HierarchicalSlopeRegressor(SPEC, random_state=0, **FAST).fit(X, y)
+    lpd = log_predictive_density(est, X.iloc[:5], y.iloc[:5], pointwise=True)
+    d = {k: v.reshape(-1, *v.shape[2:]) for k, v in est.draws_.items()}
+    s, loc = est.y_scale_.scale, est.y_scale_.loc
+    gi = est.spec_.transform(X.iloc[:5])["group"].cat.codes.to_numpy()
+    mu = d["alpha"][:, None] + d["a_group"][:, gi] + d["beta"][:, None] * X["t"].iloc[:5].to_numpy()
+    lp = stats.norm.logpdf(y.iloc[:5].to_numpy(), loc + s * mu, s * d["sigma"][:, None])
+    np.testing.assert_allclose(lpd, logsumexp(lp, axis=0) - np.log(lp.shape[0]), rtol=1e-4)
+    # LOO (in-sample ELPD) is below the in-sample log predictive density
+    with _quiet():
+        loo = compare_models({"m": est}).loc["m", "elpd"]
+    assert loo < log_predictive_density(est, X, y) * len(y)
+
+
+def test_cross_validate_models_table():
+    X, y = _data(effect=0.5)
+    table = cross_validate_models(
+        {
+            "bayes": HierarchicalSlopeRegressor(SPEC, random_state=0, **FAST),
+            "lme": LMEComparator(SPEC),
+            "anova": AnovaComparator(SPEC),
+        },
+        X,
+        y,
+        groups=X["g"],
+        cv=GroupKFold(n_splits=4),
+    )
+    assert len(table) == 4 * 3
+    assert table.groupby("estimator").size().eq(4).all()
+    assert table["log_predictive_density"].notna().all()
+
+
+def test_cross_val_score_and_grid_search():
+    X, y = _data(effect=0.5)
+    pipe = make_pipeline(
+        ColumnSpec("t", group="g"), HierarchicalSlopeRegressor(random_state=0, **FAST)
+    )
+    with _quiet():
+        scores = cross_val_score(
+            pipe, X, y, groups=X["g"], cv=LeaveOneGroupOut(), scoring=log_predictive_density_scorer
+        )
+    assert scores.shape == (8,) and np.isfinite(scores).all()
+    grid = GridSearchCV(
+        Pipeline([("spec", ColumnSpec("t", group="g")), ("model", LMEComparator())]),
+        {
+            "model": [
+                HierarchicalSlopeRegressor(random_state=0, **FAST),
+                LMEComparator(),
+                AnovaComparator(),
+            ]
+        },
+        cv=GroupKFold(n_splits=4),
+    )
+    with _quiet():
+        grid.fit(X, y, groups=X["g"])
+    assert len(grid.cv_results_["mean_test_score"]) == 3
+
+
+def test_grid_search_picks_student_on_outliers():
+    X, y = _data(effect=0.5, noise="t", n_rep=15, random_state=3)
+    est = HierarchicalSlopeRegressor(SPEC, random_state=0, **FAST)
+    grid = GridSearchCV(
+        est,
+        {"dist_y": ["normal", "student"]},
+        cv=GroupKFold(n_splits=4),
+        scoring=log_predictive_density_scorer,
+    )
+    with _quiet():
+        grid.fit(X, y, groups=X["g"])
+    assert grid.best_params_["dist_y"] == "student"
+
+
+def test_posterior_predictive_display():
+    X, y = _data(effect=0.5)
+    with _quiet():
+        est = HierarchicalSlopeRegressor(SPEC, random_state=0, **FAST).fit(X, y)
+    disp = PosteriorPredictiveDisplay.from_estimator(est, X, y, n_draws=20)
+    assert len(disp.axes_) == 2
+    frame = disp.frame()
+    assert (frame["source"] == "predicted").sum() == 20 * len(X)
+    pred = frame[frame["source"] == "predicted"]
+    # predictive draws are centered on the data, with the spread of the data
+    assert pred["y"].mean() == pytest.approx(y.mean(), abs=0.1)
+    assert pred["y"].std() == pytest.approx(y.std(), rel=0.25)
+    plt.close("all")
