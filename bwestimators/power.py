@@ -310,6 +310,7 @@ def _grid_columns(results):
         "repeat",
         "seed",
         "error",
+        "warnings",
         "detected",
         "score",
         "fit_seconds",

@@ -18,6 +18,7 @@ FIGURES = {
     "plot_spikes_example.py": ["spikes_slopes.png"],
     "plot_radon_example.py": ["radon_shrinkage.png"],
     "plot_chirp_power_example.py": ["chirp_power_effects.png", "chirp_power_data.png"],
+    "plot_power_comparison.py": ["power_curves.png", "power_fpr_roc.png"],
 }
 
 

@@ -64,7 +64,10 @@ class PowerCurveDisplay:
         grid = [
             c
             for c in _grid_columns(results)
-            if c != x and not results[c].astype(float).equals(results[x].astype(float))
+            if c != x
+            and not results[c]
+            .reset_index(drop=True)
+            .equals(results[x].reset_index(drop=True).astype(results[c].dtype, errors="ignore"))
         ]
         if col is None:
             varying = [c for c in grid if results[c].nunique() > 1]

@@ -1,0 +1,88 @@
+"""Power: which method finds a real stimulation effect, with how many trials?
+
+Fake LFP power in ten mice, simulated over true effects (the response of the
+most responsive mouse), trials per mouse and trial-to-trial noise. ANOVA on
+mouse means, the mixed model and the hierarchical Bayesian model (normal on
+log power, gamma on power) are fitted to every dataset; the figures show power
+curves, false-positive rates at effect 0, and ROC curves with their AUC.
+"""
+
+import sys
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+from _settings import parse
+
+from bwestimators import AnovaComparator, ColumnSpec, HierarchicalSlopeRegressor, LMEComparator
+from bwestimators.datasets import generate_fake_lfp
+from bwestimators.display import PowerCurveDisplay, PowerRocDisplay
+from bwestimators.power import SWEEP_SAMPLER, PowerSimulation, false_positive_rate
+
+
+def main(argv=None):
+    args, out, _ = parse(__doc__.splitlines()[0], argv)
+    if args.quick:
+        grid = {"mouse_response_slope": [0, 4, 12], "n_trials": [5], "time_randomness": [10]}
+        repeats, sampler = 3, {"num_warmup": 200, "num_samples": 300, "num_chains": 2}
+    else:
+        grid = {
+            "mouse_response_slope": [0, 1, 2, 3, 5, 9],
+            "n_trials": [5, 10, 20],
+            "time_randomness": [5, 10],
+        }
+        repeats, sampler = 20, SWEEP_SAMPLER
+    spec = ColumnSpec("stim", group="mouse")
+    common = {
+        "spec": spec,
+        "param_grid": grid,
+        "n_repeats": repeats,
+        "random_state": 0,
+        "progress": not args.quick,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        log_power = PowerSimulation(
+            generate_fake_lfp,
+            {
+                "ANOVA": AnovaComparator(),
+                "LME": LMEComparator(),
+                "Bayes normal": HierarchicalSlopeRegressor(random_state=0, **sampler),
+            },
+            y="Log power",
+            **common,
+        ).run()
+        power = PowerSimulation(
+            generate_fake_lfp,
+            {"Bayes gamma": HierarchicalSlopeRegressor(dist_y="gamma", random_state=0, **sampler)},
+            y="Power",
+            **common,
+        ).run()
+    results = pd.concat([log_power, power], ignore_index=True)
+    results.to_csv(out / "power_results.csv", index=False)
+    curves = PowerCurveDisplay.from_results(results, col="n_trials", alpha=0.05)
+    curves.figure_.suptitle("Detection rate against the true effect, per trials per mouse")
+    curves.figure_.savefig(out / "power_curves.png", dpi=90)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+    fp = false_positive_rate(results, by=["estimator"])
+    axes[0].bar(fp["estimator"], fp["rate"], color=[f"C{i}" for i in range(len(fp))])
+    axes[0].errorbar(
+        fp["estimator"],
+        fp["rate"],
+        yerr=[fp["rate"] - fp["lower"], fp["upper"] - fp["rate"]],
+        fmt="none",
+        color="black",
+    )
+    axes[0].axhline(0.05, color="0.4", ls="--", lw=0.8)
+    axes[0].set_ylabel("false-positive rate at true effect 0")
+    PowerRocDisplay.from_results(results, ax=axes[1])
+    fig.savefig(out / "power_fpr_roc.png", dpi=90)
+    plt.close("all")
+    return results
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
