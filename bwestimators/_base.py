@@ -1,8 +1,11 @@
 """What every estimator shares: reading X through a ColumnSpec, checking input, decoding labels."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.exceptions import DataConversionWarning
 
 from bwestimators.spec import CATEGORICAL_ROLES, SPEC_ATTR, ColumnSpec, _as_frame
 
@@ -45,6 +48,11 @@ class EffectsEstimatorMixin:
     def _resolve(self, X, *, fit):
         X = _as_frame(X)
         if fit:
+            if len(X) < 2:
+                raise ValueError(
+                    f"Found array with {len(X)} sample(s) (n_samples={len(X)}) while a minimum "
+                    f"of 2 is required by {type(self).__name__}."
+                )
             if self.spec is not None:
                 if not isinstance(self.spec, ColumnSpec):
                     raise TypeError(f"spec must be a ColumnSpec or None, got {type(self.spec)}.")
@@ -56,14 +64,27 @@ class EffectsEstimatorMixin:
             self.n_features_in_ = X.shape[1]
             if all(isinstance(c, str) for c in X.columns):
                 self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        elif not isinstance(X, pd.DataFrame) or not hasattr(self, "feature_names_in_"):
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input."
+                )
         Z = self.spec_.transform(X)
         return _RoleData(Z, self.spec_, self._meta_)
 
     def _check_y(self, y, n_rows):
         if y is None:
-            raise ValueError(f"{type(self).__name__}.fit needs y.")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected; using y.ravel().",
+                DataConversionWarning,
+                stacklevel=3,
+            )
             y = y[:, 0]
         if y.ndim != 1:
             raise ValueError(f"y must be one-dimensional, got shape {y.shape}.")
@@ -75,6 +96,8 @@ class EffectsEstimatorMixin:
             y = y.astype(float)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"y must be numeric, got dtype {y.dtype}.") from exc
+        if np.iscomplexobj(y):
+            raise ValueError("Complex data not supported in y.")
         bad = ~np.isfinite(y)
         if bad.any():
             raise ValueError(
@@ -138,6 +161,14 @@ class EffectsEstimatorMixin:
     def _label_column(self, data, role):
         name = data.names[role]
         return name if isinstance(name, str) else str(name)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        # only the role columns are used: on random data with many features the score is poor
+        tags.regressor_tags.poor_score = True
+        return tags
 
     def _effects_table(self, data, values):
         """Prepend the decoded condition columns to per-condition result columns."""

@@ -588,7 +588,4 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = True
-        tags.input_tags.string = True
-        tags.input_tags.categorical = True
-        tags.regressor_tags.poor_score = True
         return tags

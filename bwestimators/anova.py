@@ -48,6 +48,11 @@ class AnovaComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         Type of sums of squares (``between``); type 3 uses sum-to-zero contrasts.
     alpha : float, default=0.05
         1 - confidence level of the intervals.
+    treatment_as : {"factor", "numeric"}, default="factor"
+        ``"factor"``: the treatment levels are the factor of the ANOVA and the
+        effect is the highest minus the lowest level's mean. ``"numeric"``
+        (``between`` only): the treatment enters linearly (an ANCOVA-style
+        model, for a continuous treatment) and the effect is per unit.
 
     Attributes
     ----------
@@ -81,8 +86,18 @@ class AnovaComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
     ["C(Q('stim'))", 'Residual']
     """
 
-    def __init__(self, spec=None, *, kind="between", aggregate="group", typ=2, alpha=0.05):
+    def __init__(
+        self,
+        spec=None,
+        *,
+        kind="between",
+        aggregate="group",
+        typ=2,
+        alpha=0.05,
+        treatment_as="factor",
+    ):
         self.spec = spec
+        self.treatment_as = treatment_as
         self.kind = kind
         self.aggregate = aggregate
         self.typ = typ
@@ -99,6 +114,12 @@ class AnovaComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
             raise ValueError(f"typ must be 1, 2 or 3, got {self.typ!r}.")
         if not 0 < self.alpha < 1:
             raise ValueError(f"alpha must be in (0, 1), got {self.alpha!r}.")
+        if self.treatment_as not in ("factor", "numeric"):
+            raise ValueError(
+                f"treatment_as must be 'factor' or 'numeric', got {self.treatment_as!r}."
+            )
+        if self.treatment_as == "numeric" and self.kind == "rm":
+            raise ValueError("treatment_as='numeric' needs kind='between'.")
 
     def _aggregated(self, data, y, y_name, aggregate):
         frame, roles = working_frame(data, y, y_name)
@@ -157,9 +178,14 @@ class AnovaComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         return self
 
     # ---- between -----------------------------------------------------------------------
+    def _treatment_term(self, roles):
+        if self.treatment_as == "numeric":
+            return quote(roles["treatment"])
+        return f"C({quote(roles['treatment'])}{', Sum' if self.typ == 3 else ''})"
+
     def _formula(self, roles):
         contrast = ", Sum" if self.typ == 3 else ""
-        t = f"C({quote(roles['treatment'])}{contrast})"
+        t = self._treatment_term(roles)
         if "condition" in roles:
             c = f"C({quote(roles['condition'])}{contrast})"
             return f"{quote(roles['y'])} ~ {t} * {c}"
@@ -178,8 +204,7 @@ class AnovaComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
             )
         self.result_ = result
         self.anova_table_ = sm.stats.anova_lm(result, typ=self.typ)
-        term = f"C({quote(roles['treatment'])}{', Sum' if self.typ == 3 else ''})"
-        self.pvalue_ = float(self.anova_table_.loc[term, "PR(>F)"])
+        self.pvalue_ = float(self.anova_table_.loc[self._treatment_term(roles), "PR(>F)"])
         hi, lo = self._contrast_frames(frame, roles)
         spec = model_spec_of(result)
         L = design_rows(spec, hi) - design_rows(spec, lo)
@@ -203,6 +228,8 @@ class AnovaComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
     def _contrast_frames(self, frame, roles):
         t = roles["treatment"]
         lo_v, hi_v = self.treatment_values_[0], self.treatment_values_[-1]
+        if self.treatment_as == "numeric":
+            lo_v, hi_v = 0.0, 1.0
         if "condition" in roles:
             levels = frame[roles["condition"]].cat.categories
             reps = pd.DataFrame({roles["condition"]: pd.Categorical(levels, categories=levels)})
@@ -297,6 +324,20 @@ class AnovaComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         check_is_fitted(self, "cell_means_")
         data = self._resolve(X, fit=False)
         roles = self._roles
+        if self.kind == "between":
+            frame, _ = working_frame(data, np.zeros(len(data.Z)), roles["y"])
+            known = np.isin(frame[roles["treatment"]], self.treatment_values_)
+            if self.treatment_as == "numeric":
+                known[:] = True
+            if "condition" in roles:
+                known &= frame[roles["condition"]].notna().to_numpy()
+            if not known.all():
+                raise ValueError(
+                    f"{int((~known).sum())} row(s) of X fall in treatment x condition cells not "
+                    "seen at fit time; the ANOVA predicts only the cells it estimated."
+                )
+            spec = model_spec_of(self.result_)
+            return design_rows(spec, frame) @ np.asarray(self.result_.params)
         keys = pd.DataFrame({roles["treatment"]: data.Z["treatment"].to_numpy()})
         if "condition" in roles:
             keys[roles["condition"]] = data.Z["condition"].astype(object).to_numpy()

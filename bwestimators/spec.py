@@ -28,18 +28,40 @@ def _sorted_levels(values):
 
 
 def _as_frame(X):
+    """X as a DataFrame: DataFrames as they are, arrays checked and given integer column labels.
+
+    Arrays go through scikit-learn's ``check_array`` (no sparse or complex
+    input, no NaN or infinity, at least one sample and one feature); numeric
+    object arrays become float.
+    """
     if isinstance(X, pd.DataFrame):
         return X
     if hasattr(X, "to_pandas"):
         return X.to_pandas()
+    from sklearn.utils.validation import check_array
+
+    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
+        raise TypeError(
+            "Sparse input is not supported: pass a DataFrame or a dense array (X.toarray())."
+        )
     arr = np.asarray(X)
     if arr.ndim == 1:
-        arr = arr.reshape(-1, 1)
-    if arr.ndim != 2:
         raise ValueError(
-            f"X must be a DataFrame or a 2-d array, got an array with shape {arr.shape}."
+            "Expected a 2D array, got a 1D array instead. Reshape your data either using "
+            "X.reshape(-1, 1) for a single feature, or pass a DataFrame."
         )
-    return pd.DataFrame(arr)
+    if arr.dtype == object:
+        try:
+            arr = arr.astype(float)
+        except (TypeError, ValueError):
+            for value in arr.ravel():
+                if not isinstance(value, (str, numbers.Number, type(None))):
+                    raise TypeError(
+                        f"argument must be a string or a number, not {type(value).__name__!r} "
+                        "(in an object array X)."
+                    ) from None
+            return pd.DataFrame(check_array(arr, dtype=None, ensure_all_finite=False))
+    return pd.DataFrame(check_array(arr, dtype="numeric"))
 
 
 def _is_numeric(series):
@@ -53,7 +75,8 @@ def _missing_column_error(name, role, columns):
     shown = ", ".join(repr(c) for c in listed[:20]) + (", ..." if len(listed) > 20 else "")
     return ValueError(
         f"Column {name!r} (role {role!r}) is not in X.{hint} "
-        f"Available columns: {shown}. Pass the right name to ColumnSpec({role}=...)."
+        f"Available columns: {shown} (n_features={len(listed)}). "
+        f"Pass the right name to ColumnSpec({role}=...)."
     )
 
 
@@ -276,6 +299,11 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "columns_")
         X = _as_frame(X)
+        if not hasattr(self, "feature_names_in_") and X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but ColumnSpec is expecting "
+                f"{self.n_features_in_} features as input."
+            )
         self._check_columns(X, self.columns_)
         out = {"treatment": self._encode_treatment(X[self.columns_["treatment"]])}
         if "condition" in self.columns_:
