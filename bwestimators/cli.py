@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 from bwestimators import __version__
+from bwestimators._bayes import LIKELIHOODS
 
 METHODS = ("bayes", "lme", "anova")
 
@@ -223,16 +224,7 @@ def build_parser():
         "--dist-y",
         default="normal",
         dest="dist_y",
-        choices=[
-            "normal",
-            "student",
-            "lognormal",
-            "gamma",
-            "poisson",
-            "negative_binomial",
-            "exponential",
-            "bernoulli",
-        ],
+        choices=LIKELIHOODS,
         help="likelihood of the Bayesian model",
     )
     fit.add_argument("--out", default="bwestimators-fit", help="folder for figures and tables")

@@ -177,3 +177,32 @@ def test_help_lists_defaults_and_version():
         assert "default" in text
     res = _run("--version")
     assert res.returncode == 0 and __version__ in res.stdout
+
+
+def test_power_command_with_config_and_resume(tmp_path):
+    config = tmp_path / "sweep.toml"
+    config.write_text("repeats = 2\n[grid]\nmouse_response_slope = [0, 9]\nn_trials = [5]\n")
+    checkpoint = tmp_path / "sweep.csv"
+    args = [
+        "power",
+        "--config",
+        str(config),
+        "--methods",
+        "lme",
+        "anova",
+        "--checkpoint",
+        str(checkpoint),
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    res = _run(*args)
+    assert res.returncode == 0, res.stderr
+    results = pd.read_csv(tmp_path / "out" / "power_results.csv")
+    assert len(results) == 2 * 2 * 2  # grid points x repeats x methods
+    assert (tmp_path / "out" / "power_curves.png").exists()
+    assert (tmp_path / "out" / "roc.png").exists()
+    again = _run(*args)  # everything is in the checkpoint: nothing to fit
+    assert again.returncode == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "out" / "power_results.csv"), results)
+    missing = _run("power", "--config", str(tmp_path / "nope.toml"), "--out", str(tmp_path))
+    assert missing.returncode == 2 and "no such config" in missing.stderr

@@ -11,21 +11,7 @@ import math
 import jax.numpy as jnp
 import numpyro.distributions as dist
 
-LIKELIHOODS = (
-    "normal",
-    "student",
-    "lognormal",
-    "gamma",
-    "poisson",
-    "negative_binomial",
-    "exponential",
-    "bernoulli",
-)
-#: Likelihoods fitted on sufficient statistics of cells (y or log y normal).
-COLLAPSIBLE = ("normal", "lognormal")
-#: Likelihoods whose y is standardized internally (log y for lognormal).
-STANDARDIZED = ("normal", "student", "lognormal")
-LOG_LINK = ("gamma", "poisson", "negative_binomial", "exponential")
+from bwestimators._bayes import _COLLAPSIBLE as COLLAPSIBLE
 
 
 def _normal_cells(mu, data, sigma):
