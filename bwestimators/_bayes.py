@@ -253,7 +253,16 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
         -------
         self : estimator
         """
+        from tqdm.auto import tqdm
+
         self._check_params()
+        bar = tqdm(
+            total=3,
+            desc=type(self).__name__,
+            disable=not self.progress_bar,
+            bar_format="{desc}: {n}/{total}{postfix} [{elapsed}]",
+        )
+        bar.set_postfix_str("checking and collapsing the data")
         data = self._resolve(X, fit=True)
         y = self._check_y(y, len(data.Z))
         self._check_roles(data, need_group=self._needs_group())
@@ -270,6 +279,8 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
         seed_value = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         from bwestimators import inference
 
+        bar.update(1)
+        bar.set_postfix_str(f"{self.method.upper()} (compiled once per model shape)")
         if self.method == "nuts":
             draws, stats = inference.run_nuts(
                 type(self)._model_fn,
@@ -291,8 +302,11 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
                 num_steps=int(self.num_steps),
                 num_draws=int(self.num_samples) * int(self.num_chains),
                 seed_value=seed_value,
+                progress_bar=bool(self.progress_bar),
             )
             stats = {"losses": losses}
+        bar.update(1)
+        bar.set_postfix_str("summaries and diagnostics")
         self.draws_ = draws
         self.sample_stats_ = stats
         self._fit_rows = {"codes": codes, "t": t, "y": y}
@@ -300,6 +314,9 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
         self._results(draws, data)
         self._diagnose()
         self._idata = None
+        bar.update(1)
+        bar.set_postfix_str("done")
+        bar.close()
         return self
 
     def _needs_group(self):

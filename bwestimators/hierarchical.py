@@ -49,8 +49,9 @@ _COMMON_PARAMS_DOC = """
     hdi_prob : float, default=0.94
         Probability mass of the highest-density intervals in the results.
     progress_bar : bool, default=False
-        Log the start and end of sampling at INFO level (the sampler runs as one
-        compiled call, so it has no per-draw progress).
+        Show a tqdm bar over the phases of the fit (data, sampling, summaries)
+        with the elapsed time; NUTS runs as one compiled call, so it has no
+        per-draw progress, while SVI shows its optimisation steps.
     random_state : int, RandomState or None, default=None
         Seed of the sampler."""
 

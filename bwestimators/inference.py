@@ -233,7 +233,16 @@ def run_nuts(
 
 
 def run_svi(
-    model_fn, cfg, data, *, guide="normal", num_steps, num_draws, seed_value, learning_rate=0.01
+    model_fn,
+    cfg,
+    data,
+    *,
+    guide="normal",
+    num_steps,
+    num_draws,
+    seed_value,
+    learning_rate=0.01,
+    progress_bar=False,
 ):
     """Fit ``model(data)`` by stochastic variational inference and draw from the guide.
 
@@ -250,6 +259,10 @@ def run_svi(
     num_draws : int
         Draws from the fitted guide.
     seed_value : int
+    learning_rate : float, default=0.01
+        Adam's step size.
+    progress_bar : bool, default=False
+        numpyro's progress bar over the optimisation steps.
 
     Returns
     -------
@@ -270,7 +283,7 @@ def run_svi(
     auto = guides[guide](model)
     svi = SVI(model, auto, Adam(learning_rate), Trace_ELBO())
     key, sub = jax.random.split(jax.random.PRNGKey(seed_value))
-    result = svi.run(key, num_steps, data, progress_bar=False)
+    result = svi.run(key, num_steps, data, progress_bar=progress_bar)
     k_guide, k_model = jax.random.split(sub)
     latent = auto.sample_posterior(k_guide, result.params, sample_shape=(num_draws,))
     deterministic = Predictive(model, posterior_samples=latent)(k_model, data)
