@@ -36,7 +36,7 @@ def _make(method, spec, dist_y, seed, quick):
 
     if method == "bayes":
         return HierarchicalSlopeRegressor(
-            spec, dist_y=dist_y, random_state=seed, **_sampler_settings(quick)
+            spec, dist_y=dist_y, random_state=seed, progress_bar=True, **_sampler_settings(quick)
         )
     if method == "lme":
         return LMEComparator(spec)

@@ -450,8 +450,10 @@ def run_power_cli(args, progress):
         settings.update({k: v for k, v in config.items() if k != "grid"})
     spec = ColumnSpec("stim", group="mouse")
     estimators = {m: _make(m, None, "normal", args.seed, args.quick) for m in args.methods}
-    if "bayes" in estimators and not args.quick:
-        estimators["bayes"].set_params(**SWEEP_SAMPLER)
+    if "bayes" in estimators:
+        estimators["bayes"].set_params(progress_bar=False)
+        if not args.quick:
+            estimators["bayes"].set_params(**SWEEP_SAMPLER)
     sim = PowerSimulation(
         generate_fake_lfp,
         estimators,

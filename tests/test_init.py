@@ -20,3 +20,16 @@ def test_public_names():
     for name in ("ColumnSpec", "HierarchicalSlopeRegressor", "LMEComparator", "AnovaComparator"):
         assert name in dir(bwestimators)
     assert bwestimators.ColumnSpec.__name__ == "ColumnSpec"
+
+
+def test_ci_runs_the_readme_test_command():
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    lines = (root / "README.md").read_text().splitlines()
+    commands = [line for line in lines[:6] if line.startswith("bash tools/venv.sh")]
+    assert len(commands) == 2
+    assert "bwestimators demo" in commands[0] and "pytest" in commands[1]
+    ci = (root / ".ci" / "run").read_text()
+    assert "grep -m 1 -E '^bash tools/venv.sh test' README.md" in ci
+    assert commands[1].startswith("bash tools/venv.sh test")
