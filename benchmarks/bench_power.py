@@ -3,7 +3,9 @@
 Fits ANOVA, LME and the Bayesian model (the sweep's sampler settings: 2 chains,
 300 warmup + 500 draws; the bulk ESS of the slope is in the results) to
 ``generate_fake_lfp(n_trials=10)`` datasets, together and each alone, with
-one and two joblib workers. Prints one JSON document.
+one and two joblib workers, and the Bayesian model alone in batches of 50
+datasets (``PowerSimulation(batch_size=50)``, vectorized sampling). Prints one
+JSON document.
 
 Usage::
 
@@ -30,7 +32,7 @@ def _estimators(which):
     return {k: v for k, v in all_.items() if k in which}
 
 
-def _sweep(which, n_datasets, n_jobs, seed):
+def _sweep(which, n_datasets, n_jobs, seed, batch_size=1):
     effects = [0, 1, 2, 3, 5, 9, 12, 15]
     sim = PowerSimulation(
         generate_fake_lfp,
@@ -42,6 +44,7 @@ def _sweep(which, n_datasets, n_jobs, seed):
         n_jobs=n_jobs,
         random_state=seed,
         progress=False,
+        batch_size=batch_size,
     )
     t0 = time.perf_counter()
     res = sim.run()
@@ -63,16 +66,23 @@ def _sweep(which, n_datasets, n_jobs, seed):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", type=int, default=40)
+    parser.add_argument("--batched-datasets", type=int, default=400, dest="batched_datasets")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
-    # warm-up: compile the Bayesian sampler once in this process
+    # warm-up: compile the Bayesian samplers (single and batched) once in this process
     _sweep(["bayes"], 8, 1, seed=99)
+    _sweep(["bayes"], 50, 1, seed=99, batch_size=50)
     results = {"sampler": SWEEP_SAMPLER, "runs": {}}
     for which in (["anova", "lme", "bayes"], ["anova"], ["lme"], ["bayes"]):
         for n_jobs in (1, 2):
             key = f"{'+'.join(which)} n_jobs={n_jobs}"
             results["runs"][key] = _sweep(which, args.datasets, n_jobs, seed=0)
+    for n_jobs in (1, 2):
+        key = f"bayes batched(50) n_jobs={n_jobs}, {args.batched_datasets} datasets"
+        results["runs"][key] = _sweep(
+            ["bayes"], args.batched_datasets, n_jobs, seed=0, batch_size=50
+        )
     rss = []
     for _ in range(3):
         _sweep(["anova", "lme", "bayes"], args.datasets, 1, seed=1)

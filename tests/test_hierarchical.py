@@ -408,3 +408,23 @@ def test_conditions_nested_in_groups():
     raw = df.groupby(["neuron_x_mouse", "stim"])["isi"].mean().unstack()
     diff = (raw[1] - raw[0]).loc[est.effects_["neuron_x_mouse"]]
     assert np.corrcoef(diff, est.effects_["estimate"])[0, 1] > 0.95
+
+
+def test_fit_many_matches_fit(lfp_small):
+    from bwestimators.datasets import generate_fake_lfp
+
+    spec = ColumnSpec("stim", group="mouse")
+    est = HierarchicalSlopeRegressor(spec, random_state=3, **FAST)
+    dfs = [
+        generate_fake_lfp(mouse_response_slope=9, n_trials=8, random_state=i).df for i in range(3)
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        many = est.fit_many(dfs, [d["Log power"] for d in dfs])
+        single = [clone(est).fit(d, d["Log power"]) for d in dfs]
+    assert len(many) == 3 and all(m is not est for m in many)
+    for m, s in zip(many, single, strict=True):
+        assert m.draws_["beta"].shape == s.draws_["beta"].shape == (2, 300)
+        diff = abs(m.effects_["estimate"].iloc[0] - s.effects_["estimate"].iloc[0])
+        assert diff < 0.3 * s.effects_["sd"].iloc[0]
+        assert m.effects_["ess_bulk"].iloc[0] > 200

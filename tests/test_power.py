@@ -217,3 +217,37 @@ def test_power_displays(tmp_path):
     roc.figure_.savefig(tmp_path / "roc.png")
     assert plt.imread(tmp_path / "roc.png").std() > 0.01
     plt.close("all")
+
+
+def test_batched_sweep_matches_unbatched():
+    from bwestimators import HierarchicalSlopeRegressor
+    from bwestimators.power import SWEEP_SAMPLER
+
+    def sweep(batch_size):
+        return PowerSimulation(
+            generate_fake_lfp,
+            {
+                "lme": LMEComparator(),
+                "bayes": HierarchicalSlopeRegressor(random_state=0, **SWEEP_SAMPLER),
+            },
+            y="Log power",
+            spec=SPEC,
+            param_grid={"mouse_response_slope": [0, 9], "n_trials": [6]},
+            n_repeats=3,
+            random_state=0,
+            progress=False,
+            batch_size=batch_size,
+        ).run()
+
+    one, batched = sweep(1), sweep(3)
+    cols = ["estimator", "mouse_response_slope", "repeat", "seed"]
+    pd.testing.assert_frame_equal(one[cols], batched[cols])
+    lme = one["estimator"] == "lme"
+    np.testing.assert_allclose(one.loc[lme, "p_value"], batched.loc[lme, "p_value"])
+    bayes = ~lme
+    np.testing.assert_allclose(
+        one.loc[bayes, "estimate"],
+        batched.loc[bayes, "estimate"],
+        atol=0.3 * one.loc[bayes, "sd"].max(),
+    )
+    assert batched["error"].isna().all()
