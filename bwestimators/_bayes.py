@@ -133,10 +133,10 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
         """Model data beyond the cells (arrays whose shapes the configuration fixes)."""
         return {}
 
-    def _cell_codes(self, data):  # pragma: no cover - abstract
+    def _cell_codes(self, data, predict=False):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _row_mu(self, draws, codes):  # pragma: no cover - abstract
+    def _row_mu(self, draws, codes, t):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _results(self, draws, data):  # pragma: no cover - abstract

@@ -185,9 +185,56 @@ def _fit(args):
 
 
 def _power(args):
-    from bwestimators.power import run_power_cli
+    """The ``bwestimators power`` command (see ``bwestimators power --help``)."""
+    import tomllib
 
-    return run_power_cli(args, progress=_progress)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from bwestimators import ColumnSpec
+    from bwestimators.datasets import generate_fake_lfp
+    from bwestimators.display.power import PowerCurveDisplay, PowerRocDisplay
+    from bwestimators.power import SWEEP_SAMPLER, PowerSimulation, power_table
+
+    grid = {"mouse_response_slope": args.effects, "n_trials": args.n_trials, "n_mice": args.n_mice}
+    settings = {"repeats": args.repeats, "alpha": args.alpha}
+    if args.config:
+        path = Path(args.config)
+        if not path.exists():
+            raise FileNotFoundError(f"no such config file: {path}")
+        config = tomllib.loads(path.read_text())
+        grid.update(config.get("grid", {}))
+        settings.update({k: v for k, v in config.items() if k != "grid"})
+    spec = ColumnSpec("stim", group="mouse")
+    estimators = {m: _make(m, None, "normal", args.seed, args.quick) for m in args.methods}
+    if "bayes" in estimators:
+        estimators["bayes"].set_params(progress_bar=False)
+        if not args.quick:
+            estimators["bayes"].set_params(**SWEEP_SAMPLER)
+    sim = PowerSimulation(
+        generate_fake_lfp,
+        estimators,
+        y="Log power",
+        spec=spec,
+        param_grid=grid,
+        n_repeats=int(settings["repeats"]),
+        alpha=float(settings["alpha"]),
+        n_jobs=args.n_jobs,
+        random_state=args.seed,
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    _progress(f"power sweep: {len(sim._tasks())} datasets x {len(estimators)} estimators")
+    results = sim.run(checkpoint=args.checkpoint)
+    results.to_csv(out / "power_results.csv", index=False)
+    table = power_table(results)
+    table.to_csv(out / "power_table.csv", index=False)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    PowerCurveDisplay.from_results(results).figure_.savefig(out / "power_curves.png", dpi=90)
+    if results["true_effect"].eq(0).any() and results["true_effect"].gt(0).any():
+        PowerRocDisplay.from_results(results).figure_.savefig(out / "roc.png", dpi=90)
+    _progress(f"wrote {out}/power_results.csv, power_table.csv and figures")
+    return 0
 
 
 def build_parser():
