@@ -78,11 +78,12 @@ def main(argv=None):
         for n_jobs in (1, 2):
             key = f"{'+'.join(which)} n_jobs={n_jobs}"
             results["runs"][key] = _sweep(which, args.datasets, n_jobs, seed=0)
-    for n_jobs in (1, 2):
-        key = f"bayes batched(50) n_jobs={n_jobs}, {args.batched_datasets} datasets"
-        results["runs"][key] = _sweep(
-            ["bayes"], args.batched_datasets, n_jobs, seed=0, batch_size=50
-        )
+    for which in (["bayes"], ["anova", "lme", "bayes"]):
+        for n_jobs in (1, 2):
+            key = f"{'+'.join(which)} batched(50) n_jobs={n_jobs}, {args.batched_datasets} datasets"
+            results["runs"][key] = _sweep(
+                which, args.batched_datasets, n_jobs, seed=0, batch_size=50
+            )
     rss = []
     for _ in range(3):
         _sweep(["anova", "lme", "bayes"], args.datasets, 1, seed=1)

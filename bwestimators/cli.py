@@ -221,6 +221,7 @@ def _power(args):
         alpha=float(settings["alpha"]),
         n_jobs=args.n_jobs,
         random_state=args.seed,
+        batch_size=args.batch_size,
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -309,6 +310,13 @@ def build_parser():
     )
     power.add_argument("--alpha", type=float, default=0.05, help="test level")
     power.add_argument("--n-jobs", type=int, default=1, dest="n_jobs", help="joblib workers")
+    power.add_argument(
+        "--batch-size",
+        type=int,
+        default=50,
+        dest="batch_size",
+        help="datasets per job; the Bayesian fits of a job are sampled in one vectorized call",
+    )
     power.add_argument(
         "--checkpoint",
         default=None,
