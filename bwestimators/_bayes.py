@@ -123,7 +123,14 @@ def _informative(keys, z, t):
 class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
     """Base of the Bayesian estimators; subclasses give the model and its results."""
 
-    _model_fn = None
+    #: Name of the numpyro model function in :mod:`bwestimators.models`, imported on first fit
+    #: (so that importing the estimator classes does not import jax).
+    _model_name = None
+
+    def _model_fn(self):
+        import bwestimators.models
+
+        return getattr(bwestimators.models, self._model_name)
 
     # ---- to be given by subclasses -------------------------------------------------
     def _config(self, data, centered, codes):  # pragma: no cover - abstract
@@ -311,7 +318,7 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
             batches.setdefault((est.config_, shapes), []).append(i)
         for (cfg, _), idx in batches.items():
             draws, stats = inference.run_nuts_batched(
-                type(self)._model_fn,
+                self._model_fn(),
                 cfg,
                 [prepared[i][0] for i in idx],
                 [prepared[i][1] for i in idx],
@@ -358,14 +365,14 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
 
         if self.method == "nuts":
             return inference.run_nuts(
-                type(self)._model_fn,
+                self._model_fn(),
                 self.config_,
                 cells,
                 seed_value=seed_value,
                 **self._sampler_settings(),
             )
         draws, losses = inference.run_svi(
-            type(self)._model_fn,
+            self._model_fn(),
             self.config_,
             cells,
             guide=self.guide,

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from bwestimators._bayes import _STANDARDIZED, BayesianEstimatorBase, _nested
-from bwestimators.models import MeansConfig, SlopeConfig, means_model, slope_model
+from bwestimators._configs import MeansConfig, SlopeConfig
 
 _COMMON_PARAMS_DOC = """
     dist_y : {"normal", "student", "lognormal", "gamma", "poisson", \
@@ -137,7 +137,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
     True
     """
 
-    _model_fn = staticmethod(slope_model)
+    _model_name = "slope_model"
 
     def __init__(
         self,
@@ -387,7 +387,7 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
     2
     """
 
-    _model_fn = staticmethod(means_model)
+    _model_name = "means_model"
 
     def __init__(
         self,

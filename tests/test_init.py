@@ -8,6 +8,9 @@ def test_import_is_lazy_and_fast():
         "dt = time.perf_counter() - t; "
         "assert 'jax' not in sys.modules and 'numpyro' not in sys.modules, 'jax imported'; "
         "assert 'pandas' not in sys.modules, 'pandas imported'; "
+        "[getattr(bwestimators, n) for n in ('ColumnSpec', 'HierarchicalSlopeRegressor', "
+        "'ConditionMeansRegressor', 'LMEComparator', 'AnovaComparator')]; "
+        "assert 'jax' not in sys.modules, 'the estimator classes import jax'; "
         "print(dt)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,6 +1,7 @@
 """numpyro model functions and likelihoods (import jax; loaded lazily by the estimators)."""
 
 from bwestimators._bayes import LIKELIHOODS
+from bwestimators._configs import MeansConfig, SlopeConfig
 from bwestimators.models._likelihoods import (
     cell_loglik,
     expected_value,
@@ -8,8 +9,6 @@ from bwestimators.models._likelihoods import (
     observation_variance,
 )
 from bwestimators.models._slope import (
-    MeansConfig,
-    SlopeConfig,
     means_linear_predictor,
     means_model,
     slope_linear_predictor,

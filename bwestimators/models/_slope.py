@@ -14,40 +14,11 @@ everything that fixes shapes is in the static ``cfg``, so a jitted sampler is
 compiled once per configuration and shape.
 """
 
-from typing import NamedTuple
-
 import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
 
 from bwestimators.models._likelihoods import cell_loglik
-
-
-class SlopeConfig(NamedTuple):
-    """Static configuration of the slope model (hashable, shapes included)."""
-
-    dist_y: str
-    n_groups: int
-    n_groups2: int
-    n_conditions: int
-    group_intercept: bool
-    group_slope: bool
-    group2_intercept: bool
-    condition_intercept: bool
-    condition_slope: bool
-    pooling: str
-    centered: tuple
-    nested: bool = False
-
-
-class MeansConfig(NamedTuple):
-    """Static configuration of the condition-means model."""
-
-    dist_y: str
-    n_groups: int
-    n_cells: int
-    group_intercept: bool
-    centered: tuple
 
 
 def _random_effect(name, n, sd, centered, loc=None):

@@ -1,0 +1,30 @@
+"""Static model configurations (hashable; shapes and switches), free of jax."""
+
+from typing import NamedTuple
+
+
+class SlopeConfig(NamedTuple):
+    """Static configuration of the slope model (hashable, shapes included)."""
+
+    dist_y: str
+    n_groups: int
+    n_groups2: int
+    n_conditions: int
+    group_intercept: bool
+    group_slope: bool
+    group2_intercept: bool
+    condition_intercept: bool
+    condition_slope: bool
+    pooling: str
+    centered: tuple
+    nested: bool = False
+
+
+class MeansConfig(NamedTuple):
+    """Static configuration of the condition-means model."""
+
+    dist_y: str
+    n_groups: int
+    n_cells: int
+    group_intercept: bool
+    centered: tuple
