@@ -64,7 +64,9 @@ class EffectsEstimatorMixin:
             self.n_features_in_ = X.shape[1]
             if all(isinstance(c, str) for c in X.columns):
                 self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        elif not isinstance(X, pd.DataFrame) or not hasattr(self, "feature_names_in_"):
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif not hasattr(self, "feature_names_in_"):  # fitted on an array: positions matter
             if X.shape[1] != self.n_features_in_:
                 raise ValueError(
                     f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
