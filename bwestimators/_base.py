@@ -10,6 +10,19 @@ from sklearn.exceptions import DataConversionWarning
 from bwestimators.spec import CATEGORICAL_ROLES, SPEC_ATTR, ColumnSpec, _as_frame
 
 
+def final_estimator(estimator):
+    """The last step of a pipeline, or the estimator itself."""
+    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+
+
+def transform_to_final(estimator, X):
+    """X passed through every step of a pipeline but the last (X itself otherwise)."""
+    if hasattr(estimator, "steps"):
+        for _, step in estimator.steps[:-1]:
+            X = step.transform(X)
+    return X
+
+
 def _role_spec_for_frame(Z):
     """A ColumnSpec over a frame that already has role columns (the output of a ColumnSpec)."""
     if "treatment" not in Z.columns:
@@ -74,6 +87,20 @@ class EffectsEstimatorMixin:
                 )
         Z = self.spec_.transform(X)
         return _RoleData(Z, self.spec_, self._meta_)
+
+    def _check_predict_roles(self, data, unseen_condition_ok=False):
+        """Missing treatment values, and (unless allowed) condition levels unseen at fit time."""
+        if data.Z["treatment"].isna().any():
+            raise ValueError(
+                f"Treatment column {data.names['treatment']!r} has missing values in X."
+            )
+        if unseen_condition_ok or "condition" not in data.Z.columns:
+            return
+        if data.Z["condition"].isna().any():
+            raise ValueError(
+                f"Condition column {data.names['condition']!r} has "
+                f"{int(data.Z['condition'].isna().sum())} row(s) with levels not seen at fit time."
+            )
 
     def _check_y(self, y, n_rows):
         if y is None:

@@ -473,10 +473,8 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
 
     def _predict_codes(self, X):
         data = self._resolve(X, fit=False)
-        if data.Z["treatment"].isna().any():
-            raise ValueError(
-                f"Treatment column {data.names['treatment']!r} has missing values in X."
-            )
+        # unseen conditions are the model's business: population level or an error in _cell_codes
+        self._check_predict_roles(data, unseen_condition_ok=True)
         return self._cell_codes(data, predict=True), data.Z["treatment"].to_numpy(dtype=float)
 
     def _moments(self, mu, params, need_var):

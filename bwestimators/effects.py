@@ -8,8 +8,6 @@ from sklearn.base import clone
 
 from bwestimators.spec import ColumnSpec
 
-EFFECT_COLUMNS = ("estimate", "lower", "upper", "p_value")
-
 
 def _fitted_spec(spec, df):
     if not isinstance(spec, ColumnSpec):

@@ -464,7 +464,6 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
     def _results(self, draws, data):
         n_levels = len(self.treatment_values_)
         scale = self.y_scale_.scale if self.dist_y in _STANDARDIZED else 1.0
-        means = draws["cell_mean"].reshape(*draws["cell_mean"].shape[:2], -1, n_levels)
         s = self._summary(self._effect_draws())
         self.effects_ = self._effects_table(
             data,
@@ -484,7 +483,7 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
         if self.dist_y in _STANDARDIZED:
             values = self.y_scale_.loc + self.y_scale_.scale * values
         cs = self._summary(values, with_diagnostics=False)
-        n_cond = means.shape[2]
+        n_cond = self.config_.n_cells // n_levels
         table = pd.DataFrame(
             {
                 "treatment": np.tile(self.treatment_values_, n_cond),

@@ -16,6 +16,7 @@ from bwestimators._frequentist import (
     quote,
     working_frame,
 )
+from bwestimators.spec import _as_frame
 
 
 class LMEWarning(UserWarning):
@@ -139,8 +140,9 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         self._check_roles(data, need_group=True)
         frame, roles = working_frame(data, y_arr, getattr(y, "name", None))
         if self.formula is not None:
-            extra = [c for c in _as_frame_columns(X) if c not in frame.columns]
-            frame = pd.concat([frame, _as_frame_like(X, data.Z.index)[extra]], axis=1)
+            raw = _as_frame(X)
+            extra = [c for c in raw.columns if c not in frame.columns]
+            frame = pd.concat([frame, raw.loc[data.Z.index, extra]], axis=1)
         formula, re_formula, vc_formula = self._formulas(roles)
         self.formula_, self.re_formula_, self.vc_formula_ = formula, re_formula, vc_formula
         model = smf.mixedlm(
@@ -247,17 +249,11 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         check_is_fitted(self, "result_")
         data = self._resolve(X, fit=False)
         roles = self._roles
-        if data.Z["treatment"].isna().any():
-            raise ValueError(f"Treatment column {data.names['treatment']!r} has missing values.")
-        if "condition" in data.Z.columns and data.Z["condition"].isna().any():
-            raise ValueError(
-                f"Condition column {data.names['condition']!r} has "
-                f"{int(data.Z['condition'].isna().sum())} row(s) with levels not seen at fit time."
-            )
+        self._check_predict_roles(data)
         frame, _ = working_frame(data, np.zeros(len(data.Z)), roles["y"])
         if self.formula is not None:
             extra = [c for c in self._frame_like_fit().columns if c not in frame.columns]
-            frame = pd.concat([frame, _as_frame_like(X, data.Z.index)[extra]], axis=1)
+            frame = pd.concat([frame, _as_frame(X).loc[data.Z.index, extra]], axis=1)
         fixed = design_rows(model_spec_of(self.result_), frame) @ np.asarray(self.result_.fe_params)
         re = self.result_.random_effects
         groups = data.Z["group"].astype(object).to_numpy()
@@ -268,12 +264,3 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
                 effect = np.asarray(re[g])
                 random[i] = effect[0] + (effect[1] * t[i] if self.add_group_slope else 0.0)
         return fixed + random
-
-
-def _as_frame_columns(X):
-    return list(X.columns) if isinstance(X, pd.DataFrame) else []
-
-
-def _as_frame_like(X, index):
-    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
-    return frame.loc[index]

@@ -4,16 +4,7 @@ import numpy as np
 from scipy import stats
 from sklearn.utils.validation import check_is_fitted
 
-
-def _final(estimator):
-    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-
-
-def _transformed(estimator, X):
-    if hasattr(estimator, "steps"):
-        for _, step in estimator.steps[:-1]:
-            X = step.transform(X)
-    return X
+from bwestimators._base import final_estimator, transform_to_final
 
 
 def log_predictive_density(estimator, X, y, *, pointwise=False):
@@ -46,9 +37,9 @@ def log_predictive_density(estimator, X, y, *, pointwise=False):
     >>> bool(log_predictive_density(lme, df, df["Log power"]) > 0)
     True
     """
-    model = _final(estimator)
+    model = final_estimator(estimator)
     check_is_fitted(model, "effects_")
-    Xt = _transformed(estimator, X)
+    Xt = transform_to_final(estimator, X)
     if hasattr(model, "log_predictive_density"):
         return model.log_predictive_density(Xt, y, pointwise=pointwise)
     y = np.asarray(y, dtype=float)

@@ -9,6 +9,7 @@ from sklearn.base import clone
 from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted
 
+from bwestimators._base import final_estimator
 from bwestimators.metrics import log_predictive_density
 
 
@@ -18,10 +19,6 @@ def _is_fitted(est):
     except Exception:  # NotFittedError or a pipeline's
         return False
     return True
-
-
-def _final(est):
-    return est.steps[-1][1] if hasattr(est, "steps") else est
 
 
 def compare_models(estimators, X=None, y=None, *, method="loo"):
@@ -72,7 +69,7 @@ def compare_models(estimators, X=None, y=None, *, method="loo"):
             if X is None or y is None:
                 raise ValueError(f"{name!r} is not fitted; pass X and y to fit it.")
             est.fit(X, y)
-        model = _final(est)
+        model = final_estimator(est)
         if not hasattr(model, "idata_"):
             raise TypeError(f"{name!r} ({type(model).__name__}) has no posterior to compare.")
         data[name] = model.idata_

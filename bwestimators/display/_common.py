@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from bwestimators._base import final_estimator
 from bwestimators.spec import ColumnSpec
 
 
@@ -13,14 +14,12 @@ def fitted_parts(estimator):
     Works for an estimator with ``spec=`` and for a pipeline whose first step
     is a ColumnSpec. Raises NotFittedError for an unfitted estimator.
     """
-    if hasattr(estimator, "steps"):
-        model = estimator.steps[-1][1]
-        first = estimator.steps[0][1]
-        check_is_fitted(model, "effects_")
-        spec = first if isinstance(first, ColumnSpec) else None
-        return model, spec
-    check_is_fitted(estimator, "effects_")
-    return estimator, getattr(estimator, "spec_", None)
+    model = final_estimator(estimator)
+    check_is_fitted(model, "effects_")
+    if model is estimator:
+        return model, getattr(model, "spec_", None)
+    first = estimator.steps[0][1]
+    return model, first if isinstance(first, ColumnSpec) else None
 
 
 def condition_columns(model):

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from bwestimators._base import transform_to_final
 from bwestimators.display._common import fitted_parts
 
 
@@ -136,10 +137,7 @@ class PosteriorPredictiveDisplay:
         model, _ = fitted_parts(estimator)
         if not hasattr(model, "sample_posterior_predictive"):
             raise TypeError(f"{type(model).__name__} has no posterior predictive distribution.")
-        Xt = X
-        if hasattr(estimator, "steps"):
-            for _, step in estimator.steps[:-1]:
-                Xt = step.transform(Xt)
+        Xt = transform_to_final(estimator, X)
         t = model._resolve(Xt, fit=False).Z["treatment"].to_numpy()
         draws = model.sample_posterior_predictive(Xt, n_draws=n_draws, random_state=random_state)
         observed = pd.DataFrame({"treatment": t, "y": np.asarray(y, dtype=float)})
