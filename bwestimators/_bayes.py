@@ -8,7 +8,6 @@ import math
 import warnings
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -99,8 +98,10 @@ def _link_proxy(dist_y, y):
 
 def _nested(inner, outer):
     """Whether every level of ``inner`` lies within a single level of ``outer``."""
-    pairs = pd.DataFrame({"i": inner, "o": outer}).drop_duplicates()
-    return bool(pairs["i"].is_unique)
+    inner, outer = np.asarray(inner, dtype=np.int64), np.asarray(outer, dtype=np.int64)
+    pairs = np.unique(inner * (int(outer.max(initial=0)) + 1) + outer)
+    levels = pairs // (int(outer.max(initial=0)) + 1)
+    return bool(len(levels) == len(np.unique(levels)))
 
 
 def _informative(keys, z, t):
@@ -111,13 +112,22 @@ def _informative(keys, z, t):
     method-of-moments estimate (variance of the level means less their
     sampling variance), so pure noise scores 0.
     """
-    frame = pd.DataFrame({"k": keys, "z": z, "t": t})
-    within = frame.groupby(["k", "t"])["z"].var().mean()
-    stats = frame.groupby("k")["z"].agg(["mean", "size"])
-    if not np.isfinite(within) or within <= 0 or len(stats) < 2:
+    _, level = np.unique(keys, return_inverse=True)
+    t_values, t_code = np.unique(t, return_inverse=True)
+    cell = level.ravel() * len(t_values) + t_code.ravel()
+    n_cell = np.bincount(cell)
+    sum_cell = np.bincount(cell, weights=z)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_cell = sum_cell / n_cell
+        dev = np.bincount(cell, weights=(z - mean_cell[cell]) ** 2, minlength=len(n_cell))
+        var_cell = dev / (n_cell - 1)
+    within = var_cell[n_cell > 1].mean() if (n_cell > 1).any() else np.nan
+    size = np.bincount(level.ravel()).astype(float)
+    if not np.isfinite(within) or within <= 0 or len(size) < 2:
         return 0.0
-    between = stats["mean"].var() - within * np.mean(1.0 / stats["size"])
-    return float(stats["size"].median() * max(between, 0.0) / within)
+    means = np.bincount(level.ravel(), weights=z) / size
+    between = means.var(ddof=1) - within * np.mean(1.0 / size)
+    return float(np.median(size) * max(between, 0.0) / within)
 
 
 class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
@@ -324,9 +334,18 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
                 [prepared[i][1] for i in idx],
                 **self._sampler_settings(),
             )
+            stacks = []
+            for j, i in enumerate(idx):
+                fitted[i].draws_ = {k: v[j] for k, v in draws.items()}
+                stacks.append(fitted[i]._diagnostic_draws())
+            # one vectorized diagnostics call for the whole batch
+            values = self._diagnostic_values(np.concatenate(stacks, axis=-1))
+            bounds = np.cumsum([0] + [st.shape[-1] for st in stacks])
             for j, i in enumerate(idx):
                 fitted[i]._finish(
-                    {k: v[j] for k, v in draws.items()}, {k: v[j] for k, v in stats.items()}
+                    fitted[i].draws_,
+                    {k: v[j] for k, v in stats.items()},
+                    tuple(v[bounds[j] : bounds[j + 1]] for v in values),
                 )
         return fitted
 
@@ -337,6 +356,7 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
             "num_chains": int(self.num_chains),
             "target_accept_prob": self.target_accept_prob,
             "max_tree_depth": int(self.max_tree_depth),
+            "dense_mass": bool(self.dense_mass),
         }
 
     def _prepare(self, X, y):
@@ -383,13 +403,61 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
         )
         return draws, {"losses": losses}
 
-    def _finish(self, draws, stats):
-        """Keep the draws and compute the results and diagnostics."""
+    def _finish(self, draws, stats, diagnostic_values=None):
+        """Keep the draws and compute the results and diagnostics.
+
+        ``diagnostic_values`` are the bulk ESS, tail ESS and R-hat of
+        :meth:`_diagnostic_draws`, when the caller computed them already (for a
+        batch of fits at once in :meth:`fit_many`).
+        """
         self.draws_ = draws
         self.sample_stats_ = stats
+        if diagnostic_values is None:
+            diagnostic_values = self._diagnostic_values(self._diagnostic_draws())
+        self._diagnostic_values_ = diagnostic_values
         self._results(draws, self._data_)
         self._diagnose()
         self._idata = None
+
+    def _diagnostic_draws(self):
+        """The draws whose ESS and R-hat are reported, (chains, draws, k).
+
+        The reported effects first (their ESS goes to ``effects_``), then every
+        parameter (for ``diagnostics_``).
+        """
+        effects = np.asarray(self._effect_draws())
+        parts = [effects.reshape(*effects.shape[:2], -1)]
+        parts += [np.asarray(d).reshape(d.shape[0], d.shape[1], -1) for d in self.draws_.values()]
+        return np.concatenate(parts, axis=-1)
+
+    @staticmethod
+    def _diagnostic_values(stacked):
+        from bwestimators._diagnostics import diagnostics
+
+        if stacked.shape[1] < 4:
+            nan = np.full(stacked.shape[-1], np.nan)
+            return nan, nan, nan
+        return diagnostics(stacked)
+
+    def _effect_summary(self, data):
+        """The effects table from the effect draws and their diagnostics."""
+        s = self._summary(self._effect_draws())
+        k = len(s["mean"])
+        ess_bulk, ess_tail, r_hat = (v[:k] for v in self._diagnostic_values_)
+        return self._effects_table(
+            data,
+            {
+                "estimate": s["mean"],
+                "sd": s["sd"],
+                "lower": s["lower"],
+                "upper": s["upper"],
+                "p_value": np.full(k, np.nan),
+                "prob_positive": s["prob_positive"],
+                "ess_bulk": ess_bulk,
+                "ess_tail": ess_tail,
+                "r_hat": r_hat,
+            },
+        )
 
     def _needs_group(self):
         return bool(self.add_group_intercept) and self._group_given()
@@ -398,24 +466,19 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
         return self.spec is None or getattr(self.spec, "group", None) is not None
 
     # ---- summaries -------------------------------------------------------------------
-    def _summary(self, draws, with_diagnostics=True):
+    def _summary(self, draws):
+        """Mean, sd, HDI and probability of being positive of draws (chains, draws[, k])."""
         from bwestimators.inference import summarize_draws
 
         draws = np.asarray(draws)
         if draws.ndim == 2:
             draws = draws[..., None]
-        return summarize_draws(draws, self.hdi_prob, with_diagnostics)
+        return summarize_draws(draws, self.hdi_prob, with_diagnostics=False)
 
     def _diagnose(self):
         ess_bulk = ess_tail = r_hat = np.array([np.nan])
         if self.method == "nuts":
-            from bwestimators._diagnostics import diagnostics
-
-            stacked = np.concatenate(
-                [np.asarray(d).reshape(d.shape[0], d.shape[1], -1) for d in self.draws_.values()],
-                axis=-1,
-            )
-            ess_bulk, ess_tail, r_hat = diagnostics(stacked)
+            ess_bulk, ess_tail, r_hat = self._diagnostic_values_
         div = int(self.sample_stats_["diverging"].sum()) if "diverging" in self.sample_stats_ else 0
         finite_rhat = r_hat[np.isfinite(r_hat)]
         self.diagnostics_ = {

@@ -8,7 +8,7 @@ against ArviZ.
 """
 
 import numpy as np
-from scipy import stats
+from scipy import fft, special
 
 
 def _split(x):
@@ -18,11 +18,30 @@ def _split(x):
     return np.concatenate([first, second], axis=-2)
 
 
+def _ranks(flat):
+    """Ranks (1-based, ties averaged) of each row of a 2-d array, as ``rankdata(method="average")``.
+
+    One argsort per row; a tie group gets the mean of its first and last position.
+    """
+    order = np.argsort(flat, axis=-1)
+    ordered = np.take_along_axis(flat, order, axis=-1)
+    n = flat.shape[-1]
+    pos = np.broadcast_to(np.arange(1.0, n + 1), flat.shape)
+    differs = np.diff(ordered, axis=-1) != 0
+    edge = np.ones((flat.shape[0], 1), dtype=bool)
+    first = np.maximum.accumulate(np.where(np.hstack([edge, differs]), pos, 0.0), axis=-1)
+    last_mark = np.where(np.hstack([differs, edge]), pos, n + 1.0)
+    last = np.minimum.accumulate(last_mark[:, ::-1], axis=-1)[:, ::-1]
+    ranks = np.empty(flat.shape)
+    np.put_along_axis(ranks, order, (first + last) / 2, axis=-1)
+    return ranks
+
+
 def _z_scale(x):
     """Rank-normalize each parameter over all its chains and draws."""
     k, m, n = x.shape
-    ranks = stats.rankdata(x.reshape(k, -1), axis=-1, method="average")
-    return stats.norm.ppf((ranks - 0.375) / (m * n + 0.25)).reshape(k, m, n)
+    ranks = _ranks(x.reshape(k, -1))
+    return special.ndtri((ranks - 0.375) / (m * n + 0.25)).reshape(k, m, n)
 
 
 def _rhat(x):
@@ -39,9 +58,10 @@ def _ess(x):
     """ESS of (k, chains, draws) by Geyer's initial monotone sequence, per parameter."""
     m, n = x.shape[1:]
     centered = x - x.mean(axis=-1, keepdims=True)
-    size = 1 << int(np.ceil(np.log2(2 * n)))
-    f = np.fft.rfft(centered, n=size, axis=-1)
-    acov = np.fft.irfft(f * np.conjugate(f), n=size, axis=-1)[..., :n] / n
+    # zero padding to 2n - 1 or more makes the circular autocovariance the linear one
+    size = fft.next_fast_len(2 * n - 1, real=True)
+    f = fft.rfft(centered, n=size, axis=-1)
+    acov = fft.irfft(f * np.conjugate(f), n=size, axis=-1)[..., :n] / n
     chain_mean = x.mean(axis=-1)
     mean_var = acov[..., 0].mean(axis=-1) * n / (n - 1)
     var_plus = mean_var * (n - 1) / n
@@ -61,20 +81,28 @@ def _ess(x):
     return np.minimum(ess, m * n * np.log10(m * n))
 
 
-def diagnostics(draws):
+def diagnostics(draws, chunk=256):
     """Bulk ESS, tail ESS and rank-normalized R-hat of every parameter.
 
     Parameters
     ----------
     draws : ndarray of shape (n_chains, n_draws, k)
+    chunk : int, default=256
+        Parameters computed together (blocks that stay in the CPU cache).
 
     Returns
     -------
     ess_bulk, ess_tail, r_hat : ndarray of shape (k,)
     """
     x = np.moveaxis(np.asarray(draws, dtype=float), -1, 0)
-    split = _split(x)
-    ess_bulk = _ess(_z_scale(split))
+    parts = [_diagnostics(x[i : i + chunk]) for i in range(0, max(x.shape[0], 1), chunk)]
+    return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
+
+
+def _diagnostics(x):
+    """:func:`diagnostics` of (k, chains, draws)."""
+    z_split = _z_scale(_split(x))
+    ess_bulk = _ess(z_split)
     lo, hi = np.quantile(x.reshape(x.shape[0], -1), [0.05, 0.95], axis=-1)
     ess_tail = np.minimum(
         _ess(_split((x <= lo[:, None, None]).astype(float))),
@@ -82,7 +110,7 @@ def diagnostics(draws):
     )
     if x.shape[1] > 1:
         folded = np.abs(x - np.median(x.reshape(x.shape[0], -1), axis=-1)[:, None, None])
-        r_hat = np.maximum(_rhat(_z_scale(split)), _rhat(_z_scale(_split(folded))))
+        r_hat = np.maximum(_rhat(z_split), _rhat(_z_scale(_split(folded))))
     else:
         r_hat = np.full(x.shape[0], np.nan)
     return ess_bulk, ess_tail, r_hat

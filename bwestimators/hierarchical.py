@@ -42,6 +42,10 @@ _COMMON_PARAMS_DOC = """
         Chains, vectorized in one compiled sampler.
     target_accept_prob : float, default=0.9
     max_tree_depth : int, default=10
+    dense_mass : bool, default=False
+        Adapt a dense mass matrix during warmup instead of a diagonal one: more
+        effective draws per draw when parameters are correlated (the group
+        intercepts with the population intercept), at a higher cost per step.
     num_steps : int, default=3000
         SVI optimisation steps.
     guide : {"normal", "laplace"}, default="normal"
@@ -158,6 +162,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         num_chains=4,
         target_accept_prob=0.9,
         max_tree_depth=10,
+        dense_mass=False,
         num_steps=3000,
         guide="normal",
         hdi_prob=0.94,
@@ -180,6 +185,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         self.num_chains = num_chains
         self.target_accept_prob = target_accept_prob
         self.max_tree_depth = max_tree_depth
+        self.dense_mass = dense_mass
         self.num_steps = num_steps
         self.guide = guide
         self.hdi_prob = hdi_prob
@@ -279,21 +285,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         return slopes * self._report_scale()
 
     def _results(self, draws, data):
-        s = self._summary(self._effect_draws())
-        self.effects_ = self._effects_table(
-            data,
-            {
-                "estimate": s["mean"],
-                "sd": s["sd"],
-                "lower": s["lower"],
-                "upper": s["upper"],
-                "p_value": np.full(len(s["mean"]), np.nan),
-                "prob_positive": s["prob_positive"],
-                "ess_bulk": s["ess_bulk"],
-                "ess_tail": s["ess_tail"],
-                "r_hat": s["r_hat"],
-            },
-        )
+        self.effects_ = self._effect_summary(data)
         scale = self._report_scale()
         rows = {}
         for component, site in (
@@ -305,7 +297,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
             ("residual", "sigma"),
         ):
             if site in draws:
-                cs = self._summary(draws[site] * scale, with_diagnostics=False)
+                cs = self._summary(draws[site] * scale)
                 rows[component] = {k: cs[k][0] for k in ("mean", "lower", "upper")}
         vc = pd.DataFrame.from_dict(rows, orient="index").rename(columns={"mean": "estimate"})
         vc.index.name = "component"
@@ -323,7 +315,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         values = self._population_intercept(draws)[..., None] + draws["a_group"]
         if self.dist_y in _STANDARDIZED:
             values = self.y_scale_.loc + self.y_scale_.scale * values
-        s = self._summary(values, with_diagnostics=False)
+        s = self._summary(values)
         frame = pd.DataFrame(
             {
                 self._label_column(data, "group"): data.spec.categories_["group"],
@@ -403,6 +395,7 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
         num_chains=4,
         target_accept_prob=0.9,
         max_tree_depth=10,
+        dense_mass=False,
         num_steps=3000,
         guide="normal",
         hdi_prob=0.94,
@@ -420,6 +413,7 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
         self.num_chains = num_chains
         self.target_accept_prob = target_accept_prob
         self.max_tree_depth = max_tree_depth
+        self.dense_mass = dense_mass
         self.num_steps = num_steps
         self.guide = guide
         self.hdi_prob = hdi_prob
@@ -464,25 +458,11 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
     def _results(self, draws, data):
         n_levels = len(self.treatment_values_)
         scale = self.y_scale_.scale if self.dist_y in _STANDARDIZED else 1.0
-        s = self._summary(self._effect_draws())
-        self.effects_ = self._effects_table(
-            data,
-            {
-                "estimate": s["mean"],
-                "sd": s["sd"],
-                "lower": s["lower"],
-                "upper": s["upper"],
-                "p_value": np.full(len(s["mean"]), np.nan),
-                "prob_positive": s["prob_positive"],
-                "ess_bulk": s["ess_bulk"],
-                "ess_tail": s["ess_tail"],
-                "r_hat": s["r_hat"],
-            },
-        )
+        self.effects_ = self._effect_summary(data)
         values = draws["cell_mean"]
         if self.dist_y in _STANDARDIZED:
             values = self.y_scale_.loc + self.y_scale_.scale * values
-        cs = self._summary(values, with_diagnostics=False)
+        cs = self._summary(values)
         n_cond = self.config_.n_cells // n_levels
         table = pd.DataFrame(
             {
@@ -499,7 +479,7 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
         rows = {}
         for component, site in (("group", "sigma_group"), ("residual", "sigma")):
             if site in draws:
-                vs = self._summary(draws[site] * scale, with_diagnostics=False)
+                vs = self._summary(draws[site] * scale)
                 rows[component] = {
                     "estimate": vs["mean"][0],
                     "lower": vs["lower"][0],
@@ -510,7 +490,7 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
         self.variance_components_ = vc
         self.intercepts_ = None
         if "a_group" in draws:
-            gs = self._summary(draws["a_group"] * scale, with_diagnostics=False)
+            gs = self._summary(draws["a_group"] * scale)
             self.intercepts_ = pd.DataFrame(
                 {
                     self._label_column(data, "group"): data.spec.categories_["group"],

@@ -93,7 +93,9 @@ def _unconstrained_init(model, data, key):
     return init
 
 
-def _one_chain(key, data, *, model, num_warmup, num_samples, target_accept_prob, max_tree_depth):
+def _one_chain(
+    key, data, *, model, num_warmup, num_samples, target_accept_prob, max_tree_depth, dense_mass
+):
     def potential(z):
         return potential_energy(model, (data,), {}, z)
 
@@ -104,6 +106,7 @@ def _one_chain(key, data, *, model, num_warmup, num_samples, target_accept_prob,
         num_warmup,
         target_accept_prob=target_accept_prob,
         max_tree_depth=max_tree_depth,
+        dense_mass=dense_mass,
         rng_key=k_run,
     )
 
@@ -132,14 +135,15 @@ def _source_digest():
     return h.hexdigest()
 
 
-def _build_run(model_fn, cfg, num_warmup, num_samples, num_chains, target_accept_prob, depth):
+def _build_run(model_fn, cfg, num_warmup, num_samples, num_chains, accept, depth, dense_mass):
     chain = functools.partial(
         _one_chain,
         model=functools.partial(model_fn, cfg=cfg),
         num_warmup=num_warmup,
         num_samples=num_samples,
-        target_accept_prob=target_accept_prob,
+        target_accept_prob=accept,
         max_tree_depth=depth,
+        dense_mass=dense_mass,
     )
 
     def run(rng_key, data):
@@ -202,6 +206,7 @@ def run_nuts(
     target_accept_prob,
     max_tree_depth,
     seed_value,
+    dense_mass=False,
 ):
     """Sample ``model(data)`` with NUTS; chains vectorized, compiled once per configuration.
 
@@ -217,6 +222,8 @@ def run_nuts(
     target_accept_prob : float
     max_tree_depth : int
     seed_value : int
+    dense_mass : bool, default=False
+        Adapt a dense mass matrix (the posterior covariance) instead of a diagonal one.
 
     Returns
     -------
@@ -225,7 +232,14 @@ def run_nuts(
     stats : dict of ndarray
         ``diverging`` and ``num_steps``, shape ``(num_chains, num_samples)``.
     """
-    settings = (num_warmup, num_samples, num_chains, float(target_accept_prob), max_tree_depth)
+    settings = (
+        num_warmup,
+        num_samples,
+        num_chains,
+        float(target_accept_prob),
+        max_tree_depth,
+        bool(dense_mass),
+    )
     data = {k: jnp.asarray(v) for k, v in data.items()}
     rng_key = jax.random.PRNGKey(seed_value)
     sampler = _sampler(model_fn, cfg, settings, rng_key, data)
@@ -245,6 +259,7 @@ def run_nuts_batched(
     num_chains,
     target_accept_prob,
     max_tree_depth,
+    dense_mass=False,
 ):
     """Sample ``model(data)`` for many datasets of one shape in one vectorized call.
 
@@ -262,7 +277,7 @@ def run_nuts_batched(
         Model data of equal shapes.
     seeds : list of int
         One seed per dataset.
-    num_warmup, num_samples, num_chains, target_accept_prob, max_tree_depth :
+    num_warmup, num_samples, num_chains, target_accept_prob, max_tree_depth, dense_mass :
         As in :func:`run_nuts`.
 
     Returns
@@ -272,7 +287,14 @@ def run_nuts_batched(
     stats : dict of ndarray
         ``diverging`` and ``num_steps``, shape ``(n_datasets, num_chains, num_samples)``.
     """
-    settings = (num_warmup, num_samples, num_chains, float(target_accept_prob), max_tree_depth)
+    settings = (
+        num_warmup,
+        num_samples,
+        num_chains,
+        float(target_accept_prob),
+        max_tree_depth,
+        bool(dense_mass),
+    )
     stacked = {k: jnp.asarray(np.stack([d[k] for d in datasets])) for k in datasets[0]}
     keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
     sampler = _sampler(model_fn, cfg, settings, keys, stacked, batched=True)

@@ -59,6 +59,19 @@ def test_spike_times_within_trial_and_sorted():
         assert g["spike_time"].is_monotonic_increasing
 
 
+def test_thinned_spikes_order_equals_lexsort():
+    """The one-key sort gives lexsort's order: by train, then by time."""
+    from bwestimators.datasets._generators import _thinned_spikes
+
+    rng = np.random.default_rng(0)
+    rates = rng.uniform(1, 40, size=(30, 7))
+    train, times = _thinned_spikes(rates, np.random.default_rng(1))
+    order = np.lexsort((times, train))
+    np.testing.assert_array_equal(train, train[order])
+    np.testing.assert_array_equal(times, times[order])
+    assert np.array_equal(np.unique(train), np.arange(30))
+
+
 def test_spike_rate_matches_poisson_mean():
     # Without noise and without stimulation response the count per trial is Poisson(rate * dur).
     df = generate_fake_spikes(

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 from arviz_stats.base import array_stats
+from scipy.stats import rankdata
 
-from bwestimators._diagnostics import diagnostics
+from bwestimators._diagnostics import _ranks, diagnostics
 
 
 @pytest.fixture(scope="module")
@@ -38,3 +39,22 @@ def test_stuck_chain_has_high_rhat():
     x = np.random.default_rng(2).normal(size=(4, 500, 1))
     x[0] += 3
     assert diagnostics(x)[2][0] > 1.1
+
+
+def test_ranks_average_ties_like_scipy():
+    rng = np.random.default_rng(3)
+    x = np.vstack([rng.normal(size=40), rng.integers(0, 4, size=40), np.full(40, 2.0)])
+    np.testing.assert_array_equal(_ranks(x), rankdata(x, axis=-1, method="average"))
+
+
+def test_chunks_do_not_change_the_numbers(chains):
+    whole = diagnostics(chains, chunk=100)
+    for part, full in zip(diagnostics(chains, chunk=2), whole, strict=True):
+        np.testing.assert_allclose(part, full, rtol=1e-12)
+
+
+def test_discrete_draws_match_arviz():
+    """Many ties (a discrete parameter): the averaged ranks give ArviZ's R-hat."""
+    x = np.random.default_rng(4).integers(0, 3, size=(4, 300, 2)).astype(float)
+    moved = np.moveaxis(x, (0, 1), (-2, -1))
+    np.testing.assert_allclose(diagnostics(x)[2], array_stats.rhat(moved), rtol=1e-6)

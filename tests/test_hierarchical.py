@@ -428,3 +428,65 @@ def test_fit_many_matches_fit(lfp_small):
         diff = abs(m.effects_["estimate"].iloc[0] - s.effects_["estimate"].iloc[0])
         assert diff < 0.3 * s.effects_["sd"].iloc[0]
         assert m.effects_["ess_bulk"].iloc[0] > 200
+
+
+def test_fit_many_batched_diagnostics_equal_per_fit(lfp_small):
+    """fit_many computes ESS and R-hat of all its fits in one call; the numbers are each fit's."""
+    from bwestimators._diagnostics import diagnostics
+    from bwestimators.datasets import generate_fake_lfp
+
+    est = HierarchicalSlopeRegressor(ColumnSpec("stim", group="mouse"), random_state=3, **FAST)
+    dfs = [
+        generate_fake_lfp(mouse_response_slope=9, n_trials=8, random_state=i).df for i in range(3)
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        many = est.fit_many(dfs, [d["Log power"] for d in dfs])
+    for m in many:
+        slope = m.draws_["beta"] * m.y_scale_.scale
+        bulk, tail, rhat = diagnostics(slope[..., None])
+        row = m.effects_.iloc[0]
+        assert row["ess_bulk"] == pytest.approx(bulk[0], rel=1e-9)
+        assert row["ess_tail"] == pytest.approx(tail[0], rel=1e-9)
+        assert row["r_hat"] == pytest.approx(rhat[0], rel=1e-9)
+        every = np.concatenate([v.reshape(*v.shape[:2], -1) for v in m.draws_.values()], axis=-1)
+        assert m.diagnostics_["min_ess_bulk"] == pytest.approx(diagnostics(every)[0].min())
+
+
+def test_dense_mass_matches_diagonal(nested):
+    """A dense mass matrix is a different compiled sampler with the same posterior."""
+    from bwestimators import inference
+
+    df, _, diag = nested
+    before = inference.compiled_sampler_count()
+    dense = _fit(
+        HierarchicalSlopeRegressor(SPEC3, random_state=0, dense_mass=True, **FAST),
+        df,
+        df["y value"],
+    )
+    assert inference.compiled_sampler_count() == before + 1
+    np.testing.assert_allclose(
+        dense.effects_["estimate"], diag.effects_["estimate"], atol=0.3 * diag.effects_["sd"].max()
+    )
+    assert dense.diagnostics_["divergences"] <= 5
+
+
+def test_informative_and_nested_match_pandas():
+    """The numpy versions of the parameterization heuristics against a pandas computation."""
+    from bwestimators._bayes import _informative, _nested
+
+    rng = np.random.default_rng(0)
+    for i in range(10):
+        keys = rng.integers(0, 4 + i, size=120)
+        t = rng.integers(0, 2 + i % 3, size=120).astype(float)
+        z = rng.normal(size=120) + 0.3 * (i % 4) * keys
+        frame = pd.DataFrame({"k": keys, "z": z, "t": t})
+        within = frame.groupby(["k", "t"])["z"].var().mean()
+        stats = frame.groupby("k")["z"].agg(["mean", "size"])
+        between = stats["mean"].var() - within * np.mean(1.0 / stats["size"])
+        expected = stats["size"].median() * max(between, 0.0) / within
+        assert _informative(keys, z, t) == pytest.approx(expected, rel=1e-9)
+        outer = rng.integers(0, 3, size=120)
+        pairs = frame.assign(o=outer)[["k", "o"]].drop_duplicates()
+        assert _nested(keys, outer) == pairs["k"].is_unique
+        assert _nested(keys, keys // 2)
