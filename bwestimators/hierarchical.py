@@ -39,7 +39,7 @@ _COMMON_PARAMS_DOC = """
     num_samples : int, default=1000
         Draws per chain after warmup.
     num_chains : int, default=4
-        Chains, vectorized in one compiled sampler.
+        Chains, all run by one compiled sampler.
     target_accept_prob : float, default=0.9
     max_tree_depth : int, default=10
     dense_mass : bool, default=False

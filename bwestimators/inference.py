@@ -3,8 +3,9 @@
 numpyro's ``MCMC.run`` compiles its sampler again on every call. Here the
 whole run (initialisation, warmup, sampling and the transformation back to
 constrained values) is one pure function of the data, jitted once per model
-configuration and kept in a module-level cache; chains are vectorized with
-``jax.vmap``. A refit with the same configuration on data of the same
+configuration and kept in a module-level cache; the chains run inside it
+(``lax.map``), and :func:`run_nuts_batched` vectorizes it over datasets
+(``jax.vmap``). A refit with the same configuration on data of the same
 (padded) shape reuses the compiled sampler.
 
 jax's persistent compilation cache is switched on in the user's cache folder

@@ -310,6 +310,12 @@ def generate_fake_lfp(
     log-spaced between ``slowest_fr`` and ``fastest_fr`` across mice, and mice
     with a higher baseline respond less (the fastest not at all).
 
+    As in bayes-window, ``mouse_response_slope=0`` (with
+    ``overall_stim_response_strength=0``) is not an exact null: stimulated
+    rates start at ``slowest_fr + 0.1`` and the baseline seconds of stimulated
+    trials get a positive offset (``trial_baseline_randomness``), a residual
+    response of about 0.14 Hz that many trials make detectable.
+
     Parameters
     ----------
     n_trials : int, default=10
