@@ -99,8 +99,8 @@ def _link_proxy(dist_y, y):
 def _nested(inner, outer):
     """Whether every level of ``inner`` lies within a single level of ``outer``."""
     inner, outer = np.asarray(inner, dtype=np.int64), np.asarray(outer, dtype=np.int64)
-    pairs = np.unique(inner * (int(outer.max(initial=0)) + 1) + outer)
-    levels = pairs // (int(outer.max(initial=0)) + 1)
+    base = int(outer.max(initial=0)) + 1
+    levels = np.unique(inner * base + outer) // base
     return bool(len(levels) == len(np.unique(levels)))
 
 
@@ -339,7 +339,7 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
                 fitted[i].draws_ = {k: v[j] for k, v in draws.items()}
                 stacks.append(fitted[i]._diagnostic_draws())
             # one vectorized diagnostics call for the whole batch
-            values = self._diagnostic_values(np.concatenate(stacks, axis=-1))
+            values = self._ess_rhat(np.concatenate(stacks, axis=-1))
             bounds = np.cumsum([0] + [st.shape[-1] for st in stacks])
             for j, i in enumerate(idx):
                 fitted[i]._finish(
@@ -407,14 +407,14 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
         """Keep the draws and compute the results and diagnostics.
 
         ``diagnostic_values`` are the bulk ESS, tail ESS and R-hat of
-        :meth:`_diagnostic_draws`, when the caller computed them already (for a
-        batch of fits at once in :meth:`fit_many`).
+        :meth:`_diagnostic_draws` (kept as ``_convergence``), when the caller
+        computed them already (for a batch of fits at once in :meth:`fit_many`).
         """
         self.draws_ = draws
         self.sample_stats_ = stats
         if diagnostic_values is None:
-            diagnostic_values = self._diagnostic_values(self._diagnostic_draws())
-        self._diagnostic_values_ = diagnostic_values
+            diagnostic_values = self._ess_rhat(self._diagnostic_draws())
+        self._convergence = diagnostic_values
         self._results(draws, self._data_)
         self._diagnose()
         self._idata = None
@@ -431,7 +431,8 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
         return np.concatenate(parts, axis=-1)
 
     @staticmethod
-    def _diagnostic_values(stacked):
+    def _ess_rhat(stacked):
+        """Bulk ESS, tail ESS and R-hat of (chains, draws, k) draws; NaN under 4 draws."""
         from bwestimators._diagnostics import diagnostics
 
         if stacked.shape[1] < 4:
@@ -443,7 +444,7 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
         """The effects table from the effect draws and their diagnostics."""
         s = self._summary(self._effect_draws())
         k = len(s["mean"])
-        ess_bulk, ess_tail, r_hat = (v[:k] for v in self._diagnostic_values_)
+        ess_bulk, ess_tail, r_hat = (v[:k] for v in self._convergence)
         return self._effects_table(
             data,
             {
@@ -478,7 +479,7 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
     def _diagnose(self):
         ess_bulk = ess_tail = r_hat = np.array([np.nan])
         if self.method == "nuts":
-            ess_bulk, ess_tail, r_hat = self._diagnostic_values_
+            ess_bulk, ess_tail, r_hat = self._convergence
         div = int(self.sample_stats_["diverging"].sum()) if "diverging" in self.sample_stats_ else 0
         finite_rhat = r_hat[np.isfinite(r_hat)]
         self.diagnostics_ = {
