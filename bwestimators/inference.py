@@ -209,7 +209,7 @@ def run_nuts(
     seed_value,
     dense_mass=False,
 ):
-    """Sample ``model(data)`` with NUTS; chains vectorized, compiled once per configuration.
+    """Sample ``model(data)`` with NUTS: all chains in one program, compiled once per configuration.
 
     Parameters
     ----------
@@ -233,20 +233,9 @@ def run_nuts(
     stats : dict of ndarray
         ``diverging`` and ``num_steps``, shape ``(num_chains, num_samples)``.
     """
-    settings = (
-        num_warmup,
-        num_samples,
-        num_chains,
-        float(target_accept_prob),
-        max_tree_depth,
-        bool(dense_mass),
-    )
+    settings = (num_warmup, num_samples, num_chains, target_accept_prob, max_tree_depth, dense_mass)
     data = {k: jnp.asarray(v) for k, v in data.items()}
-    rng_key = jax.random.PRNGKey(seed_value)
-    sampler = _sampler(model_fn, cfg, settings, rng_key, data)
-    draws, diverging, num_steps = sampler(rng_key, data)
-    draws = {k: np.asarray(v) for k, v in draws.items()}
-    return draws, {"diverging": np.asarray(diverging), "num_steps": np.asarray(num_steps)}
+    return _run_compiled(model_fn, cfg, settings, jax.random.PRNGKey(seed_value), data)
 
 
 def run_nuts_batched(
@@ -288,18 +277,18 @@ def run_nuts_batched(
     stats : dict of ndarray
         ``diverging`` and ``num_steps``, shape ``(n_datasets, num_chains, num_samples)``.
     """
-    settings = (
-        num_warmup,
-        num_samples,
-        num_chains,
-        float(target_accept_prob),
-        max_tree_depth,
-        bool(dense_mass),
-    )
+    settings = (num_warmup, num_samples, num_chains, target_accept_prob, max_tree_depth, dense_mass)
     stacked = {k: jnp.asarray(np.stack([d[k] for d in datasets])) for k in datasets[0]}
     keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
-    sampler = _sampler(model_fn, cfg, settings, keys, stacked, batched=True)
-    draws, diverging, num_steps = sampler(keys, stacked)
+    return _run_compiled(model_fn, cfg, settings, keys, stacked, batched=True)
+
+
+def _run_compiled(model_fn, cfg, settings, keys, data, batched=False):
+    """Run the compiled sampler of these settings; draws and stats as numpy arrays."""
+    warmup, samples, chains, accept, depth, dense = settings
+    settings = (int(warmup), int(samples), int(chains), float(accept), int(depth), bool(dense))
+    sampler = _sampler(model_fn, cfg, settings, keys, data, batched=batched)
+    draws, diverging, num_steps = sampler(keys, data)
     draws = {k: np.asarray(v) for k, v in draws.items()}
     return draws, {"diverging": np.asarray(diverging), "num_steps": np.asarray(num_steps)}
 
