@@ -491,6 +491,7 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
             "num_samples": int(self.num_samples),
             "centered": list(self.centered_),
         }
+        self.warnings_ = []
         if self.method != "nuts":
             return
         problems = []
@@ -502,13 +503,13 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
             low = min(self.diagnostics_["min_ess_bulk"], self.diagnostics_["min_ess_tail"])
             problems.append(f"effective sample size down to {low:.0f} (< 400)")
         if problems:
-            warnings.warn(
+            message = (
                 f"{type(self).__name__}: {'; '.join(problems)}. Try more num_warmup/num_samples "
                 "or num_chains, parameterization='centered' or 'noncentered' (now centered: "
-                f"{list(self.centered_) or 'none'}), or a simpler model (fewer random effects).",
-                ConvergenceWarning,
-                stacklevel=3,
+                f"{list(self.centered_) or 'none'}), or a simpler model (fewer random effects)."
             )
+            self.warnings_.append(message)
+            warnings.warn(message, ConvergenceWarning, stacklevel=3)
 
     def effect_draws(self):
         """Posterior draws of the treatment effect per condition, as reported in ``effects_``.

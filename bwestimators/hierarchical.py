@@ -120,6 +120,9 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         ``divergences``, ``min_ess_bulk``, ``min_ess_tail``, ``max_r_hat`` and
         the settings; a ``ConvergenceWarning`` is raised when r_hat > 1.01,
         ESS < 400 or there are divergences.
+    warnings_ : list of str
+        The messages of those warnings (empty for a clean fit), kept with the
+        fit (as ``LMEComparator.warnings_``), e.g. for the rows of a power sweep.
     draws_ : dict of ndarray
         Raw posterior draws on the internal scale, shape (chains, draws, ...).
     config_ : SlopeConfig
@@ -364,7 +367,7 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
     cell_means_ : DataFrame
         Posterior mean and HDI of every condition x treatment-level mean, in
         units of y (link scale for link likelihoods).
-    variance_components_, intercepts_, idata_, diagnostics_, draws_ :
+    variance_components_, intercepts_, idata_, diagnostics_, warnings_, draws_ :
         As in :class:`HierarchicalSlopeRegressor`.
 
     Examples

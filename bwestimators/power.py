@@ -87,11 +87,11 @@ def _base_row(name, params, effect_param, grid_index, repeat, seed):
     }
 
 
-def _fill_row(row, model, condition, alpha, caught, seconds):
+def _fill_row(row, model, condition, alpha, messages, seconds):
     effect = _effect_row(model.effects_, condition)
     row.update({k: v for k, v in effect.items() if k in _RESULT_COLUMNS})
     row["detected"], row["score"] = detection(effect, alpha)
-    row["warnings"] = " | ".join(sorted({str(w.message)[:120] for w in caught})) or None
+    row["warnings"] = " | ".join(sorted({str(m)[:120] for m in messages})) or None
     row["fit_seconds"] = seconds
 
 
@@ -104,7 +104,8 @@ def _fit_one(est, spec, df, y, row, condition, alpha):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             model.fit(df, df[y])
-        _fill_row(row, model, condition, alpha, caught, time.perf_counter() - t0)
+        messages = [w.message for w in caught]
+        _fill_row(row, model, condition, alpha, messages, time.perf_counter() - t0)
     except Exception as exc:  # a failed fit is recorded, the sweep goes on
         row.update(error=f"{type(exc).__name__}: {exc}", detected=np.nan, score=np.nan)
         row["fit_seconds"] = time.perf_counter() - t0
@@ -115,8 +116,9 @@ def _fit_batch(generator, estimators, y, spec, tasks, effect_param, alpha, condi
     """Generate the datasets of some tasks and fit every estimator to each; rows per fit.
 
     Estimators with ``fit_many`` (the Bayesian ones) fit all the batch's
-    datasets in vectorized sampler calls; if that fails, each dataset is fitted
-    alone so that the failure is recorded for the dataset that caused it.
+    datasets in vectorized sampler calls, and each row gets the warnings of its
+    own fit (the fitted estimator's ``warnings_``); if that fails, each dataset
+    is fitted alone so that the failure is recorded for the dataset that caused it.
     """
     dfs = []
     for _, params, _, seed in tasks:
@@ -132,15 +134,15 @@ def _fit_batch(generator, estimators, y, spec, tasks, effect_param, alpha, condi
                 model.set_params(spec=spec)
             t0 = time.perf_counter()
             try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # each fit keeps its own in warnings_
                     fitted = model.fit_many(dfs, [df[y] for df in dfs])
             except Exception:  # refit one by one below, to record which dataset failed
                 fitted = None
             if fitted is not None:
                 seconds = (time.perf_counter() - t0) / len(tasks)
                 for row, m in zip(base, fitted, strict=True):
-                    _fill_row(row, m, condition, alpha, caught, seconds)
+                    _fill_row(row, m, condition, alpha, getattr(m, "warnings_", []), seconds)
         if fitted is None:
             base = [
                 _fit_one(est, spec, df, y, row, condition, alpha)

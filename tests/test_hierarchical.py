@@ -348,8 +348,9 @@ def test_convergence_warning_on_tiny_run(small):
     est = HierarchicalSlopeRegressor(
         SPEC3, num_warmup=20, num_samples=20, num_chains=2, random_state=0
     )
-    with pytest.warns(Warning, match="effective sample size"):
+    with pytest.warns(Warning, match="effective sample size") as record:
         est.fit(small, small["y value"])
+    assert est.warnings_ == [str(w.message) for w in record if "sample size" in str(w.message)]
 
 
 def test_no_pooling_and_group_slope():

@@ -1,7 +1,10 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from sklearn.base import clone
 
 from bwestimators import AnovaComparator, ColumnSpec, LMEComparator
 from bwestimators.datasets import generate_fake_lfp
@@ -217,6 +220,37 @@ def test_power_displays(tmp_path):
     roc.figure_.savefig(tmp_path / "roc.png")
     assert plt.imread(tmp_path / "roc.png").std() > 0.01
     plt.close("all")
+
+
+class _WarnsOnNull(LMEComparator):
+    """An LME that warns when it finds no effect, with a fit_many (as the Bayesian estimators)."""
+
+    def fit(self, X, y):
+        super().fit(X, y)
+        if abs(self.effects_["estimate"].iloc[0]) < 1.5:
+            self.warnings_ = [*self.warnings_, "no effect here"]
+            warnings.warn("no effect here", UserWarning, stacklevel=2)
+        return self
+
+    def fit_many(self, Xs, ys):
+        return [clone(self).fit(X, y) for X, y in zip(Xs, ys, strict=True)]
+
+
+def test_batched_rows_get_the_warnings_of_their_own_fit():
+    res = PowerSimulation(
+        _gaussian,
+        {"flaky": _WarnsOnNull()},
+        y="y",
+        spec=SPEC,
+        param_grid={"effect": [0.0, 3.0]},
+        n_repeats=3,
+        effect_param="effect",
+        random_state=0,
+        progress=False,
+        batch_size=6,  # one batch with datasets that warn and datasets that do not
+    ).run()
+    flagged = res["warnings"].fillna("").str.contains("no effect here")
+    assert flagged.tolist() == (res["true_effect"] == 0).tolist()
 
 
 def test_batched_sweep_matches_unbatched():
