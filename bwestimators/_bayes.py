@@ -498,7 +498,7 @@ class BayesianEstimatorBase(EffectsEstimatorMixin, RegressorMixin, BaseEstimator
         if div > 0:
             problems.append(f"{div} divergent transitions")
         if self.diagnostics_["max_r_hat"] > 1.01:
-            problems.append(f"r_hat up to {self.diagnostics_['max_r_hat']:.3f} (> 1.01)")
+            problems.append(f"r_hat up to {self.diagnostics_['max_r_hat']:.4f} (> 1.01)")
         if self.diagnostics_["min_ess_bulk"] < 400 or self.diagnostics_["min_ess_tail"] < 400:
             low = min(self.diagnostics_["min_ess_bulk"], self.diagnostics_["min_ess_tail"])
             problems.append(f"effective sample size down to {low:.0f} (< 400)")
