@@ -29,7 +29,7 @@ def _gaussian(n_mice=8, n_trials=6, effect=0.0, random_state=None):
     return pd.DataFrame({"mouse": mouse.astype(str), "stim": stim, "y": y})
 
 
-def _sim(**kw):
+def _sim(estimators=None, **kw):
     args = {
         "y": "y",
         "spec": SPEC,
@@ -40,9 +40,8 @@ def _sim(**kw):
         "progress": False,
     }
     args.update(kw)
-    return PowerSimulation(
-        _gaussian, {"lme": LMEComparator(), "anova": AnovaComparator(kind="rm")}, **args
-    )
+    estimators = estimators or {"lme": LMEComparator(), "anova": AnovaComparator(kind="rm")}
+    return PowerSimulation(_gaussian, estimators, **args)
 
 
 def test_results_table_columns():
@@ -132,17 +131,7 @@ class _Interrupting(LMEComparator):
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_checkpoint_resume(tmp_path, suffix):
     path = tmp_path / f"sweep{suffix}"
-    sim = PowerSimulation(
-        _gaussian,
-        {"lme": _Interrupting()},
-        y="y",
-        spec=SPEC,
-        param_grid={"effect": [0.0, 1.0]},
-        n_repeats=5,
-        effect_param="effect",
-        random_state=1,
-        progress=False,
-    )
+    sim = _sim({"lme": _Interrupting()}, n_repeats=5, random_state=1)
     _Interrupting.calls, _Interrupting.limit = 0, 4
     with pytest.raises(KeyboardInterrupt):
         sim.run(checkpoint=path)
@@ -151,17 +140,7 @@ def test_checkpoint_resume(tmp_path, suffix):
     _Interrupting.calls, _Interrupting.limit = 0, 10**9
     resumed = sim.run(checkpoint=path)
     assert _Interrupting.calls == 6  # only the unfinished datasets were fitted
-    full = PowerSimulation(
-        _gaussian,
-        {"lme": LMEComparator()},
-        y="y",
-        spec=SPEC,
-        param_grid={"effect": [0.0, 1.0]},
-        n_repeats=5,
-        effect_param="effect",
-        random_state=1,
-        progress=False,
-    ).run()
+    full = _sim({"lme": LMEComparator()}, n_repeats=5, random_state=1).run()
     cols = ["effect", "repeat", "seed", "estimate", "p_value"]
     pd.testing.assert_frame_equal(resumed[cols], full[cols], check_dtype=False)
 
@@ -237,17 +216,9 @@ class _WarnsOnNull(LMEComparator):
 
 
 def test_batched_rows_get_the_warnings_of_their_own_fit():
-    res = PowerSimulation(
-        _gaussian,
-        {"flaky": _WarnsOnNull()},
-        y="y",
-        spec=SPEC,
-        param_grid={"effect": [0.0, 3.0]},
-        n_repeats=3,
-        effect_param="effect",
-        random_state=0,
-        progress=False,
-        batch_size=6,  # one batch with datasets that warn and datasets that do not
+    # one batch with datasets that warn and datasets that do not
+    res = _sim(
+        {"flaky": _WarnsOnNull()}, param_grid={"effect": [0.0, 3.0]}, n_repeats=3, batch_size=6
     ).run()
     flagged = res["warnings"].fillna("").str.contains("no effect here")
     assert flagged.tolist() == (res["true_effect"] == 0).tolist()
