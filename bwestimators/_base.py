@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.exceptions import DataConversionWarning
 
+from bwestimators.exceptions import InputError, InputTypeError
 from bwestimators.spec import CATEGORICAL_ROLES, SPEC_ATTR, ColumnSpec, _as_frame
 
 
@@ -26,7 +27,7 @@ def transform_to_final(estimator, X):
 def _role_spec_for_frame(Z):
     """A ColumnSpec over a frame that already has role columns (the output of a ColumnSpec)."""
     if "treatment" not in Z.columns:
-        raise ValueError(
+        raise InputError(
             "With spec=None, X must be the output of a ColumnSpec, with a 'treatment' column; "
             f"got columns {list(Z.columns)[:10]}. Pass spec=ColumnSpec('your treatment', ...) "
             "or put a ColumnSpec before the estimator in a pipeline."
@@ -35,12 +36,39 @@ def _role_spec_for_frame(Z):
     return ColumnSpec("treatment", **roles)
 
 
+def _aligned(y, index):
+    """y reordered to ``index`` when it holds the same labels; an InputError otherwise."""
+    if y.index.equals(index):
+        return y
+    same = (
+        len(y) == len(index) and y.index.is_unique and index.is_unique and y.index.isin(index).all()
+    )
+    if not same:
+        missing = index.difference(y.index) if index.is_unique else index[~index.isin(y.index)]
+        shown = ", ".join(map(repr, list(missing[:3])))
+        raise InputError(
+            f"The index of y does not match the index of X ({len(missing)} label(s) of X are "
+            f"not in y{': ' + shown if shown else ''}; or labels repeat). Pass y with X's index "
+            "(e.g. df['y'] for X=df), or y.to_numpy() to pair them by position."
+        )
+    return y.reindex(index)
+
+
+def align_target(X, y):
+    """y aligned to X by label when both are pandas objects (see :func:`_aligned`), else y."""
+    if isinstance(y, pd.Series) and isinstance(X, (pd.DataFrame, pd.Series)):
+        return _aligned(y, X.index)
+    return y
+
+
 class _RoleData:
     """Role columns of X, coded, with the original names for decoding results."""
 
-    def __init__(self, Z, spec, meta):
+    def __init__(self, Z, spec, meta, labelled=True):
         self.Z = Z
         self.spec = spec
+        #: X's index when X came with one (a pandas object), to align y with; else None
+        self.index = Z.index if labelled else None
         columns = dict(meta.get("columns", {})) if meta else {}
         self.names = {role: columns.get(role, role) for role in spec.columns_}
         self.condition_levels = meta.get("condition_levels") if meta else None
@@ -59,16 +87,19 @@ class EffectsEstimatorMixin:
     """Helpers shared by the estimators: input resolution, validation and decoding."""
 
     def _resolve(self, X, *, fit):
+        labelled = isinstance(X, (pd.DataFrame, pd.Series))
         X = _as_frame(X)
         if fit:
             if len(X) < 2:
-                raise ValueError(
+                raise InputError(
                     f"Found array with {len(X)} sample(s) (n_samples={len(X)}) while a minimum "
                     f"of 2 is required by {type(self).__name__}."
                 )
             if self.spec is not None:
                 if not isinstance(self.spec, ColumnSpec):
-                    raise TypeError(f"spec must be a ColumnSpec or None, got {type(self.spec)}.")
+                    raise InputTypeError(
+                        f"spec must be a ColumnSpec or None, got {type(self.spec)}."
+                    )
                 self.spec_ = clone(self.spec).fit(X)
                 self._meta_ = self.spec_._attrs()
             else:
@@ -81,32 +112,42 @@ class EffectsEstimatorMixin:
                 del self.feature_names_in_
         elif not hasattr(self, "feature_names_in_"):  # fitted on an array: positions matter
             if X.shape[1] != self.n_features_in_:
-                raise ValueError(
+                raise InputError(
                     f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
                     f"{self.n_features_in_} features as input."
                 )
         Z = self.spec_.transform(X)
-        return _RoleData(Z, self.spec_, self._meta_)
+        return _RoleData(Z, self.spec_, self._meta_, labelled)
 
     def _check_predict_roles(self, data, unseen_condition_ok=False):
         """Missing treatment values, and (unless allowed) condition levels unseen at fit time."""
         if data.Z["treatment"].isna().any():
-            raise ValueError(
+            raise InputError(
                 f"Treatment column {data.names['treatment']!r} has missing values in X."
             )
         if unseen_condition_ok or "condition" not in data.Z.columns:
             return
         if data.Z["condition"].isna().any():
-            raise ValueError(
+            raise InputError(
                 f"Condition column {data.names['condition']!r} has "
                 f"{int(data.Z['condition'].isna().sum())} row(s) with levels not seen at fit time."
             )
 
-    def _check_y(self, y, n_rows):
+    def _check_y(self, y, data, *, fit=True):
+        """y as a float array in the row order of X (``data``: the resolved X).
+
+        When X and y both carry a pandas index, y is aligned to X by label; an
+        index of y that does not hold exactly X's labels is an error (never a
+        silent match by position). At fit, a constant y, or one whose spread
+        overflows float64, is refused.
+        """
         if y is None:
-            raise ValueError(
+            raise InputError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
+        n_rows = len(data.Z)
+        if isinstance(y, pd.Series) and data.index is not None:
+            y = _aligned(y, data.index)
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             warnings.warn(
@@ -116,22 +157,31 @@ class EffectsEstimatorMixin:
             )
             y = y[:, 0]
         if y.ndim != 1:
-            raise ValueError(f"y must be one-dimensional, got shape {y.shape}.")
+            raise InputError(f"y must be one-dimensional, got shape {y.shape}.")
         if len(y) != n_rows:
-            raise ValueError(f"y has {len(y)} values but X has {n_rows} rows.")
+            raise InputError(f"y has {len(y)} values but X has {n_rows} rows.")
+        if np.iscomplexobj(y):  # astype(float) would only warn and drop the imaginary part
+            raise InputError("Complex data not supported in y.")
         if y.dtype == bool:
             y = y.astype(float)
         try:
             y = y.astype(float)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"y must be numeric, got dtype {y.dtype}.") from exc
-        if np.iscomplexobj(y):
-            raise ValueError("Complex data not supported in y.")
+            raise InputError(f"y must be numeric, got dtype {y.dtype}.") from exc
         bad = ~np.isfinite(y)
         if bad.any():
-            raise ValueError(
+            raise InputError(
                 f"y has {int(bad.sum())} missing or infinite value(s) (first at row "
                 f"{int(np.flatnonzero(bad)[0])}); drop those rows before fitting."
+            )
+        if fit and np.ptp(y) == 0:
+            raise InputError(f"y is constant ({y[0]!r}); there is no effect to estimate.")
+        with np.errstate(over="ignore"):
+            overflow = fit and not np.isfinite(np.var(y))
+        if overflow:
+            raise InputError(
+                "y's values are too large for float64 arithmetic (its variance overflows); "
+                "rescale y (e.g. divide by a power of 10) before fitting."
             )
         return y
 
@@ -140,29 +190,29 @@ class EffectsEstimatorMixin:
         Z, names = data.Z, data.names
         t = Z["treatment"].to_numpy()
         if np.isnan(t).any():
-            raise ValueError(
+            raise InputError(
                 f"Treatment column {names['treatment']!r} has {int(np.isnan(t).sum())} missing "
                 "value(s); drop those rows or fill them."
             )
         for role in CATEGORICAL_ROLES:
             if role in Z.columns and role != "detail" and Z[role].isna().any():
-                raise ValueError(
+                raise InputError(
                     f"{role.capitalize()} column {names[role]!r} has "
                     f"{int(Z[role].isna().sum())} missing value(s); drop those rows or fill them."
                 )
         if np.unique(t).size < 2:
-            raise ValueError(
+            raise InputError(
                 f"Treatment column {names['treatment']!r} has a single level ({t[0]!r}); an "
                 "effect needs at least two."
             )
         if need_group:
             if "group" not in Z.columns:
-                raise ValueError(
+                raise InputError(
                     "This model needs a group column: ColumnSpec(..., group='mouse'), or switch "
                     "off the group terms."
                 )
             if Z["group"].nunique() < 2:
-                raise ValueError(
+                raise InputError(
                     f"Group column {names['group']!r} has a single level; group effects need at "
                     "least two groups. Drop the group role or switch off the group terms."
                 )
@@ -171,7 +221,7 @@ class EffectsEstimatorMixin:
             flat = levels[levels < 2]
             if len(flat):
                 shown = ", ".join(map(str, flat.index[:5]))
-                raise ValueError(
+                raise InputError(
                     f"Condition {names['condition']!r} level(s) {shown} have a single treatment "
                     "level, so their treatment effect cannot be estimated; drop those rows or "
                     "merge the levels."
@@ -191,6 +241,25 @@ class EffectsEstimatorMixin:
         name = data.names[role]
         return name if isinstance(name, str) else str(name)
 
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R² of the predictions, y aligned to X by label.
+
+        Parameters
+        ----------
+        X : DataFrame
+        y : array-like of shape (n_samples,)
+            When X and y are pandas objects, y is matched to X's rows by index.
+        sample_weight : array-like of shape (n_samples,) or None, default=None
+
+        Returns
+        -------
+        score : float
+        """
+        from sklearn.metrics import r2_score
+
+        y = align_target(X, y)
+        return r2_score(y, self.predict(X), sample_weight=sample_weight)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
@@ -205,3 +274,34 @@ class EffectsEstimatorMixin:
         if "condition" in data.Z.columns:
             return pd.concat([self._condition_frame(data), values], axis=1)
         return values.reset_index(drop=True)
+
+    @property
+    def condition_columns_(self):
+        """Names of the decoded condition columns at the front of ``effects_``.
+
+        The original column names of the condition role (several when the
+        ColumnSpec combines them), in the order of ``effects_``; an empty list
+        without a condition. Raises :class:`~sklearn.exceptions.NotFittedError`
+        (an ``AttributeError``) before ``fit``, so ``hasattr`` is False then.
+
+        Examples
+        --------
+        >>> from bwestimators import ColumnSpec, LMEComparator
+        >>> from bwestimators.datasets import generate_fake_lfp
+        >>> df = generate_fake_lfp(n_trials=5, random_state=0).df
+        >>> lme = LMEComparator(ColumnSpec("stim", group="mouse"))
+        >>> hasattr(lme, "condition_columns_")
+        False
+        >>> lme.fit(df, df["Log power"]).condition_columns_
+        []
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "effects_")
+        names = ((getattr(self, "_meta_", None) or {}).get("columns") or {}).get("condition")
+        if names is None and getattr(self, "spec_", None) is not None:
+            names = self.spec_.columns_.get("condition")
+        if names is None:
+            return []
+        names = names if isinstance(names, list) else [names]
+        return [n for n in names if n in self.effects_.columns]

@@ -1,11 +1,14 @@
 """AnovaComparator: between-subjects ANOVA on cell means, or repeated-measures ANOVA."""
 
 import warnings
+from numbers import Integral, Real
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from bwestimators._base import EffectsEstimatorMixin
@@ -16,11 +19,44 @@ from bwestimators._frequentist import (
     quote,
     working_frame,
 )
+from bwestimators.exceptions import InputError
+from bwestimators.spec import ColumnSpec
 
 
 def _one_per_cell(frame, roles):
     by = [roles["treatment"]] + ([roles["condition"]] if "condition" in roles else [])
     return bool((frame.groupby(by, observed=True).size() <= 1).all())
+
+
+def _cell_frame(frame, roles):
+    """One row per treatment x condition cell of the frame, sorted."""
+    by = [roles["treatment"]] + ([roles["condition"]] if "condition" in roles else [])
+    return frame[by].drop_duplicates().sort_values(by).reset_index(drop=True)
+
+
+def _paired(frame, roles, low, high, alpha):
+    """Paired t-test over subjects of the high minus the low treatment level, per condition."""
+    subject, t = roles["group"], roles["treatment"]
+    by = [subject] + ([roles["condition"]] if "condition" in roles else [])
+    wide = frame.groupby([*by, t], observed=True)[roles["y"]].mean().unstack(t)
+    diff = (wide[high] - wide[low]).dropna()
+    groups = (
+        [d for _, d in diff.groupby(level=1, observed=True, sort=True)]
+        if "condition" in roles
+        else [diff]
+    )
+    est, se = np.array([d.mean() for d in groups]), np.array([d.sem() for d in groups])
+    df = np.array([len(d) - 1 for d in groups])
+    stat = est / se
+    q = stats.t.ppf(1 - alpha / 2, df)
+    return {
+        "estimate": est,
+        "std_err": se,
+        "stat": stat,
+        "p_value": 2 * stats.t.sf(np.abs(stat), df),
+        "lower": est - q * se,
+        "upper": est + q * se,
+    }
 
 
 class AnovaComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
@@ -86,6 +122,15 @@ class AnovaComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
     ["C(Q('stim'))", 'Residual']
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "spec": [ColumnSpec, None],
+        "kind": [StrOptions({"between", "rm"})],
+        "aggregate": [StrOptions({"group", "group2", "detail"}), None],
+        "typ": [Interval(Integral, 1, 3, closed="both")],
+        "alpha": [Interval(Real, 0, 1, closed="neither")],
+        "treatment_as": [StrOptions({"factor", "numeric"})],
+    }
+
     def __init__(
         self,
         spec=None,
@@ -103,29 +148,11 @@ class AnovaComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         self.typ = typ
         self.alpha = alpha
 
-    def _check_params(self):
-        if self.kind not in ("between", "rm"):
-            raise ValueError(f"kind must be 'between' or 'rm', got {self.kind!r}.")
-        if self.aggregate not in (None, "group", "group2", "detail"):
-            raise ValueError(
-                f"aggregate must be 'group', 'group2', 'detail' or None, got {self.aggregate!r}."
-            )
-        if self.typ not in (1, 2, 3):
-            raise ValueError(f"typ must be 1, 2 or 3, got {self.typ!r}.")
-        if not 0 < self.alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1), got {self.alpha!r}.")
-        if self.treatment_as not in ("factor", "numeric"):
-            raise ValueError(
-                f"treatment_as must be 'factor' or 'numeric', got {self.treatment_as!r}."
-            )
-        if self.treatment_as == "numeric" and self.kind == "rm":
-            raise ValueError("treatment_as='numeric' needs kind='between'.")
-
     def _aggregated(self, data, y, y_name, aggregate):
         frame, roles = working_frame(data, y, y_name)
         if aggregate is not None:
             if aggregate not in data.Z.columns:
-                raise ValueError(
+                raise InputError(
                     f"aggregate={aggregate!r} needs a {aggregate} column in the "
                     "ColumnSpec; pass aggregate=None to use the rows as they are."
                 )
@@ -151,9 +178,11 @@ class AnovaComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         -------
         self : AnovaComparator
         """
-        self._check_params()
+        self._validate_params()
+        if self.treatment_as == "numeric" and self.kind == "rm":
+            raise InputError("treatment_as='numeric' needs kind='between'.")
         data = self._resolve(X, fit=True)
-        y_arr = self._check_y(y, len(data.Z))
+        y_arr = self._check_y(y, data)
         self._check_roles(data, need_group=self.kind == "rm")
         y_name = getattr(y, "name", None)
         self.aggregate_ = self.aggregate
@@ -198,7 +227,7 @@ class AnovaComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         self.formula_ = self._formula(roles)
         result = smf.ols(self.formula_, frame).fit()
         if result.df_resid < 1:
-            raise ValueError(
+            raise InputError(
                 "No residual degrees of freedom: one value per cell. Use aggregate=None or a "
                 "finer aggregate, or the LMEComparator."
             )
@@ -216,14 +245,9 @@ class AnovaComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
             df=result.df_resid,
         )
         self.effects_ = self._table(data, tab)
-        cells = self._cells(frame, roles)
+        cells = _cell_frame(frame, roles)
         cells["estimate"] = design_rows(spec, cells) @ np.asarray(result.params)
         self.cell_means_ = cells
-
-    def _cells(self, frame, roles):
-        by = [roles["treatment"]] + ([roles["condition"]] if "condition" in roles else [])
-        cells = frame[by].drop_duplicates().sort_values(by).reset_index(drop=True)
-        return cells
 
     def _contrast_frames(self, frame, roles):
         t = roles["treatment"]
@@ -260,7 +284,7 @@ class AnovaComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         if (counts == 0).any() or (self.aggregate is None and counts.nunique() > 1):
             missing = counts[counts == 0]
             where = ", ".join(map(str, missing.index[:3])) if len(missing) else "unequal counts"
-            raise ValueError(
+            raise InputError(
                 "Repeated-measures ANOVA needs every subject (group) in every treatment x "
                 f"condition cell ({where}); use aggregate='group' for unequal trial counts, "
                 "drop incomplete subjects, or use the LMEComparator for unbalanced data."
@@ -282,32 +306,12 @@ class AnovaComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         self.formula_ = None
         self.anova_table_ = table
         self.pvalue_ = float(table.loc[roles["treatment"], "PR(>F)"])
-        self.effects_ = self._table(data, self._paired(frame, roles))
+        paired = _paired(
+            frame, roles, self.treatment_values_[0], self.treatment_values_[-1], self.alpha
+        )
+        self.effects_ = self._table(data, paired)
         means = frame.groupby(within, observed=True, sort=True)[roles["y"]].mean()
         self.cell_means_ = means.rename("estimate").reset_index()
-
-    def _paired(self, frame, roles):
-        subject, t = roles["group"], roles["treatment"]
-        by = [subject] + ([roles["condition"]] if "condition" in roles else [])
-        wide = frame.groupby([*by, t], observed=True)[roles["y"]].mean().unstack(t)
-        diff = (wide[self.treatment_values_[-1]] - wide[self.treatment_values_[0]]).dropna()
-        groups = (
-            [d for _, d in diff.groupby(level=1, observed=True, sort=True)]
-            if "condition" in roles
-            else [diff]
-        )
-        est, se = np.array([d.mean() for d in groups]), np.array([d.sem() for d in groups])
-        df = np.array([len(d) - 1 for d in groups])
-        stat = est / se
-        q = stats.t.ppf(1 - self.alpha / 2, df)
-        return {
-            "estimate": est,
-            "std_err": se,
-            "stat": stat,
-            "p_value": 2 * stats.t.sf(np.abs(stat), df),
-            "lower": est - q * se,
-            "upper": est + q * se,
-        }
 
     # ---- prediction --------------------------------------------------------------------
     def predict(self, X):
@@ -332,9 +336,10 @@ class AnovaComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
             if "condition" in roles:
                 known &= frame[roles["condition"]].notna().to_numpy()
             if not known.all():
-                raise ValueError(
+                raise InputError(
                     f"{int((~known).sum())} row(s) of X fall in treatment x condition cells not "
-                    "seen at fit time; the ANOVA predicts only the cells it estimated."
+                    "seen at fit time; the ANOVA predicts only the cells it estimated: drop "
+                    "those rows."
                 )
             spec = model_spec_of(self.result_)
             return design_rows(spec, frame) @ np.asarray(self.result_.params)
@@ -347,8 +352,8 @@ class AnovaComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         merged = keys.merge(cells, how="left", on=list(keys.columns))
         missing = merged["estimate"].isna()
         if missing.any():
-            raise ValueError(
+            raise InputError(
                 f"{int(missing.sum())} row(s) of X fall in treatment x condition cells not seen "
-                "at fit time; the ANOVA predicts only the cells it estimated."
+                "at fit time; the ANOVA predicts only the cells it estimated: drop those rows."
             )
         return merged["estimate"].to_numpy()

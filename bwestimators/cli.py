@@ -6,19 +6,40 @@ Built on :mod:`argparse` (standard library: no extra dependency, sub-commands,
 
 import argparse
 import difflib
+import inspect
 import sys
 import time
 import warnings
 from pathlib import Path
 
+from sklearn.utils._param_validation import InvalidParameterError
+
 from bwestimators import __version__
-from bwestimators._bayes import LIKELIHOODS
+from bwestimators._families import LIKELIHOODS
+from bwestimators.exceptions import InputError
 
 METHODS = ("bayes", "lme", "anova")
 
 
-class UserError(Exception):
-    """A mistake in the command line or the data: reported as one line, exit code 2."""
+class UserError(InputError):
+    """A mistake in the command line or the data: reported as one line, exit code 2.
+
+    An :class:`~bwestimators.exceptions.InputError`, like the input errors the
+    library raises, so one ``except InputError`` catches every mistake of the
+    user and nothing else.
+    """
+
+
+#: What :func:`main` reports as one line with exit code 2. Every other exception
+#: is a bug and propagates with its traceback. The ``OSError`` subclasses are for
+#: paths the user gave (the calls that read them also raise :class:`UserError`).
+USER_ERRORS = (
+    InputError,
+    InvalidParameterError,
+    FileNotFoundError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
 
 
 def _progress(message):
@@ -43,15 +64,50 @@ def _make(method, spec, dist_y, seed, quick):
     return AnovaComparator(spec)
 
 
-def _verdict(method, row):
-    lo, hi = row["lower"], row["upper"]
-    if method == "bayes":
+def verdict(est, row):
+    """One line on a row of ``est.effects_``, at the estimator's own level.
+
+    Parameters
+    ----------
+    est : fitted estimator
+        A Bayesian estimator (one with ``hdi_prob``) is judged by its HDI at
+        that level; any other by ``p_value`` against its ``alpha``.
+    row : mapping
+        A row of ``est.effects_``: ``lower``, ``upper`` and, for frequentist
+        estimators, ``p_value``.
+
+    Returns
+    -------
+    text : str
+        Bayesian: whether the ``hdi_prob`` HDI excludes 0 (``"94% HDI"`` for
+        0.94). Frequentist: whether ``p_value < alpha``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> verdict(SimpleNamespace(hdi_prob=0.9), {"lower": 0.2, "upper": 1.4})
+    'effect > 0: 90% HDI excludes 0'
+    >>> verdict(SimpleNamespace(alpha=0.01), {"lower": 0.1, "upper": 2, "p_value": 0.03})
+    'not significant (p = 0.03 >= 0.01)'
+    """
+    hdi_prob = getattr(est, "hdi_prob", None)
+    if hdi_prob is not None:
+        level = f"{100 * hdi_prob:g}% HDI"
+        lo, hi = row["lower"], row["upper"]
         if lo > 0 or hi < 0:
-            return f"effect {'>' if lo > 0 else '<'} 0: 94% HDI excludes 0"
-        return "no clear effect: 94% HDI includes 0"
-    if row["p_value"] < 0.05:
-        return f"significant (p = {row['p_value']:.2g})"
-    return f"not significant (p = {row['p_value']:.2g})"
+            return f"effect {'>' if lo > 0 else '<'} 0: {level} excludes 0"
+        if lo <= 0 <= hi:
+            return f"no clear effect: {level} includes 0"
+        return f"no {level}"
+    p, alpha = row.get("p_value"), est.alpha
+    if p is None or p != p:  # absent or NaN
+        return "no p-value"
+    digits = 2  # enough digits that p never prints as alpha unless it is alpha
+    while f"{p:.{digits}g}" == f"{alpha:g}" and p != alpha and digits < 6:
+        digits += 1
+    if p < alpha:
+        return f"significant (p = {p:.{digits}g} < {alpha:g})"
+    return f"not significant (p = {p:.{digits}g} >= {alpha:g})"
 
 
 def _fit_all(df, y_name, spec, methods, dist_y, seed, quick, out):
@@ -81,7 +137,8 @@ def _fit_all(df, y_name, spec, methods, dist_y, seed, quick, out):
         effects = est.effects_
         effects.to_csv(out / f"effects_{method}.csv", index=False)
         for _, row in effects.iterrows():
-            rows.append({"method": method, **row.to_dict(), "verdict": _verdict(method, row)})
+            row = row.to_dict()
+            rows.append({"method": method, **row, "verdict": verdict(est, row)})
     table = pd.DataFrame(rows)
     keep = [c for c in table.columns if c not in ("ess_tail", "sd", "z", "t", "std_err")]
     with pd.option_context("display.width", 160, "display.max_columns", 20):
@@ -114,8 +171,7 @@ def _demo(args):
     from bwestimators import ColumnSpec
     from bwestimators.datasets import generate_fake_lfp
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_dir(args.out)
     df = generate_fake_lfp(
         mouse_response_slope=9, n_trials=10 if args.quick else 30, random_state=args.seed
     ).df
@@ -129,15 +185,38 @@ def _demo(args):
     return 0
 
 
+def _first_line(exc):
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _read_table(path):
+    """The user's CSV or Parquet file; what cannot be read is a :class:`UserError`."""
     import pandas as pd
 
     path = Path(path)
     if not path.exists():
         raise UserError(f"no such file: {path}")
-    if path.suffix.lower() in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    return pd.read_csv(path)
+    if path.is_dir():
+        raise UserError(f"{path} is a folder; pass a CSV or Parquet file")
+    parquet = path.suffix.lower() in (".parquet", ".pq")
+    try:
+        return pd.read_parquet(path) if parquet else pd.read_csv(path)
+    except ImportError as exc:  # no Parquet engine installed
+        raise UserError(f"cannot read {path}: {_first_line(exc)}") from exc
+    except (ValueError, OSError) as exc:  # pandas' parser errors are ValueErrors
+        kind = "Parquet" if parquet else "CSV"
+        raise UserError(f"cannot read {path} as {kind}: {_first_line(exc)}") from exc
+
+
+def _out_dir(path):
+    """The output folder, created; a path that cannot be one is a :class:`UserError`."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {path}: cannot create the folder ({exc.strerror})") from exc
+    return path
 
 
 def _check_column(df, name, option):
@@ -165,6 +244,7 @@ def _fit(args):
     n_missing = int(df[args.y].isna().sum())
     if n_missing:
         raise UserError(f"--y {args.y!r} has {n_missing} missing value(s) (NaN); drop those rows")
+    methods = METHODS if args.method == "all" else (args.method,)
     condition = args.condition if args.condition else None
     if condition is not None and len(condition) == 1:
         condition = condition[0]
@@ -175,19 +255,40 @@ def _fit(args):
         group2=args.group2,
         detail=args.detail,
     )
-    methods = METHODS if args.method == "all" else (args.method,)
     if args.group is None and any(m in ("lme",) for m in methods):
         raise UserError("--group is needed by the LME (e.g. --group mouse); or use --method anova")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_dir(args.out)
     _fit_all(df, args.y, spec, methods, args.dist_y, args.seed, args.quick, out)
     return 0
 
 
-def _power(args):
-    """The ``bwestimators power`` command (see ``bwestimators power --help``)."""
+def _read_config(path, settings):
+    """The ``[grid]`` table and the settings of a ``power --config`` TOML file."""
     import tomllib
 
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"no such config file: {path}")
+    try:
+        config = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UserError(f"cannot read config file {path}: {_first_line(exc)}") from exc
+    grid = config.pop("grid", {})
+    if not isinstance(grid, dict):
+        raise UserError(f"{path}: 'grid' must be a table ([grid]), got {grid!r}")
+    scalars = sorted(k for k, v in grid.items() if not isinstance(v, list))
+    if scalars:
+        raise UserError(
+            f"{path}: [grid] values must be lists, e.g. n_trials = [5]; {scalars} are not"
+        )
+    unknown = sorted(set(config) - settings)
+    if unknown:
+        raise UserError(f"{path}: unknown setting(s) {unknown}; known: {sorted(settings)}")
+    return grid, config
+
+
+def _power(args):
+    """The ``bwestimators power`` command (see ``bwestimators power --help``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -199,12 +300,23 @@ def _power(args):
     grid = {"mouse_response_slope": args.effects, "n_trials": args.n_trials, "n_mice": args.n_mice}
     settings = {"repeats": args.repeats, "alpha": args.alpha}
     if args.config:
-        path = Path(args.config)
-        if not path.exists():
-            raise FileNotFoundError(f"no such config file: {path}")
-        config = tomllib.loads(path.read_text())
-        grid.update(config.get("grid", {}))
-        settings.update({k: v for k, v in config.items() if k != "grid"})
+        config_grid, config_settings = _read_config(args.config, set(settings))
+        grid.update(config_grid)
+        settings.update(config_settings)
+    where = f"{args.config}: " if args.config else ""
+    known = set(inspect.signature(generate_fake_lfp).parameters) - {"random_state"}
+    unknown = sorted(set(grid) - known)
+    if unknown:
+        raise UserError(f"{where}[grid] names {unknown}; generate_fake_lfp takes {sorted(known)}")
+    repeats, alpha = settings["repeats"], settings["alpha"]
+    if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1:
+        raise UserError(f"{where}repeats must be a positive integer, got {repeats!r}")
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
+        raise UserError(f"{where}alpha must be a number in (0, 1), got {alpha!r}")
+    if args.checkpoint is not None:
+        checkpoint = Path(args.checkpoint)
+        if checkpoint.is_dir() or not checkpoint.parent.is_dir():
+            raise UserError(f"--checkpoint {checkpoint}: not a file in an existing folder")
     spec = ColumnSpec("stim", group="mouse")
     estimators = {m: _make(m, None, "normal", args.seed, args.quick) for m in args.methods}
     if "bayes" in estimators:
@@ -217,14 +329,13 @@ def _power(args):
         y="Log power",
         spec=spec,
         param_grid=grid,
-        n_repeats=int(settings["repeats"]),
-        alpha=float(settings["alpha"]),
+        n_repeats=repeats,
+        alpha=float(alpha),
         n_jobs=args.n_jobs,
         random_state=args.seed,
         batch_size=args.batch_size,
     )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _out_dir(args.out)
     _progress(f"power sweep: {len(sim._tasks())} datasets x {len(estimators)} estimators")
     results = sim.run(checkpoint=args.checkpoint)
     results.to_csv(out / "power_results.csv", index=False)
@@ -236,6 +347,17 @@ def _power(args):
         PowerRocDisplay.from_results(results).figure_.savefig(out / "roc.png", dpi=90)
     _progress(f"wrote {out}/power_results.csv, power_table.csv and figures")
     return 0
+
+
+def _positive_int(text):
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
 
 
 def build_parser():
@@ -312,7 +434,7 @@ def build_parser():
     power.add_argument("--n-jobs", type=int, default=1, dest="n_jobs", help="joblib workers")
     power.add_argument(
         "--batch-size",
-        type=int,
+        type=_positive_int,
         default=50,
         dest="batch_size",
         help="datasets per job; the Bayesian fits of a job are sampled in one vectorized call",
@@ -329,19 +451,43 @@ def build_parser():
     return parser
 
 
+def _close_progress_bars():
+    """Close the tqdm bars a failed fit left open, so that the message starts a line."""
+    tqdm = getattr(sys.modules.get("tqdm"), "tqdm", None)
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()
+
+
 def main(argv=None):
     """Run the command line; return the exit code.
 
-    A user's mistake (missing file or column, bad values in the data) is one
-    line on stderr and exit code 2, without a traceback.
+    Parameters
+    ----------
+    argv : list of str or None, default=None
+        The arguments; None reads ``sys.argv``.
+
+    Returns
+    -------
+    code : int
+        0 on success; 2 for a user's mistake (missing file or column, bad values
+        in the data: any :data:`USER_ERRORS`), reported as one line on stderr
+        without a traceback.
+
+    Notes
+    -----
+    Any other exception is a bug, in bwestimators or below it: it propagates
+    with its traceback (exit code 1 from the ``bwestimators`` command).
     """
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UserError, ValueError, TypeError, FileNotFoundError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"bwestimators {args.command}: error: {message}", file=sys.stderr)
+    except USER_ERRORS as exc:
+        _close_progress_bars()
+        print(f"bwestimators {args.command}: error: {_first_line(exc)}", file=sys.stderr)
         return 2
+    except BaseException:
+        _close_progress_bars()
+        raise
 
 
 if __name__ == "__main__":

@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from bwestimators.exceptions import InputError, InputTypeError
 from bwestimators.spec import ColumnSpec
 
 
 def _fitted_spec(spec, df):
     if not isinstance(spec, ColumnSpec):
-        raise TypeError(f"spec must be a ColumnSpec, got {type(spec).__name__}.")
+        raise InputTypeError(f"spec must be a ColumnSpec, got {type(spec).__name__}.")
     if hasattr(spec, "columns_"):
         return spec
     return clone(spec).fit(df)
@@ -55,9 +56,9 @@ def make_change(df, y, spec, method="subtract"):
     1     b     0.5
     """
     if method not in ("subtract", "divide"):
-        raise ValueError(f"method must be 'subtract' or 'divide', got {method!r}.")
+        raise InputError(f"method must be 'subtract' or 'divide', got {method!r}.")
     if not isinstance(y, str) or y not in df.columns:
-        raise ValueError(f"y must name a column of df; {y!r} is not one.")
+        raise InputError(f"y must name a column of df; {y!r} is not one.")
     spec = _fitted_spec(spec, df)
     Z = spec.transform(df)
     keys = []
@@ -67,10 +68,13 @@ def make_change(df, y, spec, method="subtract"):
             keys.extend(names if isinstance(names, list) else [names])
     treatment = Z["treatment"].to_numpy()
     if np.all(np.isnan(treatment)):
-        raise ValueError(f"Treatment column {spec.treatment!r} has no values.")
+        raise InputError(
+            f"Treatment column {spec.treatment!r} has no values in df (all missing, or levels "
+            "the fitted spec has not seen); pass rows with treatment values."
+        )
     lo, hi = np.nanmin(treatment), np.nanmax(treatment)
     if lo == hi:
-        raise ValueError(
+        raise InputError(
             f"Treatment column {spec.treatment!r} has a single level; a change needs two."
         )
     frame = df[keys].copy() if keys else pd.DataFrame(index=df.index)

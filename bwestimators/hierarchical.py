@@ -1,14 +1,20 @@
 """Bayesian hierarchical estimators: HierarchicalSlopeRegressor and ConditionMeansRegressor."""
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import StrOptions
 
-from bwestimators._bayes import _STANDARDIZED, BayesianEstimatorBase, _nested
+from bwestimators._bayes import BayesianEstimatorBase
+from bwestimators._cells import nested
 from bwestimators._configs import MeansConfig, SlopeConfig
+from bwestimators._families import LIKELIHOODS
+from bwestimators.exceptions import InputError
 
-_COMMON_PARAMS_DOC = """
-    dist_y : {"normal", "student", "lognormal", "gamma", "poisson", \
-"negative_binomial", "exponential", "bernoulli"}, default="normal"
+_LIKELIHOOD_CHOICES = "{" + ", ".join(map(repr, LIKELIHOODS)) + "}"
+_COMMON_PARAMS_DOC = f"""
+    dist_y : {_LIKELIHOOD_CHOICES}, default={LIKELIHOODS[0]!r}
         Likelihood. Normal and student are fitted on standardized y and every
         number is reported back in the units of y. Lognormal is fitted on
         standardized log y and reported on the natural-log scale of y.
@@ -58,6 +64,17 @@ _COMMON_PARAMS_DOC = """
         per-draw progress, while SVI shows its optimisation steps.
     random_state : int, RandomState or None, default=None
         Seed of the sampler."""
+
+
+#: Variance components of the slope model: component -> numpyro site.
+_VARIANCE_SITES = {
+    "group": "sigma_group",
+    "group_slope": "sigma_group_slope",
+    "group2": "sigma_group2",
+    "condition": "sigma_condition",
+    "condition_slope": "sigma_condition_slope",
+    "residual": "sigma",
+}
 
 
 class HierarchicalSlopeRegressor(BayesianEstimatorBase):
@@ -145,6 +162,14 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
     """
 
     _model_name = "slope_model"
+    _parameter_constraints: ClassVar[dict] = {
+        **BayesianEstimatorBase._parameter_constraints,
+        "add_group_slope": ["boolean"],
+        "add_group2_intercept": ["boolean"],
+        "add_condition_intercept": ["boolean"],
+        "add_condition_slope": ["boolean"],
+        "condition_pooling": [StrOptions({"partial", "none"})],
+    }
 
     def __init__(
         self,
@@ -195,13 +220,6 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         self.progress_bar = progress_bar
         self.random_state = random_state
 
-    def _check_params(self):
-        super()._check_params()
-        if self.condition_pooling not in ("partial", "none"):
-            raise ValueError(
-                f"condition_pooling must be 'partial' or 'none', got {self.condition_pooling!r}."
-            )
-
     def _needs_group(self):
         return bool(self.add_group_intercept or self.add_group_slope) and self._group_given()
 
@@ -213,10 +231,11 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         if predict and self.condition_pooling == "none" and "condition" in data.Z.columns:
             unseen = data.Z["condition"].isna().to_numpy()
             if unseen.any():
-                raise ValueError(
+                raise InputError(
                     f"Condition column {data.names['condition']!r} has {int(unseen.sum())} "
                     "row(s) with levels not seen at fit time; with condition_pooling='none' "
-                    "there is no population-level effect to predict them with."
+                    "there is no population-level effect to predict them with. Drop those "
+                    "rows, or fit with condition_pooling='partial'."
                 )
         return codes
 
@@ -234,7 +253,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
             pooling=self.condition_pooling,
             centered=tuple(centered),
             nested=bool(
-                codes["c"].max() > 0 and codes["g"].max() > 0 and _nested(codes["c"], codes["g"])
+                codes["c"].max() > 0 and codes["g"].max() > 0 and nested(codes["c"], codes["g"])
             ),
         )
 
@@ -271,9 +290,6 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
             mu = mu + take("a_group2", codes["g2"])
         return mu + slope * t[None, :]
 
-    def _report_scale(self):
-        return self.y_scale_.scale if self.dist_y in _STANDARDIZED else 1.0
-
     def _effect_draws(self):
         d = self.draws_
         n_cond = self.config_.n_conditions
@@ -285,26 +301,11 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
                 slopes = np.repeat(slopes, n_cond, axis=-1)
         else:
             slopes = d["b_condition"]
-        return slopes * self._report_scale()
+        return slopes * self.y_scale_.scale
 
     def _results(self, draws, data):
         self.effects_ = self._effect_summary(data)
-        scale = self._report_scale()
-        rows = {}
-        for component, site in (
-            ("group", "sigma_group"),
-            ("group_slope", "sigma_group_slope"),
-            ("group2", "sigma_group2"),
-            ("condition", "sigma_condition"),
-            ("condition_slope", "sigma_condition_slope"),
-            ("residual", "sigma"),
-        ):
-            if site in draws:
-                cs = self._summary(draws[site] * scale)
-                rows[component] = {k: cs[k][0] for k in ("mean", "lower", "upper")}
-        vc = pd.DataFrame.from_dict(rows, orient="index").rename(columns={"mean": "estimate"})
-        vc.index.name = "component"
-        self.variance_components_ = vc
+        self.variance_components_ = self._variance_table(_VARIANCE_SITES, self.y_scale_.scale)
         self.intercepts_ = self._intercepts(draws, data)
 
     def _population_intercept(self, draws):
@@ -316,18 +317,10 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         if "a_group" not in draws:
             return None
         values = self._population_intercept(draws)[..., None] + draws["a_group"]
-        if self.dist_y in _STANDARDIZED:
-            values = self.y_scale_.loc + self.y_scale_.scale * values
-        s = self._summary(values)
-        frame = pd.DataFrame(
-            {
-                self._label_column(data, "group"): data.spec.categories_["group"],
-                "estimate": s["mean"],
-                "lower": s["lower"],
-                "upper": s["upper"],
-            }
+        return self._summary_frame(
+            self.y_scale_.location(values),
+            {self._label_column(data, "group"): data.spec.categories_["group"]},
         )
-        return frame
 
     def _posterior_dims(self):
         cats = self.spec_.categories_
@@ -383,6 +376,7 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
     """
 
     _model_name = "means_model"
+    _parameter_constraints: ClassVar[dict] = BayesianEstimatorBase._parameter_constraints
 
     def __init__(
         self,
@@ -434,9 +428,10 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
         c = c if c is not None else np.zeros(len(t), dtype=np.int64)
         cell = np.where(known & (c >= 0), c * len(self.treatment_values_) + level, -1)
         if predict and (cell < 0).any():
-            raise ValueError(
+            raise InputError(
                 f"{int((cell < 0).sum())} row(s) of X have a treatment value or condition not "
-                "seen at fit time; ConditionMeansRegressor predicts only the cells it estimated."
+                "seen at fit time; ConditionMeansRegressor predicts only the cells it estimated: "
+                "drop those rows."
             )
         g = data.codes("group")
         return {"g": g if g is not None else np.zeros(len(t), dtype=np.int64), "c": cell}
@@ -460,55 +455,31 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
 
     def _results(self, draws, data):
         n_levels = len(self.treatment_values_)
-        scale = self.y_scale_.scale if self.dist_y in _STANDARDIZED else 1.0
+        scale = self.y_scale_.scale
         self.effects_ = self._effect_summary(data)
-        values = draws["cell_mean"]
-        if self.dist_y in _STANDARDIZED:
-            values = self.y_scale_.loc + self.y_scale_.scale * values
-        cs = self._summary(values)
         n_cond = self.config_.n_cells // n_levels
-        table = pd.DataFrame(
-            {
-                "treatment": np.tile(self.treatment_values_, n_cond),
-                "estimate": cs["mean"],
-                "lower": cs["lower"],
-                "upper": cs["upper"],
-            }
+        table = self._summary_frame(
+            self.y_scale_.location(draws["cell_mean"]),
+            {"treatment": np.tile(self.treatment_values_, n_cond)},
         )
         if "condition" in data.Z.columns:
             cond = self._condition_frame(data).loc[np.repeat(np.arange(n_cond), n_levels)]
             table = pd.concat([cond.reset_index(drop=True), table], axis=1)
         self.cell_means_ = table
-        rows = {}
-        for component, site in (("group", "sigma_group"), ("residual", "sigma")):
-            if site in draws:
-                vs = self._summary(draws[site] * scale)
-                rows[component] = {
-                    "estimate": vs["mean"][0],
-                    "lower": vs["lower"][0],
-                    "upper": vs["upper"][0],
-                }
-        vc = pd.DataFrame.from_dict(rows, orient="index")
-        vc.index.name = "component"
-        self.variance_components_ = vc
+        self.variance_components_ = self._variance_table(
+            {"group": "sigma_group", "residual": "sigma"}, scale
+        )
         self.intercepts_ = None
         if "a_group" in draws:
-            gs = self._summary(draws["a_group"] * scale)
-            self.intercepts_ = pd.DataFrame(
-                {
-                    self._label_column(data, "group"): data.spec.categories_["group"],
-                    "estimate": gs["mean"],
-                    "lower": gs["lower"],
-                    "upper": gs["upper"],
-                }
+            self.intercepts_ = self._summary_frame(
+                draws["a_group"] * scale,
+                {self._label_column(data, "group"): data.spec.categories_["group"]},
             )
 
     def _effect_draws(self):
-        n_levels = len(self.treatment_values_)
-        scale = self.y_scale_.scale if self.dist_y in _STANDARDIZED else 1.0
         cm = self.draws_["cell_mean"]
-        means = cm.reshape(*cm.shape[:2], -1, n_levels)
-        return (means[..., -1] - means[..., 0]) * scale
+        means = cm.reshape(*cm.shape[:2], -1, len(self.treatment_values_))
+        return (means[..., -1] - means[..., 0]) * self.y_scale_.scale
 
     def _posterior_dims(self):
         cats = self.spec_.categories_

@@ -8,6 +8,7 @@ configuration and kept in a module-level cache; the chains run inside it
 (``jax.vmap``). A refit with the same configuration on data of the same
 (padded) shape reuses the compiled sampler.
 
+At the first sampler run of a process (or by :func:`configure_cache`),
 jax's persistent compilation cache is switched on in the user's cache folder
 (``$XDG_CACHE_HOME/bwestimators/jax``, by default ``~/.cache/bwestimators/jax``)
 so that a new process does not pay the full compilation, and every traced
@@ -21,6 +22,9 @@ import functools
 import hashlib
 import logging
 import os
+import threading
+import warnings
+from collections import OrderedDict
 from pathlib import Path
 
 import jax
@@ -32,14 +36,22 @@ from numpyro.infer.hmc import hmc
 from numpyro.infer.util import constrain_fn, potential_energy
 
 from bwestimators._arviz import repair_numpyro
+from bwestimators.exceptions import InputError
 
 repair_numpyro()
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["compiled_sampler_count", "run_nuts", "run_svi", "summarize_draws"]
+__all__ = ["compiled_sampler_count", "configure_cache", "run_nuts", "run_nuts_batched", "run_svi"]
 
-_SAMPLERS = {}
+#: Compiled samplers of this process, least recently used first (bounded: each holds
+#: compiled code).
+_SAMPLERS = OrderedDict()
+_MAX_SAMPLERS = 32
+#: One lock around tracing, exporting and the caches: tracing a numpyro model is not
+#: thread-safe (its handler stack is global), and threads share the export files.
+_LOCK = threading.RLock()
+_STATE = {"configured": False, "warned": False}
 
 
 def _cache_root():
@@ -53,33 +65,69 @@ def _cache_root():
     return Path(setting)
 
 
+def _cache_failed(what, exc):
+    """The disk cache is an optimisation: warn once per process and go on without it."""
+    logger.debug("sampler cache: %s failed: %r", what, exc)
+    if not _STATE["warned"]:
+        _STATE["warned"] = True
+        warnings.warn(
+            f"bwestimators could not use its compile cache ({what}: {exc}); samplers are "
+            "compiled in memory instead. Set BWESTIMATORS_JAX_CACHE to a writable folder, "
+            "or to 0 to switch the cache off.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
+def configure_cache(folder=None):
+    """Switch on jax's persistent compilation cache and the exported-sampler cache.
+
+    Called by the first sampler run of a process; call it earlier to choose the
+    folder. jax's own cache is left alone when the user configured one.
+
+    Parameters
+    ----------
+    folder : str, Path or None, default=None
+        Where to keep the caches; None reads ``BWESTIMATORS_JAX_CACHE`` (``0``
+        switches them off; default ``$XDG_CACHE_HOME/bwestimators`` or
+        ``~/.cache/bwestimators``).
+
+    Returns
+    -------
+    root : Path or None
+        The cache folder in use, or None when the cache is off.
+    """
+    with _LOCK:
+        if folder is not None:
+            os.environ["BWESTIMATORS_JAX_CACHE"] = str(folder)
+        _STATE["configured"] = True
+        root = _cache_root()
+        if root is None or jax.config.jax_compilation_cache_dir:
+            return root
+        try:
+            (root / "jax").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            _cache_failed(f"creating {root / 'jax'}", exc)
+            return None
+        jax.config.update("jax_compilation_cache_dir", str(root / "jax"))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        return root
+
+
 def _export_folder():
+    if not _STATE["configured"]:
+        configure_cache()
     root = _cache_root()
     if root is None:
         return None
     folder = root / "exported"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
+    except OSError as exc:
+        _cache_failed(f"creating {folder}", exc)
         return None
     return folder
-
-
-def _configure_cache():
-    root = _cache_root()
-    if root is None or jax.config.jax_compilation_cache_dir:
-        return
-    folder = root / "jax"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return
-    jax.config.update("jax_compilation_cache_dir", str(folder))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-
-
-_configure_cache()
 
 
 def _unconstrained_init(model, data, key):
@@ -126,10 +174,11 @@ def _source_digest():
     import numpyro
 
     import bwestimators
+    from bwestimators import _configs, _families
     from bwestimators.models import _likelihoods, _slope
 
     h = hashlib.sha256()
-    for module in (_slope, _likelihoods):
+    for module in (_slope, _likelihoods, _families, _configs):
         h.update(Path(module.__file__).read_bytes())
     h.update(Path(__file__).read_bytes())
     h.update(f"{bwestimators.__version__}|{jax.__version__}|{numpyro.__version__}".encode())
@@ -155,45 +204,58 @@ def _build_run(model_fn, cfg, num_warmup, num_samples, num_chains, accept, depth
 
 
 def _sampler(model_fn, cfg, settings, rng_key, data, batched=False):
-    """The compiled sampler for this configuration and data shape.
+    """The compiled sampler for this configuration and data shape, and whether it is new.
 
-    Kept in memory per process; with the disk cache on, the traced program is
-    also exported to disk (``jax.export``), so a new process skips tracing and
-    gets the compiled code from jax's persistent compilation cache.
+    Kept in memory per process (the most recent :data:`_MAX_SAMPLERS`); with
+    the disk cache on, the traced program is also exported to disk
+    (``jax.export``), so a new process skips tracing and gets the compiled code
+    from jax's persistent compilation cache. A cache that cannot be read or
+    written is skipped with one warning.
     """
     shapes = tuple(sorted((k, v.shape, str(v.dtype)) for k, v in data.items()))
     key = (model_fn.__module__, model_fn.__qualname__, cfg, settings, shapes, batched)
-    if key in _SAMPLERS:
-        return _SAMPLERS[key]
-    run = _build_run(model_fn, cfg, *settings)
-    if batched:
-        run = jax.jit(jax.vmap(run))
-    folder = _export_folder()
-    if folder is None:
+    with _LOCK:
+        if key in _SAMPLERS:
+            _SAMPLERS.move_to_end(key)
+            return _SAMPLERS[key], False
+        run = _build_run(model_fn, cfg, *settings)
+        if batched:
+            run = jax.jit(jax.vmap(run))
+        folder = _export_folder()
+        if folder is not None:
+            run = _exported(run, folder, key, rng_key, data)
         _SAMPLERS[key] = run
-        return run
+        while len(_SAMPLERS) > _MAX_SAMPLERS:
+            _SAMPLERS.popitem(last=False)
+        return run, True
+
+
+def _exported(run, folder, key, rng_key, data):
+    """``run`` through its exported program on disk (read, or traced and written), or ``run``."""
     from jax import export
 
     digest = hashlib.sha256(f"{_source_digest()}|{key!r}".encode()).hexdigest()[:32]
     path = folder / f"{digest}.jaxexport"
-    exported = None
-    if path.exists():
-        try:
-            exported = export.deserialize(bytearray(path.read_bytes()))
-        except Exception:  # a stale or broken cache file is rebuilt below
-            logger.warning("could not read cached sampler %s; tracing it again", path)
-    if exported is None:
-        exported = export.export(run)(rng_key, data)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
+    try:
+        if path.exists():
+            return jax.jit(export.deserialize(bytearray(path.read_bytes())).call)
+    except Exception as exc:  # a stale or damaged file: trace again and replace it
+        _cache_failed(f"reading {path}", exc)
+    exported = export.export(run)(rng_key, data)
+    tmp = path.with_suffix(f".tmp{os.getpid()}-{threading.get_ident()}")
+    try:
         tmp.write_bytes(exported.serialize())
         tmp.replace(path)
-    _SAMPLERS[key] = jax.jit(exported.call)
-    return _SAMPLERS[key]
+    except OSError as exc:
+        _cache_failed(f"writing {path}", exc)
+        tmp.unlink(missing_ok=True)
+    return jax.jit(exported.call)
 
 
 def compiled_sampler_count():
     """Number of compiled NUTS programs in this process (one per configuration and shape)."""
-    return sum(f._cache_size() for f in _SAMPLERS.values())
+    with _LOCK:
+        return sum(f._cache_size() for f in _SAMPLERS.values())
 
 
 def run_nuts(
@@ -287,8 +349,13 @@ def _run_compiled(model_fn, cfg, settings, keys, data, batched=False):
     """Run the compiled sampler of these settings; draws and stats as numpy arrays."""
     warmup, samples, chains, accept, depth, dense = settings
     settings = (int(warmup), int(samples), int(chains), float(accept), int(depth), bool(dense))
-    sampler = _sampler(model_fn, cfg, settings, keys, data, batched=batched)
-    draws, diverging, num_steps = sampler(keys, data)
+    with _LOCK:
+        sampler, new = _sampler(model_fn, cfg, settings, keys, data, batched=batched)
+        if new:  # the first call traces the numpyro model: one thread at a time
+            out = sampler(keys, data)
+    if not new:
+        out = sampler(keys, data)
+    draws, diverging, num_steps = out
     draws = {k: np.asarray(v) for k, v in draws.items()}
     return draws, {"diverging": np.asarray(diverging), "num_steps": np.asarray(num_steps)}
 
@@ -338,52 +405,17 @@ def run_svi(
 
     guides = {"normal": AutoNormal, "laplace": AutoLaplaceApproximation}
     if guide not in guides:
-        raise ValueError(f"guide must be one of {sorted(guides)}, got {guide!r}.")
+        raise InputError(f"guide must be one of {sorted(guides)}, got {guide!r}.")
     data = {k: jnp.asarray(v) for k, v in data.items()}
     model = functools.partial(model_fn, cfg=cfg)
     auto = guides[guide](model)
     svi = SVI(model, auto, Adam(learning_rate), Trace_ELBO())
     key, sub = jax.random.split(jax.random.PRNGKey(seed_value))
-    result = svi.run(key, num_steps, data, progress_bar=progress_bar)
     k_guide, k_model = jax.random.split(sub)
-    latent = auto.sample_posterior(k_guide, result.params, sample_shape=(num_draws,))
-    deterministic = Predictive(model, posterior_samples=latent)(k_model, data)
+    with _LOCK:  # SVI traces the model on every run
+        result = svi.run(key, num_steps, data, progress_bar=progress_bar)
+        latent = auto.sample_posterior(k_guide, result.params, sample_shape=(num_draws,))
+        deterministic = Predictive(model, posterior_samples=latent)(k_model, data)
     draws = {**latent, **deterministic}
     draws = {k: np.asarray(v)[None] for k, v in draws.items() if k != "loglik"}
     return draws, np.asarray(result.losses)
-
-
-def summarize_draws(draws, hdi_prob, with_diagnostics=True):
-    """Mean, sd, HDI, probability of being positive, bulk and tail ESS and r_hat of draws.
-
-    Parameters
-    ----------
-    draws : ndarray of shape (n_chains, n_draws, k)
-    hdi_prob : float
-    with_diagnostics : bool, default=True
-        Compute ESS and r_hat (NaN otherwise, and for a single chain's r_hat).
-
-    Returns
-    -------
-    summary : dict of ndarray, each of shape (k,)
-    """
-    from bwestimators._arviz import array_stats
-    from bwestimators._diagnostics import diagnostics
-
-    draws = np.asarray(draws, dtype=float)
-    flat = draws.reshape(-1, draws.shape[-1])
-    hdi = np.asarray(array_stats().hdi(np.moveaxis(flat, 0, -1), hdi_prob, axis=-1))
-    nan = np.full(draws.shape[-1], np.nan)
-    ess_bulk = ess_tail = r_hat = nan
-    if with_diagnostics and draws.shape[1] >= 4:
-        ess_bulk, ess_tail, r_hat = diagnostics(draws)
-    return {
-        "mean": flat.mean(axis=0),
-        "sd": flat.std(axis=0, ddof=1),
-        "lower": hdi[..., 0],
-        "upper": hdi[..., 1],
-        "prob_positive": (flat > 0).mean(axis=0),
-        "ess_bulk": ess_bulk,
-        "ess_tail": ess_tail,
-        "r_hat": r_hat,
-    }

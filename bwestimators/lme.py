@@ -1,10 +1,13 @@
 """LMEComparator: the linear mixed-effects model of statsmodels (MixedLM) on the common contract."""
 
 import warnings
+from numbers import Real
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from bwestimators._base import EffectsEstimatorMixin
@@ -16,7 +19,8 @@ from bwestimators._frequentist import (
     quote,
     working_frame,
 )
-from bwestimators.spec import _as_frame
+from bwestimators.exceptions import InputError
+from bwestimators.spec import ColumnSpec, _as_frame
 
 
 class LMEWarning(UserWarning):
@@ -83,6 +87,15 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints: ClassVar[dict] = {
+        "spec": [ColumnSpec, None],
+        "add_group_slope": ["boolean"],
+        "nested_group2": ["boolean"],
+        "formula": [str, None],
+        "reml": ["boolean"],
+        "alpha": [Interval(Real, 0, 1, closed="neither")],
+    }
+
     def __init__(
         self,
         spec=None,
@@ -114,7 +127,7 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         vc_formula = None
         if self.nested_group2:
             if "group2" not in roles:
-                raise ValueError("nested_group2=True needs a group2 column in the ColumnSpec.")
+                raise InputError("nested_group2=True needs a group2 column in the ColumnSpec.")
             vc_formula = {"group2": f"0 + C({quote(roles['group2'])})"}
         return formula, re_formula, vc_formula
 
@@ -133,10 +146,9 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         """
         import statsmodels.formula.api as smf
 
-        if not 0 < self.alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1), got {self.alpha!r}.")
+        self._validate_params()
         data = self._resolve(X, fit=True)
-        y_arr = self._check_y(y, len(data.Z))
+        y_arr = self._check_y(y, data)
         self._check_roles(data, need_group=True)
         frame, roles = working_frame(data, y_arr, getattr(y, "name", None))
         if self.formula is not None:
@@ -167,8 +179,6 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         self.result_ = result
         self.converged_ = bool(result.converged)
         self._roles = roles
-        self._data_ = data
-        self._frame_template = frame.iloc[:0]
         self.effects_ = self._effects(result, frame, roles, data)
         self.variance_components_ = self._variance_components(result)
         self.intercepts_ = self._intercepts(result, data)

@@ -4,7 +4,8 @@ import numpy as np
 from scipy import stats
 from sklearn.utils.validation import check_is_fitted
 
-from bwestimators._base import final_estimator, transform_to_final
+from bwestimators._base import align_target, final_estimator, transform_to_final
+from bwestimators.exceptions import InputTypeError
 
 
 def log_predictive_density(estimator, X, y, *, pointwise=False):
@@ -42,14 +43,17 @@ def log_predictive_density(estimator, X, y, *, pointwise=False):
     Xt = transform_to_final(estimator, X)
     if hasattr(model, "log_predictive_density"):
         return model.log_predictive_density(Xt, y, pointwise=pointwise)
-    y = np.asarray(y, dtype=float)
+    y = np.asarray(align_target(X, y), dtype=float)
     mean = model.predict(Xt)
     if hasattr(model, "result_") and hasattr(model.result_, "scale"):
         sd = float(np.sqrt(model.result_.scale))
     elif hasattr(model, "result_") and hasattr(model.result_, "mse_resid"):
         sd = float(np.sqrt(model.result_.mse_resid))
     else:
-        raise TypeError(f"log_predictive_density is not defined for {type(model).__name__}.")
+        raise InputTypeError(
+            f"log_predictive_density is not defined for {type(model).__name__}; pass a Bayesian "
+            "estimator, an LMEComparator or an AnovaComparator with kind='between'."
+        )
     out = stats.norm.logpdf(y, mean, sd)
     return out if pointwise else float(out.mean())
 

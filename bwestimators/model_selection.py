@@ -10,6 +10,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.validation import check_is_fitted
 
 from bwestimators._base import final_estimator
+from bwestimators.exceptions import InputError, InputTypeError
 from bwestimators.metrics import log_predictive_density
 
 
@@ -59,19 +60,23 @@ def compare_models(estimators, X=None, y=None, *, method="loo"):
     from bwestimators._arviz import arviz
 
     if method != "loo":
-        raise ValueError(f"method must be 'loo', got {method!r}.")
+        raise InputError(f"method must be 'loo', got {method!r}.")
     if not estimators:
-        raise ValueError("estimators is empty.")
+        raise InputError("estimators is empty; pass a dict of name to Bayesian estimator.")
     az = arviz()
     data = {}
     for name, est in estimators.items():
         if not _is_fitted(est):
             if X is None or y is None:
-                raise ValueError(f"{name!r} is not fitted; pass X and y to fit it.")
+                raise InputError(f"{name!r} is not fitted; pass X and y to fit it.")
             est.fit(X, y)
         model = final_estimator(est)
         if not hasattr(model, "idata_"):
-            raise TypeError(f"{name!r} ({type(model).__name__}) has no posterior to compare.")
+            raise InputTypeError(
+                f"{name!r} ({type(model).__name__}) has no posterior to compare; compare_models "
+                "takes Bayesian estimators (HierarchicalSlopeRegressor, ConditionMeansRegressor). "
+                "Use cross_validate_models to compare other estimators."
+            )
         data[name] = model.idata_
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)
@@ -81,7 +86,7 @@ def compare_models(estimators, X=None, y=None, *, method="loo"):
 
 def _variants(est, X, y):
     """The model variants explore_models fits, by name."""
-    from bwestimators._bayes import _check_y_support
+    from bwestimators._families import FAMILIES
 
     base = clone(est)
     params = base.get_params(deep=False)
@@ -102,15 +107,9 @@ def _variants(est, X, y):
         out["no group"] = clone(base).set_params(add_group_intercept=False, add_group_slope=False)
         if not params.get("add_group_slope"):
             out["group slope"] = clone(base).set_params(add_group_slope=True)
-    y = np.asarray(y, dtype=float)
-    for dist_y in ("normal", "student", "lognormal", "gamma"):
-        if dist_y == params.get("dist_y"):
-            continue
-        try:
-            _check_y_support(dist_y, y)
-        except ValueError:
-            continue
-        out[dist_y] = clone(base).set_params(dist_y=dist_y)
+    for family in FAMILIES.values():
+        if family.varies_scale and family.name != params.get("dist_y") and family.supports(y):
+            out[family.name] = clone(base).set_params(dist_y=family.name)
     return out
 
 
@@ -121,8 +120,9 @@ def explore_models(estimator, X, y):
     ``no condition`` (no condition intercepts and slopes); ``no treatment``
     (the slope held at 0 by a prior of scale 1e-4, no condition or group
     slopes); ``no group`` (no group effects); ``group slope`` (a random slope per
-    group); and the likelihoods normal, student, lognormal and gamma where y
-    allows them. Log-likelihoods are in y's units, so likelihoods compare.
+    group); and the continuous likelihoods with a dispersion parameter
+    (normal, student, lognormal, gamma) where y allows them. Log-likelihoods
+    are in y's units, so likelihoods compare.
 
     Parameters
     ----------
@@ -136,7 +136,7 @@ def explore_models(estimator, X, y):
         As :func:`compare_models`.
     """
     if getattr(estimator, "spec", None) is None:
-        raise ValueError("explore_models needs an estimator with spec=ColumnSpec(...).")
+        raise InputError("explore_models needs an estimator with spec=ColumnSpec(...).")
     return compare_models(_variants(estimator, X, y), X, y)
 
 

@@ -13,6 +13,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from bwestimators.exceptions import InputError, InputTypeError
+
 ROLES = ("treatment", "condition", "group", "group2", "detail")
 CATEGORICAL_ROLES = ROLES[1:]
 SPEC_ATTR = "bwestimators_spec"
@@ -41,12 +43,12 @@ def _as_frame(X):
     from sklearn.utils.validation import check_array
 
     if hasattr(X, "toarray") or hasattr(X, "tocsr"):
-        raise TypeError(
+        raise InputTypeError(
             "Sparse input is not supported: pass a DataFrame or a dense array (X.toarray())."
         )
     arr = np.asarray(X)
     if arr.ndim == 1:
-        raise ValueError(
+        raise InputError(
             "Expected a 2D array, got a 1D array instead. Reshape your data either using "
             "X.reshape(-1, 1) for a single feature, or pass a DataFrame."
         )
@@ -56,7 +58,7 @@ def _as_frame(X):
         except (TypeError, ValueError):
             for value in arr.ravel():
                 if not isinstance(value, (str, numbers.Number, type(None))):
-                    raise TypeError(
+                    raise InputTypeError(
                         f"argument must be a string or a number, not {type(value).__name__!r} "
                         "(in an object array X)."
                     ) from None
@@ -73,7 +75,7 @@ def _missing_column_error(name, role, columns):
     close = difflib.get_close_matches(str(name), listed, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     shown = ", ".join(repr(c) for c in listed[:20]) + (", ..." if len(listed) > 20 else "")
-    return ValueError(
+    return InputError(
         f"Column {name!r} (role {role!r}) is not in X.{hint} "
         f"Available columns: {shown} (n_features={len(listed)}). "
         f"Pass the right name to ColumnSpec({role}=...)."
@@ -172,7 +174,7 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
 
     def _role_columns(self):
         if self.treatment is None:
-            raise ValueError(
+            raise InputError(
                 "ColumnSpec needs a treatment column: ColumnSpec('stim', group='mouse')."
             )
         columns = {"treatment": self.treatment}
@@ -182,7 +184,7 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
                 cond = [cond]
             cond = list(cond)
             if not cond:
-                raise ValueError("condition is an empty list; pass None for no condition.")
+                raise InputError("condition is an empty list; pass None for no condition.")
             columns["condition"] = cond
         for role in ("group", "group2", "detail"):
             value = getattr(self, role)
@@ -213,7 +215,7 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
         columns = self._role_columns()
         self._check_columns(X, columns)
         if len(X) == 0:
-            raise ValueError("X has no rows; ColumnSpec needs data to learn the levels from.")
+            raise InputError("X has no rows; ColumnSpec needs data to learn the levels from.")
         self.columns_ = columns
         self.n_features_in_ = X.shape[1]
         if all(isinstance(c, str) for c in X.columns):
@@ -247,14 +249,14 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
         if self.treatment_levels is not None:
             levels = list(self.treatment_levels)
             if len(levels) != 2 or levels[0] == levels[1]:
-                raise ValueError(
+                raise InputError(
                     f"treatment_levels must name two different levels of column {name!r}, "
                     f"got {self.treatment_levels!r}."
                 )
             observed = set(pd.unique(col.dropna()))
             unknown = observed - set(levels)
             if unknown:
-                raise ValueError(
+                raise InputError(
                     f"Treatment column {name!r} has levels {sorted(map(str, unknown))} that are "
                     f"not in treatment_levels={levels!r}; list both levels present in the data."
                 )
@@ -264,7 +266,7 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
         levels = _sorted_levels(col)
         if len(levels) != 2:
             shown = levels[:10]
-            raise ValueError(
+            raise InputError(
                 f"Treatment column {name!r} is not numeric and has {len(levels)} level(s) "
                 f"{shown!r}; a non-numeric treatment needs exactly two levels. Code it as numbers "
                 f"(e.g. a stimulus strength), or use the extra levels as a condition."
@@ -274,7 +276,7 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
     def _encode_treatment(self, col):
         if self.treatment_levels_ is None:
             if not _is_numeric(col):
-                raise ValueError(
+                raise InputError(
                     f"Treatment column {self.treatment!r} was numeric at fit time but is "
                     f"{col.dtype} now."
                 )
@@ -300,7 +302,7 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "columns_")
         X = _as_frame(X)
         if not hasattr(self, "feature_names_in_") and X.shape[1] != self.n_features_in_:
-            raise ValueError(
+            raise InputError(
                 f"X has {X.shape[1]} features, but ColumnSpec is expecting "
                 f"{self.n_features_in_} features as input."
             )
@@ -362,7 +364,7 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "columns_")
         if self.condition_levels_ is None:
-            raise ValueError("This ColumnSpec has no condition to decode.")
+            raise InputError("This ColumnSpec has no condition to decode.")
         return self.condition_levels_.loc[list(labels)].reset_index(drop=True)
 
     def __sklearn_tags__(self):

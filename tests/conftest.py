@@ -1,4 +1,5 @@
 import os
+import tempfile
 
 import matplotlib
 import numpy as np
@@ -7,7 +8,11 @@ import pandas as pd
 import pytest
 
 matplotlib.use("Agg")
-os.environ.setdefault("BWESTIMATORS_JAX_CACHE", "1")
+# The compile cache of the tests lives in the system's temporary folder, never in the user's
+# home; it persists between runs on one machine, so a second run skips compilation.
+os.environ.setdefault(
+    "BWESTIMATORS_JAX_CACHE", os.path.join(tempfile.gettempdir(), "bwestimators-test-cache")
+)
 
 #: Sampler settings shared by the tests: few draws, one compiled program per model shape.
 FAST = {"num_warmup": 300, "num_samples": 300, "num_chains": 2}

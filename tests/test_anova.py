@@ -7,6 +7,7 @@ import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from sklearn.model_selection import GroupKFold, cross_val_score
+from sklearn.utils._param_validation import InvalidParameterError
 from statsmodels.stats.anova import AnovaRM
 
 from bwestimators import AnovaComparator, ColumnSpec
@@ -144,9 +145,30 @@ def test_cross_validation_and_pickle(lfp, tmp_path):
     np.testing.assert_allclose(joblib.load(tmp_path / "a.joblib").predict(lfp), anova.predict(lfp))
 
 
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"kind": "within"}, "'kind' parameter of AnovaComparator must be a str among"),
+        ({"aggregate": "mouse"}, "'aggregate' parameter of AnovaComparator must be a str among"),
+        ({"typ": 4}, r"'typ' parameter of AnovaComparator must be an int in the range \[1, 3\]"),
+        ({"alpha": 1.0}, r"'alpha' parameter of AnovaComparator must be a float in the range"),
+        ({"treatment_as": "linear"}, "'treatment_as' parameter of AnovaComparator"),
+        ({"spec": "stim"}, "'spec' parameter of AnovaComparator must be an instance of"),
+    ],
+)
+def test_invalid_parameters(lfp, params, match):
+    anova = AnovaComparator(ColumnSpec("stim", group="mouse")).set_params(**params)
+    with pytest.raises(InvalidParameterError, match=match):
+        anova.fit(lfp, lfp["Log power"])
+
+
 def test_bad_input(lfp):
-    with pytest.raises(ValueError, match="kind"):
+    with pytest.raises(ValueError, match="'kind' parameter of AnovaComparator must be a str"):
         AnovaComparator(ColumnSpec("stim", group="mouse"), kind="within").fit(lfp, lfp["Log power"])
+    with pytest.raises(ValueError, match="needs kind='between'"):
+        AnovaComparator(ColumnSpec("stim", group="mouse"), kind="rm", treatment_as="numeric").fit(
+            lfp, lfp["Log power"]
+        )
     df, _ = simulate_nested(n_rep=3, random_state=0)
     df = df[~((df["brain region"] == "c1") & (df["stim"] == 1))]
     with pytest.raises(ValueError, match="c1"):

@@ -1,13 +1,16 @@
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.utils._param_validation import InvalidParameterError
 
-from bwestimators import __version__
-from bwestimators.cli import build_parser
+from bwestimators import AnovaComparator, __version__, cli
+from bwestimators.cli import build_parser, verdict
 from bwestimators.datasets import generate_fake_lfp
+from bwestimators.exceptions import InputError
 
 
 def _run(*args, cwd=None):
@@ -36,6 +39,8 @@ def test_demo_quick(tmp_path):
     assert "fitting HierarchicalSlopeRegressor" in res.stderr
     table = pd.read_csv(out / "effects_all.csv")
     assert list(table["method"]) == ["bayes", "lme", "anova"]
+    assert "94% HDI" in table["verdict"].iloc[0]
+    assert all(" 0.05)" in v for v in table["verdict"].iloc[1:])
 
 
 @pytest.fixture(scope="module")
@@ -206,3 +211,228 @@ def test_power_command_with_config_and_resume(tmp_path):
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "out" / "power_results.csv"), results)
     missing = _run("power", "--config", str(tmp_path / "nope.toml"), "--out", str(tmp_path))
     assert missing.returncode == 2 and "no such config" in missing.stderr
+
+
+# ---- in-process: user mistakes are one line and exit 2, bugs keep their traceback ----
+
+
+def _fit_args(data, out, *extra, method="anova"):
+    return [
+        "fit",
+        str(data),
+        "--y",
+        "Log power",
+        "--treatment",
+        "stim",
+        "--group",
+        "mouse id",
+        "--method",
+        method,
+        "--out",
+        str(out),
+        *extra,
+    ]
+
+
+def _one_line_error(capsys, argv, message):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"bwestimators {argv[0]}: error: ")
+    assert message in err[-1]
+    assert not any("Traceback" in line for line in err)
+    return err[-1]
+
+
+def _empty_file(csv, tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    return _fit_args(tmp_path / "empty.csv", tmp_path / "out"), "cannot read"
+
+
+def _not_parquet(csv, tmp_path):
+    (tmp_path / "t.parquet").write_text("stim,y\n0,1\n")
+    return _fit_args(tmp_path / "t.parquet", tmp_path / "out"), "as Parquet"
+
+
+def _out_is_a_file(csv, tmp_path):
+    (tmp_path / "taken").write_text("")
+    return _fit_args(csv, tmp_path / "taken"), "--out"
+
+
+def _text_treatment(csv, tmp_path):
+    args = _fit_args(csv, tmp_path)
+    args[args.index("stim")] = "mouse id"  # ten text levels: ColumnSpec's InputError
+    return args, "needs exactly two levels"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda csv, tmp: (_fit_args(tmp / "nope.csv", tmp), "no such file"),
+        lambda csv, tmp: (_fit_args(tmp, tmp), "is a folder"),
+        lambda csv, tmp: (_fit_args(csv, tmp, "--detail", "trial"), "did you mean 'i_trial'"),
+        _empty_file,
+        _not_parquet,
+        _out_is_a_file,
+        _text_treatment,
+    ],
+    ids=[
+        "missing file",
+        "folder as data",
+        "missing column",
+        "empty file",
+        "not parquet",
+        "out is a file",
+        "library InputError",
+    ],
+)
+def test_user_mistakes_in_process(csv, tmp_path, capsys, make):
+    argv, message = make(csv, tmp_path)
+    line = _one_line_error(capsys, argv, message)
+    if "cannot read" in message or "Parquet" in message:
+        assert str(tmp_path) in line  # the message names the file
+
+
+@pytest.mark.parametrize(
+    "error", [ValueError("boom"), TypeError("boom"), KeyError("boom"), RuntimeError("boom")]
+)
+def test_library_bug_propagates(csv, tmp_path, monkeypatch, error):
+    def broken_fit(self, X, y):
+        raise error
+
+    monkeypatch.setattr(AnovaComparator, "fit", broken_fit)
+    with pytest.raises(type(error), match="boom") as info:
+        cli.main(_fit_args(csv, tmp_path))
+    assert info.traceback[-1].name == "broken_fit"  # the traceback reaches the bug
+
+
+def test_library_bug_exits_1_with_traceback(csv, tmp_path):
+    script = (
+        "import sys\n"
+        "from bwestimators.anova import AnovaComparator\n"
+        "def broken_fit(self, X, y):\n"
+        "    raise ValueError('boom')\n"
+        "AnovaComparator.fit = broken_fit\n"
+        "from bwestimators.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", script, *_fit_args(csv, tmp_path)], capture_output=True, text=True
+    )
+    assert res.returncode == 1
+    assert "Traceback" in res.stderr and "broken_fit" in res.stderr
+    assert "ValueError: boom" in res.stderr
+
+
+def test_parameter_validation_is_a_user_error(csv, tmp_path, monkeypatch, capsys):
+    def invalid(self, X, y):
+        raise InvalidParameterError("The 'alpha' parameter of AnovaComparator must be ...")
+
+    monkeypatch.setattr(AnovaComparator, "fit", invalid)
+    _one_line_error(capsys, _fit_args(csv, tmp_path), "The 'alpha' parameter")
+
+
+def test_progress_bar_closed_before_the_message(csv, tmp_path, monkeypatch, capsys):
+    from tqdm.auto import tqdm
+
+    bars = []
+
+    def failing_fit(self, X, y):
+        bars.append(tqdm(total=3, desc="fit", file=sys.stderr))
+        bars[0].update(1)
+        raise InputError("y is constant; there is nothing to estimate.")
+
+    monkeypatch.setattr(AnovaComparator, "fit", failing_fit)
+    _one_line_error(capsys, _fit_args(csv, tmp_path), "y is constant")
+    assert bars[0].disable  # closed: tqdm disables a bar when it closes it
+    assert bars[0] not in getattr(tqdm, "_instances", ())
+
+
+# ---- verdicts follow the estimator's hdi_prob and alpha ----
+
+
+@pytest.mark.parametrize(
+    ("est", "row", "expected"),
+    [
+        ({"hdi_prob": 0.94}, {"lower": 0.1, "upper": 2.0}, "effect > 0: 94% HDI excludes 0"),
+        ({"hdi_prob": 0.9}, {"lower": -2.0, "upper": -0.1}, "effect < 0: 90% HDI excludes 0"),
+        (
+            {"hdi_prob": 0.94, "alpha": 0.05},  # Bayesian tables carry p_value = NaN
+            {"lower": 0.1, "upper": 2.0, "p_value": np.nan},
+            "effect > 0: 94% HDI excludes 0",
+        ),
+        ({"hdi_prob": 0.5}, {"lower": -1.0, "upper": 2.0}, "no clear effect: 50% HDI includes 0"),
+        (
+            {"hdi_prob": 0.945},
+            {"lower": -1.0, "upper": 2.0},
+            "no clear effect: 94.5% HDI includes 0",
+        ),
+        ({"hdi_prob": 0.57}, {"lower": -1.0, "upper": 2.0}, "no clear effect: 57% HDI includes 0"),
+        (
+            {"alpha": 0.05},
+            {"lower": 0.1, "upper": 2.0, "p_value": 0.03},
+            "significant (p = 0.03 < 0.05)",
+        ),
+        (
+            {"alpha": 0.01},
+            {"lower": 0.1, "upper": 2.0, "p_value": 0.03},
+            "not significant (p = 0.03 >= 0.01)",
+        ),
+        (
+            {"alpha": 0.05},
+            {"lower": 0.1, "upper": 2.0, "p_value": 0.0496},
+            "significant (p = 0.0496 < 0.05)",
+        ),
+        ({"alpha": 0.05}, {"lower": 0.1, "upper": 2.0, "p_value": np.nan}, "no p-value"),
+    ],
+)
+def test_verdict_reads_the_estimator(est, row, expected):
+    assert verdict(SimpleNamespace(**est), row) == expected
+
+
+def test_fit_verdicts_use_the_fitted_alpha(csv, tmp_path, monkeypatch, capsys):
+    make = cli._make
+
+    def strict(method, *args):
+        return make(method, *args).set_params(alpha=1e-300)
+
+    monkeypatch.setattr(cli, "_make", strict)
+    assert cli.main(_fit_args(csv, tmp_path, method="lme")) == 0
+    table = pd.read_csv(tmp_path / "effects_all.csv")
+    assert table["p_value"].iloc[0] < 0.05  # significant at the default level
+    assert table["verdict"].iloc[0].startswith("not significant")
+    assert table["verdict"].iloc[0].endswith(">= 1e-300)")
+    assert ">= 1e-300" in capsys.readouterr().out
+
+
+# ---- power: the config file and paths the user gave ----
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("repeats = [", "cannot read config file"),
+        ("repeats = 1\nbogus = 3\n[grid]\nn_trials = [5]\nn_mice = [3]\n", "unknown setting"),
+        ("repeats = 0\n", "repeats must be a positive integer"),
+        ("alpha = 1.5\n", "alpha must be a number in (0, 1)"),
+        ("[grid]\nn_trials = 5\n", "values must be lists"),
+        ("[grid]\nn_trails = [5]\n", "generate_fake_lfp takes"),
+    ],
+)
+def test_power_config_mistakes(tmp_path, capsys, config, message):
+    path = tmp_path / "sweep.toml"
+    path.write_text(config)
+    argv = ["power", "--config", str(path), "--methods", "anova", "--effects", "0"]
+    line = _one_line_error(capsys, [*argv, "--out", str(tmp_path / "out")], message)
+    assert str(path) in line
+
+
+def test_power_checkpoint_folder_is_a_user_error(tmp_path, capsys):
+    argv = ["power", "--methods", "anova", "--checkpoint", str(tmp_path), "--out", str(tmp_path)]
+    _one_line_error(capsys, argv, "--checkpoint")
+
+
+def test_power_batch_size_must_be_positive(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["power", "--batch-size", "0"])
+    assert info.value.code == 2
+    assert "must be a positive integer" in capsys.readouterr().err

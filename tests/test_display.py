@@ -1,11 +1,19 @@
+import ast
 import warnings
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
+from matplotlib.axes import Axes
+from matplotlib.collections import Collection, LineCollection
+from matplotlib.colors import to_rgba
+from matplotlib.lines import Line2D
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 
+import bwestimators.display
 from bwestimators import (
     AnovaComparator,
     ColumnSpec,
@@ -17,11 +25,17 @@ from bwestimators.display import (
     DataDisplay,
     DiagnosticsDisplay,
     InterceptDisplay,
+    ModelComparisonDisplay,
+    PosteriorPredictiveDisplay,
     PosteriorSlopeDisplay,
+    PowerCurveDisplay,
+    PowerRocDisplay,
 )
+from bwestimators.display._base import merge_style
 from tests.conftest import FAST, simulate_nested
 
 SPEC = ColumnSpec("stim", condition="brain region", group="mouse id", detail="trial")
+RED = to_rgba("red")
 
 
 @pytest.fixture(scope="module")
@@ -40,12 +54,321 @@ def fitted(data):
     return {"bayes": bayes, "lme": lme, "anova": anova}
 
 
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
 def _not_blank(fig, tmp_path):
     path = tmp_path / "fig.png"
     fig.savefig(path, dpi=50)
     img = plt.imread(path)
     assert img.std() > 0.01
     plt.close(fig)
+
+
+# --- one case per display: how to build it (unplotted), plot keywords, grid, a style check -----
+
+
+def _slopes(fitted, data):
+    lme = fitted["lme"]
+    return PosteriorSlopeDisplay(lme.effects_, lme.condition_columns_)
+
+
+def _slopes_facets(fitted, data):
+    effects = pd.DataFrame(
+        {
+            "region": ["a", "b", "a", "b"],
+            "phase": ["early", "early", "late", "late"],
+            "estimate": [1.0, 2.0, 0.5, -0.5],
+            "lower": [0.5, 1.5, 0.0, -1.0],
+            "upper": [1.5, 2.5, 1.0, 0.0],
+        }
+    )
+    return PosteriorSlopeDisplay(effects)
+
+
+def _data(fitted, data):
+    return DataDisplay(data, "stim", "y value", detail="trial", col="mouse id")
+
+
+def _intercepts(fitted, data):
+    return InterceptDisplay(fitted["lme"].intercepts_)
+
+
+def _diagnostics(fitted, data):
+    draws = np.random.default_rng(0).normal(size=(2, 50, 2))
+    diverging = np.zeros((2, 50), dtype=bool)
+    diverging[0, 3] = True
+    return DiagnosticsDisplay(draws, ["a", "b"], diverging=diverging)
+
+
+def _comparison(fitted, data):
+    table = pd.DataFrame(
+        {"elpd": [-10.0, -14.0], "se": [2.0, 2.5], "elpd_diff": [0.0, 4.0], "dse": [0.0, 1.5]},
+        index=["full", "no treatment"],
+    )
+    return ModelComparisonDisplay(table)
+
+
+def _predictive(fitted, data):
+    rng = np.random.default_rng(0)
+    observed = pd.DataFrame({"treatment": np.repeat([0.0, 1.0], 20), "y": rng.normal(size=40)})
+    predicted = pd.concat(
+        [observed.assign(draw=d, y=rng.normal(size=40)) for d in range(3)], ignore_index=True
+    )
+    return PosteriorPredictiveDisplay(observed, predicted)
+
+
+def _power_curve(fitted, data):
+    table = pd.DataFrame(
+        {
+            "estimator": ["lme"] * 4,
+            "n_trials": [5, 5, 10, 10],
+            "true_effect": [0.0, 1.0, 0.0, 1.0],
+            "rate": [0.05, 0.6, 0.05, 0.9],
+            "lower": [0.0, 0.4, 0.0, 0.7],
+            "upper": [0.2, 0.8, 0.2, 1.0],
+        }
+    )
+    return PowerCurveDisplay(table, col="n_trials", alpha=0.05)
+
+
+def _roc(fitted, data):
+    roc = pd.DataFrame({"estimator": ["lme"] * 3, "fpr": [0.0, 0.1, 1.0], "tpr": [0.0, 0.8, 1.0]})
+    return PowerRocDisplay(roc, pd.DataFrame({"estimator": ["lme"], "auc": [0.9]}))
+
+
+def _color(artist):
+    """The colour of a line, of the first item of a collection, or of a patch's edge, as RGBA."""
+    if isinstance(artist, Line2D):
+        return to_rgba(artist.get_color())
+    if isinstance(artist, LineCollection):
+        return tuple(artist.get_color()[0])
+    if isinstance(artist, Collection):
+        return tuple(artist.get_facecolor()[0])
+    return to_rgba(artist.get_edgecolor())
+
+
+# name: (make, plot kwargs, grid shape, (style keyword, value, what to read back, expected))
+CASES = {
+    "slopes": (
+        _slopes,
+        {},
+        (1, 1),
+        ("scatter_kwargs", {"c": "red"}, lambda d: _color(d.estimates_[0]), RED),
+    ),
+    "slopes_facets": (
+        _slopes_facets,
+        {"x": "region", "col": "phase"},
+        (1, 2),
+        ("errorbar_kwargs", {"ecolor": "red"}, lambda d: _color(d.errorbar_[1].lines[2][0]), RED),
+    ),
+    "data": (
+        _data,
+        {"col_wrap": 3},
+        (2, 3),
+        ("line_kwargs", {"color": "red"}, lambda d: _color(d.lines_[0]), RED),
+    ),
+    "intercepts": (
+        _intercepts,
+        {},
+        (1, 1),
+        ("errorbar_kwargs", {"c": "red"}, lambda d: _color(d.errorbar_.lines[0]), RED),
+    ),
+    "diagnostics": (
+        _diagnostics,
+        {},
+        (2, 2),
+        (
+            "divergence_kwargs",
+            {"color": "blue"},
+            lambda d: _color(d.divergence_markers_[0]),
+            to_rgba("blue"),
+        ),
+    ),
+    "comparison": (
+        _comparison,
+        {},
+        (1, 1),
+        ("errorbar_kwargs", {"color": "red"}, lambda d: _color(d.errorbar_.lines[0]), RED),
+    ),
+    "predictive": (
+        _predictive,
+        {},
+        (1, 2),
+        ("observed_kwargs", {"color": "red"}, lambda d: _color(d.ax_.patches[-1]), RED),
+    ),
+    "power_curve": (
+        _power_curve,
+        {},
+        (1, 2),
+        ("line_kwargs", {"color": "red"}, lambda d: _color(next(iter(d.lines_.values()))), RED),
+    ),
+    "roc": (
+        _roc,
+        {},
+        (1, 1),
+        ("line_kwargs", {"lw": 3}, lambda d: d.lines_["lme"].get_linewidth(), 3.0),
+    ),
+}
+
+
+def test_every_display_has_a_case(fitted, data):
+    names = {type(make(fitted, data)).__name__ for make, *_ in CASES.values()}
+    assert names == set(bwestimators.display.__all__)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_frame_before_plot_and_axes_attributes(fitted, data, name):
+    make, plot_kwargs, shape, _ = CASES[name]
+    disp = make(fitted, data)
+    before = disp.frame()
+    assert isinstance(before, pd.DataFrame) and len(before) > 0
+    assert not hasattr(disp, "ax_") and not hasattr(disp, "axes_")
+    assert disp.plot(**plot_kwargs) is disp
+    assert isinstance(disp.ax_, Axes)
+    assert isinstance(disp.axes_, np.ndarray) and disp.axes_.shape == shape
+    assert all(isinstance(a, Axes) for a in disp.axes_.flat)
+    assert disp.ax_ is disp.axes_[0, 0] and disp.figure_ is disp.ax_.figure
+    after = disp.frame()
+    if "x" in plot_kwargs:  # the positions follow the layout drawn
+        before, after = before.drop(columns="x"), after.drop(columns="x")
+    pd.testing.assert_frame_equal(before, after)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_given_axes_are_reused(fitted, data, name):
+    make, plot_kwargs, shape, _ = CASES[name]
+    fig, axes = plt.subplots(*shape, squeeze=False)
+    given = axes[0, 0] if shape == (1, 1) else list(axes.ravel())  # one Axes, or a flat list
+    disp = make(fitted, data).plot(ax=given, **plot_kwargs)
+    assert disp.figure_ is fig
+    assert disp.axes_.shape == shape
+    assert all(a is b for a, b in zip(disp.axes_.flat, axes.flat, strict=True))
+    assert len(fig.axes) == shape[0] * shape[1]  # nothing new was made
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_wrong_number_of_axes_is_a_clear_error(fitted, data, name):
+    make, plot_kwargs, shape, _ = CASES[name]
+    _, axes = plt.subplots(1, shape[0] * shape[1] + 1)
+    with pytest.raises(ValueError, match=rf"must hold {shape[0] * shape[1]} matplotlib Axes"):
+        make(fitted, data).plot(ax=axes, **plot_kwargs)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_style_kwargs_override_defaults(fitted, data, name):
+    make, plot_kwargs, _, (keyword, value, read, expected) = CASES[name]
+    assert read(make(fitted, data).plot(**plot_kwargs)) != expected
+    styled = make(fitted, data).plot(**plot_kwargs, **{keyword: value})
+    assert read(styled) == expected
+
+
+def test_merge_style():
+    assert merge_style({"color": "k", "alpha": 0.5}, {"c": "r"}) == {"color": "r", "alpha": 0.5}
+    assert merge_style({"color": "k"}) == {"color": "k"}
+    with pytest.raises(TypeError, match="aliases"):
+        merge_style({}, {"c": "r", "color": "b"})
+    with pytest.raises(TypeError, match="dict"):
+        merge_style({}, "red")
+
+
+def test_not_an_axes_is_a_clear_error():
+    with pytest.raises(ValueError, match="matplotlib Axes only"):
+        _roc(None, None).plot(ax=["not an axes"])
+
+
+# --- the displays read effects tables and public attributes only ---------------------------
+
+
+def test_condition_columns_property(fitted, data):
+    assert not hasattr(LMEComparator(SPEC), "condition_columns_")
+    with pytest.raises(NotFittedError):
+        _ = LMEComparator(SPEC).condition_columns_
+    for est in fitted.values():
+        assert est.condition_columns_ == ["brain region"]
+    df = data.assign(half=data["trial"] % 2)
+    two = LMEComparator(ColumnSpec("stim", condition=["brain region", "half"], group="mouse id"))
+    assert two.fit(df, df["y value"]).condition_columns_ == ["brain region", "half"]
+    pipe = make_pipeline(SPEC, LMEComparator()).fit(data, data["y value"])
+    assert pipe[-1].condition_columns_ == ["brain region"]
+    no_condition = LMEComparator(ColumnSpec("stim", group="mouse id"))
+    assert no_condition.fit(data, data["y value"]).condition_columns_ == []
+
+
+def test_display_code_reads_no_private_estimator_attribute():
+    """Only ``self``/``cls`` attributes may start with an underscore in the display package."""
+    bad = []
+    for path in Path(bwestimators.display.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            name, owner = None, None
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                name, owner = node.attr, node.value.id
+            elif (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) in ("getattr", "hasattr")
+                and isinstance(node.args[1], ast.Constant)
+            ):
+                name, owner = node.args[1].value, "getattr"
+            private = name and name.startswith("_") and not name.startswith("__")
+            if private and owner not in ("self", "cls"):
+                bad.append(f"{path.name}:{node.lineno} {owner}.{name}")
+    assert not bad
+
+
+# --- from_effects: a saved effects table draws what the estimator draws --------------------
+
+
+def _drawn(disp):
+    whiskers = disp.errorbar_[0].lines[2][0].get_segments()
+    ticks = [t.get_text() for t in disp.ax_.get_xticklabels()]
+    return np.array(whiskers), np.asarray(disp.estimates_[0].get_offsets()), ticks
+
+
+@pytest.mark.parametrize("name", ["lme", "bayes"])
+def test_from_effects_of_a_saved_table_draws_the_estimator(fitted, name, tmp_path):
+    est = fitted[name]
+    est.effects_.to_csv(tmp_path / "effects.csv", index=False)
+    saved = pd.read_csv(tmp_path / "effects.csv")
+    from_est = PosteriorSlopeDisplay.from_estimator(est)
+    from_file = PosteriorSlopeDisplay.from_effects(saved)
+    assert from_file.condition_columns == est.condition_columns_
+    pd.testing.assert_frame_equal(from_file.frame(), from_est.frame(), check_dtype=False)
+    for a, b in zip(_drawn(from_file), _drawn(from_est), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(
+        from_file.estimates_[0].get_offsets()[:, 1], est.effects_["estimate"]
+    )
+    assert from_file.ax_.get_xticklabels()[0].get_text() == "c0"
+
+
+def test_from_effects_with_draws_and_data(fitted, data):
+    est = fitted["bayes"]
+    change = make_change(data, "y value", SPEC)
+    disp = PosteriorSlopeDisplay.from_effects(
+        est.effects_, draws=est.effect_draws(), change=change, kind="density"
+    )
+    assert disp.change_column == "y value diff"
+    assert len(disp.violins_) == 1
+    assert len(disp.data_frame()) == len(change)
+    with pytest.raises(ValueError, match="draws must have shape"):
+        PosteriorSlopeDisplay(est.effects_, draws=est.effect_draws()[:, :2])
+    with pytest.raises(ValueError, match="estimate, lower and upper"):
+        PosteriorSlopeDisplay.from_effects(est.effects_.drop(columns="lower"))
+
+
+def test_intercepts_from_effects_of_a_saved_table(fitted, tmp_path):
+    est = fitted["lme"]
+    est.intercepts_.to_csv(tmp_path / "intercepts.csv", index=False)
+    saved = pd.read_csv(tmp_path / "intercepts.csv")
+    from_file = InterceptDisplay.from_effects(saved).frame()
+    from_est = InterceptDisplay.from_estimator(est).frame()
+    pd.testing.assert_frame_equal(from_file, from_est, check_dtype=False)
+
+
+# --- each display on real fits ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["bayes", "lme", "anova"])
@@ -78,8 +401,12 @@ def test_slope_display_facets(data, tmp_path):
     disp = PosteriorSlopeDisplay.from_estimator(
         lme, df, df["y value"], x="brain region", col="phase"
     )
-    assert disp.ax_.shape == (1, 2)
+    assert disp.axes_.shape == (1, 2)
+    assert isinstance(disp.ax_, Axes)
     assert disp.frame()["x"].notna().all()
+    # each panel shows the data of its own facet only
+    overlay = disp.data_frame()
+    assert len(overlay) == len(make_change(df, "y value", spec))
     with pytest.raises(ValueError, match="not a condition column"):
         disp.plot(col="nope")
     _not_blank(disp.figure_, tmp_path)
@@ -89,9 +416,9 @@ def test_pipeline_and_not_fitted(data):
     pipe = make_pipeline(SPEC, LMEComparator()).fit(data, data["y value"])
     disp = PosteriorSlopeDisplay.from_estimator(pipe, data, data["y value"])
     assert len(disp.frame()) == 3
+    assert disp.condition_columns == ["brain region"]
     with pytest.raises(NotFittedError):
         PosteriorSlopeDisplay.from_estimator(LMEComparator(SPEC))
-    plt.close("all")
 
 
 def test_intercept_display(fitted, tmp_path):
@@ -124,3 +451,12 @@ def test_diagnostics_display(fitted, tmp_path):
     _not_blank(disp.figure_, tmp_path)
     with pytest.raises(TypeError):
         DiagnosticsDisplay.from_estimator(fitted["lme"])
+
+
+def test_posterior_predictive_display_from_estimator(fitted, data):
+    disp = PosteriorPredictiveDisplay.from_estimator(
+        fitted["bayes"], data, data["y value"], n_draws=3
+    )
+    assert disp.axes_.shape == (1, 2)
+    np.testing.assert_array_equal(disp.observed["treatment"], data["stim"])
+    assert (disp.frame()["source"] == "predicted").sum() == 3 * len(data)

@@ -474,7 +474,8 @@ def test_dense_mass_matches_diagonal(nested):
 
 def test_informative_and_nested_match_pandas():
     """The numpy versions of the parameterization heuristics against a pandas computation."""
-    from bwestimators._bayes import _informative, _nested
+    from bwestimators._cells import informative as _informative
+    from bwestimators._cells import nested as _nested
 
     rng = np.random.default_rng(0)
     for i in range(10):

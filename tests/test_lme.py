@@ -9,6 +9,7 @@ import statsmodels.formula.api as smf
 from sklearn.base import clone
 from sklearn.model_selection import GroupKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
+from sklearn.utils._param_validation import InvalidParameterError
 
 from bwestimators import ColumnSpec, LMEComparator
 from bwestimators.datasets import generate_fake_lfp, generate_fake_spikes, load_radon
@@ -172,3 +173,21 @@ def test_bad_input(lfp):
     df = df[~((df["brain region"] == "c2") & (df["stim"] == 0))]
     with pytest.raises(ValueError, match="c2"):
         LMEComparator(SPEC3).fit(df, df["y value"])
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"alpha": 0}, r"'alpha' parameter of LMEComparator must be a float in the range"),
+        ({"alpha": np.nan}, r"'alpha' parameter of LMEComparator must be a float in the range"),
+        ({"reml": "yes"}, "'reml' parameter of LMEComparator must be an instance of 'bool'"),
+        ({"add_group_slope": 1}, "'add_group_slope' parameter of LMEComparator"),
+        ({"nested_group2": None}, "'nested_group2' parameter of LMEComparator"),
+        ({"formula": 3}, "'formula' parameter of LMEComparator must be an instance of 'str'"),
+        ({"spec": {"treatment": "stim"}}, "'spec' parameter of LMEComparator must be an instance"),
+    ],
+)
+def test_invalid_parameters(lfp, params, match):
+    lme = LMEComparator(ColumnSpec("stim", group="mouse")).set_params(**params)
+    with pytest.raises(InvalidParameterError, match=match):
+        lme.fit(lfp, lfp["Log power"])

@@ -142,7 +142,7 @@ def test_posterior_predictive_display():
     with _quiet():
         est = HierarchicalSlopeRegressor(SPEC, random_state=0, **FAST).fit(X, y)
     disp = PosteriorPredictiveDisplay.from_estimator(est, X, y, n_draws=20)
-    assert len(disp.axes_) == 2
+    assert disp.axes_.shape == (1, 2)
     frame = disp.frame()
     assert (frame["source"] == "predicted").sum() == 20 * len(X)
     pred = frame[frame["source"] == "predicted"]

@@ -6,6 +6,8 @@ from numpyro.handlers import seed, trace
 from numpyro.infer.util import log_density
 from scipy import stats
 
+from bwestimators._cells import collapse
+from bwestimators._families import get_family
 from bwestimators.hierarchical import HierarchicalSlopeRegressor
 from bwestimators.models import SlopeConfig, cell_loglik, slope_model
 from bwestimators.spec import ColumnSpec
@@ -29,7 +31,7 @@ def test_collapsed_log_density_equals_rows(dist_y):
         "sd_scale": 1.0,
         "resid_scale": 1.0,
     }
-    cells = {**est._cells(codes, t, z), **consts}
+    cells = {**collapse(codes, t, z, get_family(dist_y)), **consts}
     assert cells["n"].sum() == len(df)
     assert (cells["n"] > 0).sum() == 6 * 3 * 2  # one cell per (group, condition, treatment)
     rows = {k: v.astype(np.int32) for k, v in codes.items()}

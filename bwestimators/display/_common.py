@@ -1,11 +1,41 @@
-"""Helpers shared by the Display objects."""
+"""Data helpers of the Display objects: what they read from estimators and effects tables.
+
+Displays read an estimator's effects table and public fitted attributes only
+(``effects_``, ``condition_columns_``, ``spec_``, ``intercepts_``, ...); the
+drawing scaffolding lives in :mod:`bwestimators.display._base`.
+"""
 
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from bwestimators._base import final_estimator
+from bwestimators._base import final_estimator, transform_to_final
+
+__all__ = [
+    "RESULT_COLUMNS",
+    "effects_condition_columns",
+    "fitted_parts",
+    "hdi",
+    "is_bayesian",
+    "labels_of",
+    "raw_frame",
+    "transform_to_final",
+]
 from bwestimators.spec import ColumnSpec
+
+#: Columns of the effects table that follow the decoded condition column(s).
+RESULT_COLUMNS = (
+    "treatment_level",
+    "estimate",
+    "std_error",
+    "lower",
+    "upper",
+    "p_value",
+    "prob_positive",
+    "ess_bulk",
+    "ess_tail",
+    "r_hat",
+)
 
 
 def fitted_parts(estimator):
@@ -22,16 +52,41 @@ def fitted_parts(estimator):
     return model, first if isinstance(first, ColumnSpec) else None
 
 
-def condition_columns(model):
-    """Names of the decoded condition columns at the front of ``effects_``."""
-    meta = getattr(model, "_meta_", None) or {}
-    names = (meta.get("columns") or {}).get("condition")
-    if names is None:
-        spec = getattr(model, "spec_", None)
-        names = spec.columns_.get("condition") if spec is not None else None
-    if names is None:
-        return []
-    return [n for n in (names if isinstance(names, list) else [names]) if n in model.effects_]
+def effects_condition_columns(effects):
+    """The decoded condition columns of an effects table: those before its result columns.
+
+    Parameters
+    ----------
+    effects : DataFrame
+        An effects table (``est.effects_``, or one saved and read back).
+
+    Returns
+    -------
+    columns : list of str
+
+    Raises
+    ------
+    ValueError
+        When the table lacks ``estimate``, ``lower`` or ``upper``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from bwestimators.display._common import effects_condition_columns
+    >>> effects = pd.DataFrame({"region": ["a", "b"], "estimate": [1.0, 2.0],
+    ...                         "lower": [0.5, 1.5], "upper": [1.5, 2.5]})
+    >>> effects_condition_columns(effects)
+    ['region']
+    """
+    missing = [c for c in ("estimate", "lower", "upper") if c not in effects.columns]
+    if missing:
+        raise ValueError(
+            f"An effects table needs the columns estimate, lower and upper; {missing} missing "
+            f"from {list(effects.columns)}."
+        )
+    columns = list(effects.columns)
+    first = min(columns.index(c) for c in RESULT_COLUMNS if c in columns)
+    return columns[:first]
 
 
 def is_bayesian(model):
@@ -52,13 +107,6 @@ def labels_of(frame, columns):
     if len(columns) == 1:
         return [str(v) for v in frame[columns[0]]]
     return [", ".join(str(v) for v in row) for row in frame[columns].itertuples(index=False)]
-
-
-def thin_ticks(ax, positions, labels, max_labels=25):
-    """Tick labels at every position, or at every k-th when there are many."""
-    step = max(1, int(np.ceil(len(positions) / max_labels)))
-    ax.set_xticks(positions[::step])
-    ax.set_xticklabels(labels[::step], rotation=90 if len(positions) > 8 else 0)
 
 
 def raw_frame(X, y, y_name):

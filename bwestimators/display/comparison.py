@@ -3,11 +3,11 @@
 import numpy as np
 import pandas as pd
 
-from bwestimators._base import transform_to_final
-from bwestimators.display._common import fitted_parts
+from bwestimators.display._base import _DisplayBase, merge_style
+from bwestimators.display._common import fitted_parts, transform_to_final
 
 
-class ModelComparisonDisplay:
+class ModelComparisonDisplay(_DisplayBase):
     """ELPD of each model with its standard error, best on top (like ``az.plot_compare``).
 
     Parameters
@@ -18,7 +18,9 @@ class ModelComparisonDisplay:
 
     Attributes
     ----------
-    ax_, figure_ : Axes and Figure
+    ax_ : matplotlib Axes
+    axes_ : ndarray of matplotlib Axes, shape (1, 1)
+    figure_ : matplotlib Figure
     errorbar_ : ErrorbarContainer of the ELPDs
 
     Examples
@@ -37,65 +39,66 @@ class ModelComparisonDisplay:
         self.comparison = comparison
 
     @classmethod
-    def from_comparison(cls, comparison, *, ax=None):
+    def from_comparison(cls, comparison, *, ax=None, **kwargs):
         """Draw a comparison table.
 
         Parameters
         ----------
         comparison : DataFrame
         ax : Axes or None
+        **kwargs
+            Style dictionaries of :meth:`plot`.
 
         Returns
         -------
         display : ModelComparisonDisplay
         """
-        return cls(comparison).plot(ax=ax)
+        return cls(comparison).plot(ax=ax, **kwargs)
 
     def frame(self):
         """The numbers drawn: ``elpd``, ``se``, ``elpd_diff``, ``dse`` per model."""
         return self.comparison[["elpd", "se", "elpd_diff", "dse"]]
 
-    def plot(self, ax=None):
+    def plot(self, ax=None, *, errorbar_kwargs=None, difference_kwargs=None):
         """Draw ELPDs (open circles, error bars: se) and differences to the best (dse).
 
         Parameters
         ----------
         ax : Axes or None
+        errorbar_kwargs : dict or None
+            Keywords of ``Axes.errorbar`` for the ELPDs.
+        difference_kwargs : dict or None
+            Keywords of ``Axes.errorbar`` for the differences to the best model.
 
         Returns
         -------
         self : ModelComparisonDisplay
         """
-        import matplotlib.pyplot as plt
-
         c = self.comparison.sort_values("elpd", ascending=True)
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5.5, 0.45 * len(c) + 1.5), layout="constrained")
+        ax = self._make_axes(ax, figsize=(5.5, 0.45 * len(c) + 1.5))[0, 0]
         pos = np.arange(len(c))
+        elpd = {"fmt": "o", "markerfacecolor": "white", "color": "black", "label": "ELPD ± se"}
         self.errorbar_ = ax.errorbar(
-            c["elpd"], pos, xerr=c["se"], fmt="o", mfc="white", color="black", label="ELPD ± se"
+            c["elpd"], pos, xerr=c["se"], **merge_style(elpd, errorbar_kwargs)
         )
         best = c["elpd"].max()
         diff = c["elpd_diff"] > 0
+        dse = {"fmt": "^", "color": "0.5", "markersize": 4, "label": "difference to best ± dse"}
         ax.errorbar(
             best - c["elpd_diff"][diff],
             pos[diff] - 0.2,
             xerr=c["dse"][diff],
-            fmt="^",
-            color="0.5",
-            ms=4,
-            label="difference to best ± dse",
+            **merge_style(dse, difference_kwargs),
         )
         ax.axvline(best, color="0.6", ls="--", lw=0.8)
         ax.set_yticks(pos)
         ax.set_yticklabels([str(i) for i in c.index])
         ax.set_xlabel("ELPD (PSIS-LOO), higher is better")
         ax.legend(frameon=False, fontsize="small")
-        self.ax_, self.figure_ = ax, ax.figure
         return self
 
 
-class PosteriorPredictiveDisplay:
+class PosteriorPredictiveDisplay(_DisplayBase):
     """Observed y against draws from the posterior predictive, per treatment level.
 
     Parameters
@@ -108,8 +111,25 @@ class PosteriorPredictiveDisplay:
 
     Attributes
     ----------
-    axes_ : ndarray of Axes, one per treatment level
-    figure_ : Figure
+    axes_ : ndarray of matplotlib Axes, shape (1, n_levels)
+        One panel per treatment level.
+    ax_ : matplotlib Axes
+        The first panel.
+    figure_ : matplotlib Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> from bwestimators.display import PosteriorPredictiveDisplay
+    >>> observed = pd.DataFrame({"treatment": [0.0, 0.0, 1.0, 1.0], "y": [1.0, 1.2, 2.0, 2.1]})
+    >>> predicted = observed.assign(draw=0, y=[1.1, 1.0, 2.2, 1.9])
+    >>> disp = PosteriorPredictiveDisplay(observed, predicted)
+    >>> disp.frame()["source"].value_counts().to_dict()
+    {'observed': 4, 'predicted': 4}
+    >>> disp.plot().axes_.shape
+    (1, 2)
     """
 
     def __init__(self, observed, predicted, *, y_label="y"):
@@ -118,7 +138,7 @@ class PosteriorPredictiveDisplay:
         self.y_label = y_label
 
     @classmethod
-    def from_estimator(cls, estimator, X, y, *, n_draws=50, random_state=0, ax=None):
+    def from_estimator(cls, estimator, X, y, *, n_draws=50, random_state=0, ax=None, **kwargs):
         """Draw a posterior predictive check of a fitted Bayesian estimator.
 
         Parameters
@@ -129,6 +149,8 @@ class PosteriorPredictiveDisplay:
         n_draws : int, default=50
         random_state : int, default=0
         ax : array of Axes (one per treatment level) or None
+        **kwargs
+            Style dictionaries of :meth:`plot`.
 
         Returns
         -------
@@ -138,7 +160,7 @@ class PosteriorPredictiveDisplay:
         if not hasattr(model, "sample_posterior_predictive"):
             raise TypeError(f"{type(model).__name__} has no posterior predictive distribution.")
         Xt = transform_to_final(estimator, X)
-        t = model._resolve(Xt, fit=False).Z["treatment"].to_numpy()
+        t = model.spec_.transform(Xt)["treatment"].to_numpy()
         draws = model.sample_posterior_predictive(Xt, n_draws=n_draws, random_state=random_state)
         observed = pd.DataFrame({"treatment": t, "y": np.asarray(y, dtype=float)})
         predicted = pd.DataFrame(
@@ -149,7 +171,7 @@ class PosteriorPredictiveDisplay:
             }
         )
         name = getattr(y, "name", None) or "y"
-        return cls(observed, predicted, y_label=str(name)).plot(ax=ax)
+        return cls(observed, predicted, y_label=str(name)).plot(ax=ax, **kwargs)
 
     def frame(self):
         """Observed and predicted values drawn, with a ``source`` column."""
@@ -161,53 +183,41 @@ class PosteriorPredictiveDisplay:
             ignore_index=True,
         )
 
-    def plot(self, ax=None):
+    def plot(self, ax=None, *, observed_kwargs=None, predicted_kwargs=None):
         """Draw histograms: observed (black) over predictive draws (blue lines).
 
         Parameters
         ----------
         ax : array of Axes or None
+            One Axes per treatment level; a new figure when None.
+        observed_kwargs : dict or None
+            Keywords of ``Axes.hist`` for the observed data (default black).
+        predicted_kwargs : dict or None
+            Keywords of ``Axes.hist`` for each predictive draw (default light blue).
 
         Returns
         -------
         self : PosteriorPredictiveDisplay
         """
-        import matplotlib.pyplot as plt
-
         levels = sorted(self.observed["treatment"].unique())
-        if ax is None:
-            _, axes = plt.subplots(
-                1,
-                len(levels),
-                figsize=(3.6 * len(levels) + 0.5, 3.2),
-                sharex=True,
-                squeeze=False,
-                layout="constrained",
-            )
-            axes = axes[0]
-        else:
-            axes = np.atleast_1d(np.asarray(ax, dtype=object))
+        axes = self._make_axes(
+            ax, 1, len(levels), figsize=(3.6 * len(levels) + 0.5, 3.2), sharex=True
+        )
         lo, hi = np.nanpercentile(np.r_[self.observed["y"], self.predicted["y"]], [0.5, 99.5])
-        bins = np.linspace(lo, hi, 31)
-        for a, level in zip(axes, levels, strict=False):
+        hist = {"bins": np.linspace(lo, hi, 31), "density": True, "histtype": "step"}
+        predicted = merge_style(
+            {**hist, "color": "tab:blue", "alpha": 0.15, "linewidth": 0.8}, predicted_kwargs
+        )
+        observed = merge_style({**hist, "color": "black", "linewidth": 1.8}, observed_kwargs)
+        for a, level in zip(axes[0], levels, strict=True):
             pred = self.predicted[self.predicted["treatment"] == level]
             for _, g in pred.groupby("draw"):
-                a.hist(
-                    g["y"],
-                    bins=bins,
-                    density=True,
-                    histtype="step",
-                    color="tab:blue",
-                    alpha=0.15,
-                    lw=0.8,
-                )
-            obs = self.observed.loc[self.observed["treatment"] == level, "y"]
-            a.hist(obs, bins=bins, density=True, histtype="step", color="black", lw=1.8)
+                a.hist(g["y"], **predicted)
+            a.hist(self.observed.loc[self.observed["treatment"] == level, "y"], **observed)
             a.set_title(f"treatment = {level:g}", fontsize="medium")
             a.set_xlabel(self.y_label)
-        axes[0].set_ylabel("density")
-        axes[0].figure.suptitle(
+        self.ax_.set_ylabel("density")
+        self.figure_.suptitle(
             "observed (black) and posterior predictive draws (blue)", fontsize="medium"
         )
-        self.axes_, self.figure_ = axes, axes[0].figure
         return self

@@ -3,8 +3,10 @@
 import numpy as np
 import pandas as pd
 
+from bwestimators.display._base import _DisplayBase, merge_style
 
-class DataDisplay:
+
+class DataDisplay(_DisplayBase):
     """Box per treatment level and a line per trial (detail) across the levels, in facets.
 
     Parameters
@@ -16,8 +18,10 @@ class DataDisplay:
 
     Attributes
     ----------
-    axes_ : ndarray of matplotlib Axes
-    ax_ : matplotlib Axes (the first facet)
+    ax_ : matplotlib Axes
+        The first facet.
+    axes_ : ndarray of matplotlib Axes, shape (n_rows, n_cols)
+        Every facet (those past the last facet of a wrapped grid are hidden).
     figure_ : matplotlib Figure
     lines_ : list of Line2D, one per (facet, detail) line
 
@@ -39,7 +43,7 @@ class DataDisplay:
 
     @classmethod
     def from_data(
-        cls, df, x, y, *, hue=None, detail=None, col=None, row=None, ax=None, col_wrap=None
+        cls, df, x, y, *, hue=None, detail=None, col=None, row=None, ax=None, **plot_kwargs
     ):
         """Draw the data.
 
@@ -57,8 +61,9 @@ class DataDisplay:
         col, row : str or None
             Facet columns (e.g. ``"mouse"``).
         ax : matplotlib Axes, array of Axes or None
-        col_wrap : int or None
-            Facets per row when only ``col`` is given.
+            One Axes per facet of the grid.
+        **plot_kwargs
+            ``col_wrap`` and the style dictionaries of :meth:`plot`.
 
         Returns
         -------
@@ -69,88 +74,98 @@ class DataDisplay:
         if missing:
             raise ValueError(f"Column(s) {missing} not in df; columns are {list(df.columns)}.")
         disp = cls(df[used].copy(), x, y, hue=hue, detail=detail, col=col, row=row)
-        return disp.plot(ax=ax, col_wrap=col_wrap)
+        return disp.plot(ax=ax, **plot_kwargs)
+
+    def _levels(self, column):
+        return list(pd.unique(self.data[column])) if column else [None]
+
+    def _parts(self):
+        """Per (facet, hue): the facet, the hue index and offset, the rows, their x positions."""
+        d = self.data
+        levels = sorted(pd.unique(d[self.x]))
+        hues = self._levels(self.hue)
+        for rv in self._levels(self.row):
+            for cv in self._levels(self.col):
+                sub = d
+                if self.row:
+                    sub = sub[sub[self.row] == rv]
+                if self.col:
+                    sub = sub[sub[self.col] == cv]
+                for h_i, h in enumerate(hues):
+                    part = sub if h is None else sub[sub[self.hue] == h]
+                    offset = 0.0 if h is None else (h_i - (len(hues) - 1) / 2) * 0.25
+                    xs = np.array([levels.index(v) for v in part[self.x]], dtype=float) + offset
+                    yield (rv, cv), (h_i, offset), part, xs
 
     def frame(self):
-        """The rows drawn, with the facet and x position of each."""
-        return self._drawn
+        """The rows drawn, with the x position (``_x``) and facet (``_row``, ``_col``) of each."""
+        parts = [part.assign(_x=xs, _row=rv, _col=cv) for (rv, cv), _, part, xs in self._parts()]
+        return pd.concat(parts, ignore_index=True)
 
-    def plot(self, ax=None, *, col_wrap=None):
+    def plot(
+        self, ax=None, *, col_wrap=None, box_kwargs=None, line_kwargs=None, scatter_kwargs=None
+    ):
         """Draw the boxes and lines.
 
         Parameters
         ----------
         ax : matplotlib Axes, array of Axes or None
+            One Axes per facet of the grid (rows x columns, after ``col_wrap``).
         col_wrap : int or None
+            Facets per row when only ``col`` is given.
+        box_kwargs : dict or None
+            Keywords of ``Axes.boxplot``.
+        line_kwargs : dict or None
+            Keywords of ``Axes.plot`` for the lines per detail (default grey, or
+            the hue colour).
+        scatter_kwargs : dict or None
+            Keywords of ``Axes.scatter`` for the points when there is no detail.
 
         Returns
         -------
         self : DataDisplay
         """
-        import matplotlib.pyplot as plt
-
-        d = self.data
-        cols = list(pd.unique(d[self.col])) if self.col else [None]
-        rows = list(pd.unique(d[self.row])) if self.row else [None]
-        facets = [(r, c) for r in rows for c in cols]
-        if ax is None:
-            n_cols = len(cols) if not (col_wrap and not self.row) else min(col_wrap, len(cols))
-            n_rows = (
-                len(rows) if not (col_wrap and not self.row) else int(np.ceil(len(cols) / n_cols))
-            )
-            fig, axes = plt.subplots(
-                n_rows, n_cols, squeeze=False, sharey=True, figsize=(2.2 * n_cols + 1, 3.0 * n_rows)
-            )
-        else:
-            axes = np.atleast_2d(np.asarray(ax, dtype=object))
-            fig = axes.flat[0].figure
-        levels = sorted(pd.unique(d[self.x]))
-        hues = list(pd.unique(d[self.hue])) if self.hue else [None]
-        self.lines_, drawn = [], []
+        cols, rows = self._levels(self.col), self._levels(self.row)
+        n_facets = len(cols) * len(rows)
+        n_cols, n_rows = len(cols), len(rows)
+        if col_wrap and not self.row:
+            n_cols = min(col_wrap, len(cols))
+            n_rows = int(np.ceil(len(cols) / n_cols))
+        axes = self._make_axes(
+            ax, n_rows, n_cols, sharey=True, figsize=(2.2 * n_cols + 1, 3.0 * n_rows)
+        )
+        levels = sorted(pd.unique(self.data[self.x]))
+        n_hues = len(self._levels(self.hue))
+        box = merge_style(
+            {"widths": 0.5 / n_hues, "showfliers": False, "manage_ticks": False}, box_kwargs
+        )
+        self.lines_ = []
         flat = list(axes.flat)
-        for k, (rv, cv) in enumerate(facets):
-            a = flat[k]
-            sub = d
-            if self.row:
-                sub = sub[sub[self.row] == rv]
-            if self.col:
-                sub = sub[sub[self.col] == cv]
-            for h_i, h in enumerate(hues):
-                part = sub if h is None else sub[sub[self.hue] == h]
-                offset = 0.0 if h is None else (h_i - (len(hues) - 1) / 2) * 0.25
-                color = "0.5" if h is None else f"C{h_i % 10}"
-                xs = np.array([levels.index(v) for v in part[self.x]], dtype=float) + offset
-                boxes = [part.loc[part[self.x] == lv, self.y].to_numpy() for lv in levels]
-                a.boxplot(
-                    boxes,
-                    positions=np.arange(len(levels)) + offset,
-                    widths=0.5 / len(hues),
-                    showfliers=False,
-                    manage_ticks=False,
-                )
-                if self.detail:
-                    for _, trial in part.groupby(self.detail, sort=False):
-                        trial = trial.sort_values(self.x)
-                        tx = np.array([levels.index(v) for v in trial[self.x]]) + offset
-                        (line,) = a.plot(tx, trial[self.y], color=color, alpha=0.35, lw=0.8)
-                        self.lines_.append(line)
-                else:
-                    a.scatter(xs, part[self.y], s=6, color=color, alpha=0.5)
-                drawn.append(part.assign(_x=xs, _row=rv, _col=cv))
+        for k, ((rv, cv), (h_i, offset), part, xs) in enumerate(self._parts()):
+            a = flat[k // n_hues]
+            color = "0.5" if self.hue is None else f"C{h_i % 10}"
+            boxes = [part.loc[part[self.x] == lv, self.y].to_numpy() for lv in levels]
+            a.boxplot(boxes, positions=np.arange(len(levels)) + offset, **box)
+            if self.detail:
+                line = merge_style({"color": color, "alpha": 0.35, "linewidth": 0.8}, line_kwargs)
+                for _, trial in part.assign(_x=xs).groupby(self.detail, sort=False):
+                    trial = trial.sort_values(self.x)
+                    self.lines_.extend(a.plot(trial["_x"], trial[self.y], **line))
+            else:
+                dots = merge_style({"s": 6, "color": color, "alpha": 0.5}, scatter_kwargs)
+                a.scatter(xs, part[self.y], **dots)
             a.set_xticks(np.arange(len(levels)))
             a.set_xticklabels([str(v) for v in levels])
             a.set_xlabel(self.x)
             title = ", ".join(str(v) for v in (rv, cv) if v is not None)
             if title:
                 a.set_title(title, fontsize="small")
-        for a in flat[len(facets) :]:
+        for a in flat[n_facets:]:
             a.set_visible(False)
         for a in axes[:, 0]:
             a.set_ylabel(self.y)
         if self.hue:
-            for h_i, h in enumerate(hues):
+            for h_i, h in enumerate(self._levels(self.hue)):
                 flat[0].plot([], [], color=f"C{h_i % 10}", label=f"{self.hue} = {h}")
             flat[0].legend(fontsize="small", frameon=False)
-        self._drawn = pd.concat(drawn, ignore_index=True)
-        self.axes_, self.ax_, self.figure_ = axes, flat[0], fig
         return self

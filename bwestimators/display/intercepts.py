@@ -2,22 +2,26 @@
 
 import numpy as np
 
+from bwestimators.display._base import _DisplayBase, merge_style
 from bwestimators.display._common import fitted_parts
 
 
-class InterceptDisplay:
+class InterceptDisplay(_DisplayBase):
     """Per-group intercepts (Bayesian random intercepts or LME BLUPs) with intervals.
 
     Parameters
     ----------
     intercepts : DataFrame
         The estimator's ``intercepts_`` (group column, ``estimate``, ``lower``, ``upper``).
-    group_column : str
+    group_column : str or None, default=None
+        The group column of ``intercepts``; by default its first column.
     estimator_name : str or None
 
     Attributes
     ----------
-    ax_, figure_ : matplotlib Axes and Figure
+    ax_ : matplotlib Axes
+    axes_ : ndarray of matplotlib Axes, shape (1, 1)
+    figure_ : matplotlib Figure
     errorbar_ : matplotlib ErrorbarContainer
 
     Examples
@@ -31,21 +35,64 @@ class InterceptDisplay:
     >>> lme = LMEComparator(ColumnSpec("stim", group="mouse")).fit(df, df["Log power"])
     >>> InterceptDisplay.from_estimator(lme).frame().shape
     (10, 5)
+    >>> InterceptDisplay(lme.intercepts_).frame()["y"].tolist()[:3]
+    [0, 1, 2]
     """
 
-    def __init__(self, intercepts, group_column, *, estimator_name=None):
+    def __init__(self, intercepts, group_column=None, *, estimator_name=None):
+        missing = [c for c in ("estimate", "lower", "upper") if c not in intercepts.columns]
+        if missing:
+            raise ValueError(
+                f"intercepts needs the columns estimate, lower and upper; {missing} missing."
+            )
         self.intercepts = intercepts
-        self.group_column = group_column
+        self.group_column = intercepts.columns[0] if group_column is None else group_column
         self.estimator_name = estimator_name
 
     @classmethod
-    def from_estimator(cls, estimator, *, ax=None):
+    def from_effects(cls, intercepts, *, group_column=None, estimator_name=None, ax=None, **kwargs):
+        """Draw an intercepts table: a fitted ``intercepts_``, or one read back from a file.
+
+        Parameters
+        ----------
+        intercepts : DataFrame
+            Group column first, then ``estimate``, ``lower``, ``upper``.
+        group_column : str or None, default=None
+            The group column; by default the first column.
+        estimator_name : str or None
+            Title.
+        ax : matplotlib Axes or None
+        **kwargs
+            Style dictionaries of :meth:`plot`.
+
+        Returns
+        -------
+        display : InterceptDisplay
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import pandas as pd
+        >>> from bwestimators.display import InterceptDisplay
+        >>> table = pd.DataFrame({"mouse": ["a", "b"], "estimate": [2.0, 1.0],
+        ...                       "lower": [1.5, 0.5], "upper": [2.5, 1.5]})
+        >>> InterceptDisplay.from_effects(table).frame()["mouse"].tolist()
+        ['b', 'a']
+        """
+        disp = cls(intercepts, group_column, estimator_name=estimator_name)
+        return disp.plot(ax=ax, **kwargs)
+
+    @classmethod
+    def from_estimator(cls, estimator, *, ax=None, **kwargs):
         """Draw the intercepts of a fitted estimator (or pipeline).
 
         Parameters
         ----------
         estimator : fitted estimator with ``intercepts_``
         ax : matplotlib Axes or None
+        **kwargs
+            Style dictionaries of :meth:`plot`.
 
         Returns
         -------
@@ -55,44 +102,39 @@ class InterceptDisplay:
         table = getattr(model, "intercepts_", None)
         if table is None:
             raise ValueError(f"{type(model).__name__} has no per-group intercepts to show.")
-        disp = cls(table.copy(), table.columns[0], estimator_name=type(model).__name__)
-        return disp.plot(ax=ax)
+        return cls.from_effects(table.copy(), estimator_name=type(model).__name__, ax=ax, **kwargs)
 
     def frame(self):
-        """The intercepts drawn, in drawing order, with their y position."""
-        return self._drawn
+        """The intercepts in drawing order (by estimate), with their y position."""
+        t = self.intercepts.sort_values("estimate", kind="stable").reset_index(drop=True)
+        return t.assign(y=np.arange(len(t)))
 
-    def plot(self, ax=None):
+    def plot(self, ax=None, *, errorbar_kwargs=None):
         """Draw the intercepts, ordered by value.
 
         Parameters
         ----------
         ax : matplotlib Axes or None
+        errorbar_kwargs : dict or None
+            Keywords of ``Axes.errorbar`` (default black dots and whiskers).
 
         Returns
         -------
         self : InterceptDisplay
         """
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(
-                figsize=(4.5, 0.25 * len(self.intercepts) + 1.5), layout="constrained"
-            )
-        t = self.intercepts.sort_values("estimate", kind="stable").reset_index(drop=True)
-        pos = np.arange(len(t))
+        t = self.frame()
+        ax = self._make_axes(ax, figsize=(4.5, 0.25 * len(t) + 1.5))[0, 0]
         est = t["estimate"].to_numpy()
         has_interval = t["lower"].notna().all()
         err = [est - t["lower"], t["upper"] - est] if has_interval else None
-        self.errorbar_ = ax.errorbar(
-            est, pos, xerr=err, fmt="o", color="black", ms=4, elinewidth=1.2
+        style = merge_style(
+            {"fmt": "o", "color": "black", "markersize": 4, "elinewidth": 1.2}, errorbar_kwargs
         )
-        ax.set_yticks(pos)
+        self.errorbar_ = ax.errorbar(est, t["y"], xerr=err, **style)
+        ax.set_yticks(t["y"])
         ax.set_yticklabels([str(v) for v in t[self.group_column]])
         ax.set_ylabel(self.group_column)
         ax.set_xlabel("intercept")
         if self.estimator_name:
             ax.set_title(f"{self.estimator_name}: intercepts", fontsize="medium")
-        self._drawn = t.assign(y=pos)
-        self.ax_, self.figure_ = ax, ax.figure
         return self

@@ -1,10 +1,11 @@
 """Displays of power sweeps: power curves and ROC curves per estimator."""
 
-import numpy as np
 import pandas as pd
 
+from bwestimators.display._base import _DisplayBase, merge_style
 
-class PowerCurveDisplay:
+
+class PowerCurveDisplay(_DisplayBase):
     """Detection rate against the true effect, one line per estimator, faceted.
 
     Parameters
@@ -17,9 +18,10 @@ class PowerCurveDisplay:
 
     Attributes
     ----------
-    axes_ : ndarray of Axes
-    ax_ : Axes (first facet)
-    figure_ : Figure
+    axes_ : ndarray of matplotlib Axes, shape (1, n_facets)
+    ax_ : matplotlib Axes
+        The first facet.
+    figure_ : matplotlib Figure
     lines_ : dict of (facet value, estimator) to Line2D
 
     Examples
@@ -41,7 +43,7 @@ class PowerCurveDisplay:
         self.alpha = alpha
 
     @classmethod
-    def from_results(cls, results, *, x="true_effect", col=None, alpha=None, ax=None):
+    def from_results(cls, results, *, x="true_effect", col=None, alpha=None, ax=None, **kwargs):
         """Draw power curves from the results of a :class:`~bwestimators.power.PowerSimulation`.
 
         Parameters
@@ -54,6 +56,9 @@ class PowerCurveDisplay:
         alpha : float or None
             Draw a line at the nominal false-positive rate.
         ax : Axes, array of Axes or None
+            One Axes per facet.
+        **kwargs
+            Style dictionaries of :meth:`plot`.
 
         Returns
         -------
@@ -73,60 +78,54 @@ class PowerCurveDisplay:
             varying = [c for c in grid if results[c].nunique() > 1]
             col = varying[0] if varying else None
         table = power_table(results, by=["estimator", x, *([col] if col else [])])
-        return cls(table, x=x, col=col, alpha=alpha).plot(ax=ax)
+        return cls(table, x=x, col=col, alpha=alpha).plot(ax=ax, **kwargs)
 
     def frame(self):
         """The table drawn."""
         return self.table
 
-    def plot(self, ax=None):
+    def plot(self, ax=None, *, line_kwargs=None, fill_kwargs=None):
         """Draw the curves with their binomial intervals.
 
         Parameters
         ----------
         ax : Axes, array of Axes or None
+            One Axes per facet; a new figure when None.
+        line_kwargs : dict or None
+            Keywords of ``Axes.plot`` for the curves (a colour per estimator by default).
+        fill_kwargs : dict or None
+            Keywords of ``Axes.fill_between`` for the intervals.
 
         Returns
         -------
         self : PowerCurveDisplay
         """
-        import matplotlib.pyplot as plt
-
         facets = list(pd.unique(self.table[self.col])) if self.col else [None]
-        if ax is None:
-            fig, axes = plt.subplots(
-                1,
-                len(facets),
-                squeeze=False,
-                sharey=True,
-                figsize=(3.8 * len(facets) + 1, 3.6),
-                layout="constrained",
-            )
-        else:
-            axes = np.atleast_2d(np.asarray(ax, dtype=object))
-            fig = axes.flat[0].figure
+        axes = self._make_axes(
+            ax, 1, len(facets), sharey=True, figsize=(3.8 * len(facets) + 1, 3.6)
+        )
         self.lines_ = {}
         names = list(pd.unique(self.table["estimator"]))
-        for a, facet in zip(axes.flat, facets, strict=False):
+        for a, facet in zip(axes[0], facets, strict=True):
             sub = self.table if facet is None else self.table[self.table[self.col] == facet]
             for k, name in enumerate(names):
                 t = sub[sub["estimator"] == name].sort_values(self.x)
-                (line,) = a.plot(t[self.x], t["rate"], marker="o", color=f"C{k}", label=name)
-                a.fill_between(t[self.x], t["lower"], t["upper"], color=f"C{k}", alpha=0.15)
-                self.lines_[(facet, name)] = line
+                line = merge_style({"marker": "o", "color": f"C{k}", "label": name}, line_kwargs)
+                fill = merge_style({"color": line["color"], "alpha": 0.15}, fill_kwargs)
+                (self.lines_[(facet, name)],) = a.plot(t[self.x], t["rate"], **line)
+                a.fill_between(t[self.x], t["lower"], t["upper"], **fill)
             if self.alpha is not None:
                 a.axhline(self.alpha, color="0.4", ls="--", lw=0.8)
             a.set_xlabel(self.x.replace("_", " "))
             a.set_ylim(-0.02, 1.02)
             if facet is not None:
                 a.set_title(f"{self.col} = {facet}", fontsize="medium")
-        axes.flat[0].set_ylabel("detection rate (power)")
-        axes.flat[0].legend(frameon=False, fontsize="small")
-        self.axes_, self.ax_, self.figure_ = axes, axes.flat[0], fig
+        self.ax_.set_ylabel("detection rate (power)")
+        self.ax_.legend(frameon=False, fontsize="small")
         return self
 
 
-class PowerRocDisplay:
+class PowerRocDisplay(_DisplayBase):
     """ROC curve per estimator (true effect > 0 against 0), AUC in the legend.
 
     Parameters
@@ -138,8 +137,22 @@ class PowerRocDisplay:
 
     Attributes
     ----------
-    ax_, figure_ : Axes and Figure
+    ax_ : matplotlib Axes
+    axes_ : ndarray of matplotlib Axes, shape (1, 1)
+    figure_ : matplotlib Figure
     lines_ : dict of estimator to Line2D
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> from bwestimators.display import PowerRocDisplay
+    >>> roc = pd.DataFrame({"estimator": ["a", "a", "a"], "fpr": [0.0, 0.1, 1.0],
+    ...                     "tpr": [0.0, 0.8, 1.0]})
+    >>> auc = pd.DataFrame({"estimator": ["a"], "auc": [0.86]})
+    >>> PowerRocDisplay(roc, auc).plot(line_kwargs={"linewidth": 3}).lines_["a"].get_linewidth()
+    3.0
     """
 
     def __init__(self, roc, auc):
@@ -147,13 +160,15 @@ class PowerRocDisplay:
         self.auc = auc
 
     @classmethod
-    def from_results(cls, results, *, ax=None):
+    def from_results(cls, results, *, ax=None, **kwargs):
         """Draw the ROC curves of the results of a power sweep.
 
         Parameters
         ----------
         results : DataFrame
         ax : Axes or None
+        **kwargs
+            Style dictionaries of :meth:`plot`.
 
         Returns
         -------
@@ -161,41 +176,40 @@ class PowerRocDisplay:
         """
         from bwestimators.power import roc_auc_table, roc_table
 
-        return cls(roc_table(results), roc_auc_table(results)).plot(ax=ax)
+        return cls(roc_table(results), roc_auc_table(results)).plot(ax=ax, **kwargs)
 
     def frame(self):
         """The ROC points drawn."""
         return self.roc
 
-    def plot(self, ax=None):
+    def plot(self, ax=None, *, line_kwargs=None, chance_kwargs=None):
         """Draw the curves.
 
         Parameters
         ----------
         ax : Axes or None
+        line_kwargs : dict or None
+            Keywords of ``Axes.plot`` for the ROC curves (a colour per estimator by default).
+        chance_kwargs : dict or None
+            Keywords of ``Axes.plot`` for the diagonal of chance.
 
         Returns
         -------
         self : PowerRocDisplay
         """
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(4.5, 4.2), layout="constrained")
+        ax = self._make_axes(ax, figsize=(4.5, 4.2))[0, 0]
         self.lines_ = {}
         auc = self.auc.set_index("estimator")["auc"]
         for k, (name, g) in enumerate(self.roc.groupby("estimator", sort=False)):
-            (line,) = ax.plot(
+            line = {"color": f"C{k}", "drawstyle": "steps-post"}
+            (self.lines_[name],) = ax.plot(
                 g["fpr"],
                 g["tpr"],
-                color=f"C{k}",
-                drawstyle="steps-post",
-                label=f"{name} (AUC = {auc[name]:.2f})",
+                **merge_style({**line, "label": f"{name} (AUC = {auc[name]:.2f})"}, line_kwargs),
             )
-            self.lines_[name] = line
-        ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=0.8)
+        chance = merge_style({"color": "0.6", "linestyle": "--", "linewidth": 0.8}, chance_kwargs)
+        ax.plot([0, 1], [0, 1], **chance)
         ax.set_xlabel("false-positive rate")
         ax.set_ylabel("true-positive rate")
         ax.legend(frameon=False, fontsize="small", loc="lower right")
-        self.ax_, self.figure_ = ax, ax.figure
         return self

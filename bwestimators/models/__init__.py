@@ -1,7 +1,7 @@
 """numpyro model functions and likelihoods (import jax; loaded lazily by the estimators)."""
 
-from bwestimators._bayes import LIKELIHOODS
 from bwestimators._configs import MeansConfig, SlopeConfig
+from bwestimators._families import LIKELIHOODS
 from bwestimators.models._likelihoods import (
     cell_loglik,
     expected_value,

@@ -1,17 +1,69 @@
-"""Likelihoods on cells (sufficient statistics) and on single observations.
+"""The numpyro distribution of each likelihood family, on cells and on single observations.
 
-All functions take the linear predictor ``mu`` (on the model's internal
-scale: standardized y for normal and student, standardized log y for
-lognormal, the log of the mean for gamma, poisson, negative_binomial and
-exponential, the logit for bernoulli).
+All functions take the linear predictor ``mu`` on the model's internal scale
+(see :class:`bwestimators._families.Family`: standardized y, standardized log
+y, or the link scale). Everything else about a likelihood (support, link,
+parameters and their priors, padding) is in :mod:`bwestimators._families`.
 """
 
 import math
 
 import jax.numpy as jnp
+import numpyro
 import numpyro.distributions as dist
 
-from bwestimators._bayes import _COLLAPSIBLE as COLLAPSIBLE
+from bwestimators._families import FAMILIES
+
+#: The distribution of one observation given ``mu`` and the family's parameters.
+_DISTRIBUTIONS = {
+    "normal": lambda mu, p: dist.Normal(mu, p["sigma"]),
+    "student": lambda mu, p: dist.StudentT(p["nu"], mu, p["sigma"]),
+    "lognormal": lambda mu, p: dist.Normal(mu, p["sigma"]),
+    "gamma": lambda mu, p: dist.Gamma(p["shape"], p["shape"] * jnp.exp(-mu)),
+    "poisson": lambda mu, p: dist.Poisson(jnp.exp(mu)),
+    "negative_binomial": lambda mu, p: dist.NegativeBinomial2(jnp.exp(mu), p["phi"]),
+    "exponential": lambda mu, p: dist.Exponential(jnp.exp(-mu)),
+    "bernoulli": lambda mu, p: dist.BernoulliLogits(mu),
+}
+
+#: The variance of one observation given its mean (internal scale).
+_VARIANCES = {
+    "normal": lambda mean, p: jnp.broadcast_to(p["sigma"] ** 2, jnp.shape(mean)),
+    "student": lambda mean, p: jnp.broadcast_to(
+        jnp.where(
+            p["nu"] > 2, p["sigma"] ** 2 * p["nu"] / jnp.maximum(p["nu"] - 2, 1e-12), jnp.inf
+        ),
+        jnp.shape(mean),
+    ),
+    "lognormal": lambda mean, p: jnp.broadcast_to(p["sigma"] ** 2, jnp.shape(mean)),
+    "gamma": lambda mean, p: mean**2 / p["shape"],
+    "poisson": lambda mean, p: mean,
+    "negative_binomial": lambda mean, p: mean + mean**2 / p["phi"],
+    "exponential": lambda mean, p: mean**2,
+    "bernoulli": lambda mean, p: mean * (1 - mean),
+}
+
+_INVERSE_LINKS = {
+    "identity": lambda mu: mu,
+    "log": jnp.exp,
+    "logit": lambda mu: 1.0 / (1.0 + jnp.exp(-mu)),
+}
+
+_PRIORS = {"half_normal": dist.HalfNormal, "gamma": dist.Gamma}
+
+
+def observation_dist(dist_y, mu, params):
+    """The numpyro distribution of one observation given the linear predictor."""
+    return _DISTRIBUTIONS[dist_y](mu, params)
+
+
+def sample_likelihood_params(dist_y, data):
+    """Sample the family's own parameters (residual sd, degrees of freedom, shape, ...)."""
+    params = {}
+    for name, (kind, args) in FAMILIES[dist_y].params:
+        values = [data[a] if isinstance(a, str) else a for a in args]
+        params[name] = numpyro.sample(name, _PRIORS[kind](*values))
+    return params
 
 
 def _normal_cells(mu, data, sigma):
@@ -19,75 +71,28 @@ def _normal_cells(mu, data, sigma):
     return -0.5 * n * jnp.log(2 * math.pi * sigma**2) - (ss + n * (ybar - mu) ** 2) / (2 * sigma**2)
 
 
-def observation_dist(dist_y, mu, params):
-    """The numpyro distribution of one observation given the linear predictor."""
-    if dist_y in ("normal", "lognormal"):
-        return dist.Normal(mu, params["sigma"])
-    if dist_y == "student":
-        return dist.StudentT(params["nu"], mu, params["sigma"])
-    if dist_y == "gamma":
-        return dist.Gamma(params["shape"], params["shape"] * jnp.exp(-mu))
-    if dist_y == "poisson":
-        return dist.Poisson(jnp.exp(mu))
-    if dist_y == "negative_binomial":
-        return dist.NegativeBinomial2(jnp.exp(mu), params["phi"])
-    if dist_y == "exponential":
-        return dist.Exponential(jnp.exp(-mu))
-    if dist_y == "bernoulli":
-        return dist.BernoulliLogits(mu)
-    raise ValueError(f"unknown dist_y {dist_y!r}")
-
-
 def cell_loglik(dist_y, mu, data, params):
     """Log-likelihood of every cell (0 for padding cells).
 
-    For the normal and lognormal likelihoods a cell holds ``n`` observations
-    summarized by their mean ``ybar`` and within-cell sum of squares ``ss``;
-    the result equals the sum of the per-observation normal log densities.
-    For the others a cell is one observation ``ybar`` with weight ``n`` (1, or
-    0 for padding).
+    For collapsible families a cell holds ``n`` observations summarized by
+    their mean ``ybar`` and within-cell sum of squares ``ss`` (centered on the
+    cell mean, so nothing is lost in float32); the result equals the sum of
+    the per-observation normal log densities. For the others a cell is one
+    observation ``ybar`` with weight ``n`` (1, or 0 for padding).
     """
-    if dist_y in COLLAPSIBLE:
+    family = FAMILIES[dist_y]
+    if family.collapsible:
         return _normal_cells(mu, data, params["sigma"])
-    safe_y = jnp.where(data["n"] > 0, data["ybar"], _SAFE_VALUE[dist_y])
+    safe_y = jnp.where(data["n"] > 0, data["ybar"], family.pad_value)
     lp = observation_dist(dist_y, mu, params).log_prob(safe_y)
     return jnp.where(data["n"] > 0, lp, 0.0)
 
 
-_SAFE_VALUE = {
-    "student": 0.0,
-    "gamma": 1.0,
-    "poisson": 0.0,
-    "negative_binomial": 0.0,
-    "exponential": 1.0,
-    "bernoulli": 0.0,
-}
-
-
 def expected_value(dist_y, mu, params):
     """Mean of y given the linear predictor, on the internal scale of y."""
-    if dist_y in ("normal", "student", "lognormal"):
-        return mu
-    if dist_y == "bernoulli":
-        return 1.0 / (1.0 + jnp.exp(-mu))
-    return jnp.exp(mu)
+    return _INVERSE_LINKS[FAMILIES[dist_y].link](mu)
 
 
 def observation_variance(dist_y, mean, params):
     """Variance of y given its mean, on the internal scale of y."""
-    if dist_y in ("normal", "lognormal"):
-        return jnp.broadcast_to(params["sigma"] ** 2, jnp.shape(mean))
-    if dist_y == "student":
-        nu = params["nu"]
-        return jnp.where(nu > 2, params["sigma"] ** 2 * nu / jnp.maximum(nu - 2, 1e-12), jnp.inf)
-    if dist_y == "gamma":
-        return mean**2 / params["shape"]
-    if dist_y == "poisson":
-        return mean
-    if dist_y == "negative_binomial":
-        return mean + mean**2 / params["phi"]
-    if dist_y == "exponential":
-        return mean**2
-    if dist_y == "bernoulli":
-        return mean * (1 - mean)
-    raise ValueError(f"unknown dist_y {dist_y!r}")
+    return _VARIANCES[dist_y](mean, params)

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
 
-from bwestimators.models._likelihoods import cell_loglik
+from bwestimators.models._likelihoods import cell_loglik, sample_likelihood_params
 
 
 def _random_effect(name, n, sd, centered, loc=None):
@@ -39,20 +39,6 @@ def _random_effect(name, n, sd, centered, loc=None):
 
 def _scale(name, data):
     return numpyro.sample(name, dist.HalfNormal(data["sd_scale"]))
-
-
-def _likelihood_params(dist_y, data):
-    """Sample the likelihood's own parameters (residual sd, degrees of freedom, shape)."""
-    params = {}
-    if dist_y in ("normal", "student", "lognormal"):
-        params["sigma"] = numpyro.sample("sigma", dist.HalfNormal(data["resid_scale"]))
-    if dist_y == "student":
-        params["nu"] = numpyro.sample("nu", dist.Gamma(2.0, 0.1))
-    if dist_y == "gamma":
-        params["shape"] = numpyro.sample("shape", dist.Gamma(2.0, 0.1))
-    if dist_y == "negative_binomial":
-        params["phi"] = numpyro.sample("phi", dist.Gamma(2.0, 0.1))
-    return params
 
 
 def slope_linear_predictor(cfg, data):
@@ -131,7 +117,7 @@ def slope_model(data, cfg):
     independent (``alpha``/``beta`` are then absent).
     """
     mu = slope_linear_predictor(cfg, data)
-    params = _likelihood_params(cfg.dist_y, data)
+    params = sample_likelihood_params(cfg.dist_y, data)
     numpyro.factor("loglik", jnp.sum(cell_loglik(cfg.dist_y, mu, data, params)))
 
 
@@ -161,5 +147,5 @@ def means_linear_predictor(cfg, data):
 def means_model(data, cfg):
     """Condition-means model: ``mu = cell_mean[cell] + a_group[g]``."""
     mu = means_linear_predictor(cfg, data)
-    params = _likelihood_params(cfg.dist_y, data)
+    params = sample_likelihood_params(cfg.dist_y, data)
     numpyro.factor("loglik", jnp.sum(cell_loglik(cfg.dist_y, mu, data, params)))

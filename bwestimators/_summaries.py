@@ -1,0 +1,207 @@
+"""Posterior summaries: mean, sd, HDI, probability of being positive, ESS and R-hat, and the
+convergence verdict of a fit (numpy and ArviZ's array statistics; no jax).
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_is_fitted
+
+#: Thresholds of a clean NUTS fit (Vehtari et al. 2021).
+MAX_R_HAT = 1.01
+MIN_ESS = 400
+
+
+def ess_rhat(stacked):
+    """Bulk ESS, tail ESS and R-hat of (chains, draws, k) draws; NaN under 4 draws."""
+    from bwestimators._diagnostics import diagnostics
+
+    if stacked.shape[1] < 4:
+        nan = np.full(stacked.shape[-1], np.nan)
+        return nan, nan, nan
+    return diagnostics(stacked)
+
+
+def summarize_draws(draws, hdi_prob, with_diagnostics=True):
+    """Mean, sd, HDI, probability of being positive, bulk and tail ESS and r_hat of draws.
+
+        Parameters
+        ----------
+        draws : ndarray of shape (n_chains, n_draws, k) or (n_chains, n_draws)
+        hdi_prob : float
+        with_diagnostics : bool, default=True
+            Compute ESS and r_hat (NaN otherwise, and for a single chain's r_hat).
+
+        Returns
+        -------
+        summary : dict of ndarray, each of shape (k,)
+
+        Examples
+        --------
+        >>> import warnings
+
+    import numpy as np
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.utils.validation import check_is_fitted
+        >>> from bwestimators._summaries import summarize_draws
+        >>> draws = np.random.default_rng(0).normal(1.0, 0.1, size=(2, 500, 1))
+        >>> s = summarize_draws(draws, 0.94)
+        >>> bool(s["lower"][0] < 1.0 < s["upper"][0]), float(s["prob_positive"][0])
+        (True, 1.0)
+    """
+    from bwestimators._arviz import array_stats
+
+    draws = np.asarray(draws, dtype=float)
+    if draws.ndim == 2:
+        draws = draws[..., None]
+    flat = draws.reshape(-1, draws.shape[-1])
+    hdi = np.asarray(array_stats().hdi(np.moveaxis(flat, 0, -1), hdi_prob, axis=-1))
+    nan = np.full(draws.shape[-1], np.nan)
+    ess_bulk = ess_tail = r_hat = nan
+    if with_diagnostics:
+        ess_bulk, ess_tail, r_hat = ess_rhat(draws)
+    return {
+        "mean": flat.mean(axis=0),
+        "sd": flat.std(axis=0, ddof=1),
+        "lower": hdi[..., 0],
+        "upper": hdi[..., 1],
+        "prob_positive": (flat > 0).mean(axis=0),
+        "ess_bulk": ess_bulk,
+        "ess_tail": ess_tail,
+        "r_hat": r_hat,
+    }
+
+
+def _finite_extreme(values, fn):
+    finite = np.asarray(values)[np.isfinite(values)]
+    return float(fn(finite)) if finite.size else np.nan
+
+
+def convergence_report(convergence, sample_stats):
+    """The diagnostics of a NUTS fit and the problems found in them.
+
+    Parameters
+    ----------
+    convergence : tuple of ndarray
+        Bulk ESS, tail ESS and R-hat of every parameter.
+    sample_stats : dict
+        The sampler's statistics (``diverging``).
+
+    Returns
+    -------
+    numbers : dict
+        ``divergences``, ``min_ess_bulk``, ``min_ess_tail``, ``max_r_hat``.
+    problems : list of str
+        What is wrong, in words (empty for a clean fit).
+    """
+    ess_bulk, ess_tail, r_hat = convergence
+    div = int(np.sum(sample_stats["diverging"])) if "diverging" in sample_stats else 0
+    numbers = {
+        "divergences": div,
+        "min_ess_bulk": _finite_extreme(ess_bulk, np.min),
+        "min_ess_tail": _finite_extreme(ess_tail, np.min),
+        "max_r_hat": _finite_extreme(r_hat, np.max),
+    }
+    problems = []
+    if div > 0:
+        problems.append(f"{div} divergent transitions")
+    if numbers["max_r_hat"] > MAX_R_HAT:
+        problems.append(f"r_hat up to {numbers['max_r_hat']:.4f} (> {MAX_R_HAT})")
+    low = min(numbers["min_ess_bulk"], numbers["min_ess_tail"])
+    if low < MIN_ESS:
+        problems.append(f"effective sample size down to {low:.0f} (< {MIN_ESS})")
+    return numbers, problems
+
+
+class PosteriorSummaryMixin:
+    """Tables of a fitted Bayesian estimator: effects, variance components, convergence.
+
+    A mixin of :class:`bwestimators._bayes.BayesianEstimatorBase`; reads
+    ``draws_``, ``hdi_prob`` and the subclass's ``_effect_draws``.
+    """
+
+    def _diagnostic_draws(self):
+        """The draws whose ESS and R-hat are reported, (chains, draws, k).
+
+        The reported effects first (their ESS goes to ``effects_``), then every
+        parameter (for ``diagnostics_``).
+        """
+        effects = np.asarray(self._effect_draws())
+        parts = [effects.reshape(*effects.shape[:2], -1)]
+        parts += [np.asarray(d).reshape(d.shape[0], d.shape[1], -1) for d in self.draws_.values()]
+        return np.concatenate(parts, axis=-1)
+
+    def _diagnose(self):
+        nan = np.array([np.nan])
+        convergence = self._convergence if self.method == "nuts" else (nan, nan, nan)
+        numbers, problems = convergence_report(convergence, self.sample_stats_)
+        self.diagnostics_ = {
+            **numbers,
+            "num_chains": int(self.num_chains),
+            "num_samples": int(self.num_samples),
+            "centered": list(self.centered_),
+        }
+        self.warnings_ = []
+        if self.method != "nuts" or not problems:
+            return
+        message = (
+            f"{type(self).__name__}: {'; '.join(problems)}. Try more num_warmup/num_samples "
+            "or num_chains, parameterization='centered' or 'noncentered' (now centered: "
+            f"{list(self.centered_) or 'none'}), or a simpler model (fewer random effects)."
+        )
+        self.warnings_.append(message)
+        warnings.warn(message, ConvergenceWarning, stacklevel=4)
+
+    def _summary(self, draws):
+        """Mean, sd, HDI and probability of being positive of draws (chains, draws[, k])."""
+        return summarize_draws(draws, self.hdi_prob, with_diagnostics=False)
+
+    def _effect_summary(self, data):
+        """The effects table from the effect draws and their diagnostics."""
+        s = self._summary(self._effect_draws())
+        k = len(s["mean"])
+        ess_bulk, ess_tail, r_hat = (v[:k] for v in self._convergence)
+        return self._effects_table(
+            data,
+            {
+                "estimate": s["mean"],
+                "sd": s["sd"],
+                "lower": s["lower"],
+                "upper": s["upper"],
+                "p_value": np.full(k, np.nan),
+                "prob_positive": s["prob_positive"],
+                "ess_bulk": ess_bulk,
+                "ess_tail": ess_tail,
+                "r_hat": r_hat,
+            },
+        )
+
+    def _summary_frame(self, draws, index=None):
+        """Estimate, lower, upper of (chains, draws, k) draws, after the ``index`` columns."""
+        import pandas as pd
+
+        s = self._summary(draws)
+        columns = {"estimate": s["mean"], "lower": s["lower"], "upper": s["upper"]}
+        return pd.DataFrame({**(index or {}), **columns})
+
+    def _variance_table(self, sites, scale):
+        """Summary of each random-effect sd and the residual sd (``sites``: component -> site)."""
+        present = {c: s for c, s in sites.items() if s in self.draws_}
+        draws = np.stack([self.draws_[s] for s in present.values()], axis=-1) * scale
+        table = self._summary_frame(draws).set_axis(list(present))
+        table.index.name = "component"
+        return table
+
+    def effect_draws(self):
+        """Posterior draws of the treatment effect per condition, as reported in ``effects_``.
+
+        Returns
+        -------
+        draws : ndarray of shape (n_chains * n_samples, n_rows_of_effects)
+        """
+        check_is_fitted(self, "draws_")
+        d = np.asarray(self._effect_draws())
+        if d.ndim == 2:
+            d = d[..., None]
+        return d.reshape(-1, d.shape[-1])
