@@ -1,84 +1,199 @@
 """Rank-normalized split R-hat and bulk/tail effective sample sizes, vectorized over parameters.
 
 The definitions of Vehtari, Gelman, Simpson, Carpenter and Bürkner (2021),
-"Rank-normalization, folding, and localization: an improved R-hat", as in
-ArviZ, computed for many parameters at once with numpy (ArviZ loops over
-parameters, which dominated the cost of a small fit). Tests check the numbers
-against ArviZ.
+"Rank-normalization, folding, and localization: an improved R-hat", computed for
+many parameters at once with numpy (ArviZ loops over parameters, which dominated
+the cost of a small fit). The numbers are those of arviz_stats 1.x, step by step:
+
+* bulk ESS is ``array_stats.ess(..., method="bulk")``;
+* tail ESS is ``array_stats.ess(..., method="tail", prob=(0.05, 0.95))``, Stan's
+  definition with the 5 % and 95 % quantiles (numpy's default "linear" quantiles,
+  of all draws before splitting). ArviZ's own default for ``prob`` on labelled data
+  (``azs.ess(da, method="tail")``) is ``rcParams["stats.ci_prob"]``, 0.89, that is the
+  11 % and 89 % quantiles, which is *not* used here;
+* R-hat is ``array_stats.rhat(...)`` (method ``"rank"``): NaN for a single chain.
+
+Special cases follow ArviZ too: draws that are constant (to ``np.finfo(float).resolution``)
+after the transformation get an ESS equal to the number of draws, a parameter with a NaN
+draw gets NaN for all three, and fewer than 4 draws give NaN. Tests check the numbers
+against arviz_stats to a relative 1e-6.
 """
 
 import numpy as np
 from scipy import fft, special
 
+_RESOLUTION = np.finfo(float).resolution
+
 
 def _split(x):
-    """(k, chains, draws) -> (k, 2 * chains, draws // 2)."""
+    """Split every chain in two halves, dropping the middle draw of an odd count.
+
+    Parameters
+    ----------
+    x : ndarray of shape (k, chains, draws)
+
+    Returns
+    -------
+    ndarray of shape (k, 2 * chains, draws // 2)
+    """
     half = x.shape[-1] // 2
     first, second = x[..., :half], x[..., x.shape[-1] - half :]
     return np.concatenate([first, second], axis=-2)
 
 
+def _sorted_ranks(flat):
+    """Sort each row and find the averaged rank of every sorted position.
+
+    Parameters
+    ----------
+    flat : ndarray of shape (k, n)
+
+    Returns
+    -------
+    order : ndarray of shape (k, n)
+        ``np.argsort(flat, axis=-1)``.
+    ordered : ndarray of shape (k, n)
+        The sorted rows.
+    twice : ndarray of int of shape (k, n)
+        ``2 * rank - 2`` of each sorted position, where a tie group gets the mean of
+        its first and last (1-based) position, as ``rankdata(method="average")``.
+    """
+    k, n = flat.shape
+    order = np.argsort(flat, axis=-1)
+    ordered = np.take_along_axis(flat, order, axis=-1)
+    new = np.empty((k, n), dtype=bool)
+    new[:, :1] = True
+    np.not_equal(ordered[:, 1:], ordered[:, :-1], out=new[:, 1:])
+    if new.all():
+        # no ties: the rank of sorted position i (0-based) is i + 1
+        return order, ordered, np.broadcast_to(np.arange(0, 2 * n, 2), (k, n))
+    # tie groups over the flattened rows, each row starting a new group
+    new = new.ravel()
+    starts = np.flatnonzero(new)
+    ends = np.empty_like(starts)
+    ends[:-1] = starts[1:] - 1
+    ends[-1] = k * n - 1
+    group = np.cumsum(new) - 1
+    row_start = np.repeat(np.arange(0, k * n, n), n)
+    twice = (starts[group] + ends[group] - 2 * row_start).reshape(k, n)
+    return order, ordered, twice
+
+
 def _ranks(flat):
     """Ranks (1-based, ties averaged) of each row of a 2-d array, as ``rankdata(method="average")``.
 
-    One argsort per row; a tie group gets the mean of its first and last position.
+    Parameters
+    ----------
+    flat : ndarray of shape (k, n)
+
+    Returns
+    -------
+    ndarray of shape (k, n)
+        One argsort per row; a tie group gets the mean of its first and last position.
     """
-    order = np.argsort(flat, axis=-1)
-    ordered = np.take_along_axis(flat, order, axis=-1)
-    n = flat.shape[-1]
-    pos = np.broadcast_to(np.arange(1.0, n + 1), flat.shape)
-    differs = np.diff(ordered, axis=-1) != 0
-    edge = np.ones((flat.shape[0], 1), dtype=bool)
-    first = np.maximum.accumulate(np.where(np.hstack([edge, differs]), pos, 0.0), axis=-1)
-    last_mark = np.where(np.hstack([differs, edge]), pos, n + 1.0)
-    last = np.minimum.accumulate(last_mark[:, ::-1], axis=-1)[:, ::-1]
+    order, _, twice = _sorted_ranks(flat)
     ranks = np.empty(flat.shape)
-    np.put_along_axis(ranks, order, (first + last) / 2, axis=-1)
+    np.put_along_axis(ranks, order, twice / 2 + 1, axis=-1)
     return ranks
 
 
 def _z_scale(x):
-    """Rank-normalize each parameter over all its chains and draws."""
+    """Rank-normalize each parameter over all its chains and draws.
+
+    ``ndtri((rank - 3/8) / (size + 1/4))`` (Blom), as ArviZ's ``_z_scale``; the normal
+    quantile is computed once per possible rank and looked up.
+
+    Parameters
+    ----------
+    x : ndarray of shape (k, chains, draws)
+
+    Returns
+    -------
+    z : ndarray of shape (k, chains, draws)
+    ordered : ndarray of shape (k, chains * draws)
+        The values of each parameter, sorted.
+    """
     k, m, n = x.shape
-    ranks = _ranks(x.reshape(k, -1))
-    return special.ndtri((ranks - 0.375) / (m * n + 0.25)).reshape(k, m, n)
+    size = m * n
+    order, ordered, twice = _sorted_ranks(x.reshape(k, size))
+    # rank r = i / 2 + 1 for i = 2 * r - 2 = 0, ..., 2 * size - 2
+    table = special.ndtri((np.arange(2 * size - 1) / 2 + 1 - 0.375) / (size + 0.25))
+    z = np.empty((k, size))
+    np.put_along_axis(z, order, table[twice], axis=-1)
+    return z.reshape(k, m, n), ordered
 
 
 def _rhat(x):
+    """Split R-hat of already split and transformed draws, per parameter.
+
+    Parameters
+    ----------
+    x : ndarray of shape (k, chains, draws)
+
+    Returns
+    -------
+    ndarray of shape (k,)
+        ``sqrt((B / W + n - 1) / n)``: NaN when both variances are 0, inf when only the
+        within-chain one is.
+    """
     n = x.shape[-1]
-    chain_mean = x.mean(axis=-1)
-    chain_var = x.var(axis=-1, ddof=1)
-    between = n * chain_mean.var(axis=-1, ddof=1)
-    within = chain_var.mean(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.sqrt(((n - 1) / n * within + between / n) / within)
+    between = n * x.mean(axis=-1).var(axis=-1, ddof=1)
+    within = x.var(axis=-1, ddof=1).mean(axis=-1)
+    return np.sqrt((between / within + n - 1) / n)
 
 
 def _ess(x):
-    """ESS of (k, chains, draws) by Geyer's initial monotone sequence, per parameter."""
-    m, n = x.shape[1:]
+    """ESS of already split draws by Geyer's initial monotone sequence, per parameter.
+
+    The estimator of ArviZ's (and Stan's) ``_ess``: the autocorrelations are summed in
+    pairs ``P_j = rho_2j + rho_2j+1`` up to the first non-positive pair ``J`` (or the
+    last pair evaluated, ``(draws - 3) // 2``), made monotone, and the even term
+    ``rho_2J`` of the stopping pair is added once (when positive or when the pair is 0).
+    ``tau`` is bounded below by ``1 / log10(size)``.
+
+    Parameters
+    ----------
+    x : ndarray of shape (k, chains, draws)
+        At least 2 chains and 2 draws.
+
+    Returns
+    -------
+    ndarray of shape (k,)
+        ``size`` for constant draws, NaN where the autocorrelations are undefined.
+    """
+    k, m, n = x.shape
+    size = m * n
+    # The operations of ArviZ's autocov and _ess, in the same order and with the same FFT
+    # (numpy's, of length next_fast_len(2n)), so that the autocorrelations are bitwise the
+    # same: exact cancellations (rho_2j + rho_2j+1 == 0 up to rounding, which happens with
+    # discrete or indicator draws) then stop the sequence at the same pair.
     centered = x - x.mean(axis=-1, keepdims=True)
-    # zero padding to 2n - 1 or more makes the circular autocovariance the linear one
-    size = fft.next_fast_len(2 * n - 1, real=True)
-    f = fft.rfft(centered, n=size, axis=-1)
-    acov = fft.irfft(f * np.conjugate(f), n=size, axis=-1)[..., :n] / n
-    chain_mean = x.mean(axis=-1)
-    mean_var = acov[..., 0].mean(axis=-1) * n / (n - 1)
-    var_plus = mean_var * (n - 1) / n
+    fft_len = fft.next_fast_len(2 * n, real=True)
+    f = np.fft.rfft(centered, n=fft_len, axis=-1)
+    f *= np.conjugate(f)
+    acov = np.fft.irfft(f, n=fft_len, axis=-1)[..., :n]
+    acov /= n
+    # the mean over chains of each lag as numpy sums a 1-d array: along a contiguous last axis
+    acov_mean = np.ascontiguousarray(acov.transpose(0, 2, 1)).mean(axis=-1)
+    mean_var = acov_mean[:, 0] * n / (n - 1.0)
+    var_plus = mean_var * (n - 1.0) / n
     if m > 1:
-        var_plus = var_plus + chain_mean.var(axis=-1, ddof=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rho = 1.0 - (mean_var[:, None] - acov.mean(axis=1)) / var_plus[:, None]
+        var_plus = var_plus + x.mean(axis=-1).var(axis=-1, ddof=1)
+    rho = 1.0 - (mean_var[:, None] - acov_mean) / var_plus[:, None]
     rho[:, 0] = 1.0
-    n_pairs = (n - 1) // 2
-    pairs = rho[:, 0 : 2 * n_pairs : 2] + rho[:, 1 : 2 * n_pairs + 1 : 2]
-    positive = np.cumprod(pairs > 0, axis=-1).astype(bool)
-    monotone = np.minimum.accumulate(np.where(positive, pairs, np.inf), axis=-1)
-    monotone = np.where(positive, monotone, 0.0)
-    tau = -1.0 + 2.0 * monotone.sum(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ess = m * n / tau
-    return np.minimum(ess, m * n * np.log10(m * n))
+    last = max((n - 3) // 2, 0)
+    pairs = rho[:, 0 : 2 * last + 1 : 2] + rho[:, 1 : 2 * last + 2 : 2]
+    stops = ~(pairs > 0)
+    stop = np.where(stops.any(axis=-1), stops.argmax(axis=-1), last)
+    monotone = np.minimum.accumulate(pairs, axis=-1)
+    kept = np.where(np.arange(last + 1) < stop[:, None], monotone, 0.0).sum(axis=-1)
+    rows = np.arange(k)
+    even = rho[rows, 2 * stop]
+    final = np.where((even > 0) | (pairs[rows, stop] >= 0), even, 0.0)
+    tau = np.maximum(-1.0 + 2.0 * kept + final, 1.0 / np.log10(size))
+    ess = np.where(np.isnan(rho[:, 1]), np.nan, size / tau)
+    constant = x.max(axis=(1, 2)) - x.min(axis=(1, 2)) < _RESOLUTION
+    return np.where(constant, float(size), ess)
 
 
 def diagnostics(draws, chunk=256):
@@ -93,24 +208,53 @@ def diagnostics(draws, chunk=256):
     Returns
     -------
     ess_bulk, ess_tail, r_hat : ndarray of shape (k,)
+        As arviz_stats' ``array_stats.ess(method="bulk")``,
+        ``array_stats.ess(method="tail", prob=(0.05, 0.95))`` and ``array_stats.rhat``.
+        ``r_hat`` is NaN for a single chain; all three are NaN for a parameter with a
+        NaN draw, or when there are fewer than 4 draws.
     """
     x = np.moveaxis(np.asarray(draws, dtype=float), -1, 0)
-    parts = [_diagnostics(x[i : i + chunk]) for i in range(0, max(x.shape[0], 1), chunk)]
+    if x.shape[-1] < 4:
+        return tuple(np.full(x.shape[0], np.nan) for _ in range(3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        parts = [_diagnostics(x[i : i + chunk]) for i in range(0, max(x.shape[0], 1), chunk)]
     return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
 
 
 def _diagnostics(x):
-    """:func:`diagnostics` of (k, chains, draws)."""
-    z_split = _z_scale(_split(x))
+    """:func:`diagnostics` of (k, chains, draws).
+
+    Parameters
+    ----------
+    x : ndarray of shape (k, chains, draws)
+
+    Returns
+    -------
+    ess_bulk, ess_tail, r_hat : ndarray of shape (k,)
+    """
+    k, m, n = x.shape
+    split = _split(x)
+    z_split, ordered = _z_scale(split)
     ess_bulk = _ess(z_split)
-    lo, hi = np.quantile(x.reshape(x.shape[0], -1), [0.05, 0.95], axis=-1)
-    ess_tail = np.minimum(
-        _ess(_split((x <= lo[:, None, None]).astype(float))),
-        _ess(_split((x <= hi[:, None, None]).astype(float))),
-    )
-    if x.shape[1] > 1:
-        folded = np.abs(x - np.median(x.reshape(x.shape[0], -1), axis=-1)[:, None, None])
-        r_hat = np.maximum(_rhat(z_split), _rhat(_z_scale(_split(folded))))
+    # the split draws hold the same values as all draws when the count is even
+    whole = ordered if n % 2 == 0 else x.reshape(k, -1)
+    lo, hi = np.quantile(whole, [0.05, 0.95], axis=-1)
+    ess_lo = _ess(_split((x <= lo[:, None, None]).astype(float)))
+    ess_hi = _ess(_split((x <= hi[:, None, None]).astype(float)))
+    # Python's min(ess_lo, ess_hi), as ArviZ
+    ess_tail = np.where(ess_hi < ess_lo, ess_hi, ess_lo)
+    if m > 1:
+        # np.median of the split draws, from their sorted values (an even count)
+        half = ordered.shape[-1] // 2
+        median = (ordered[:, half - 1] + ordered[:, half]) / 2
+        folded = np.abs(split - median[:, None, None])
+        rhat_bulk = _rhat(z_split)
+        rhat_tail = _rhat(_z_scale(folded)[0])
+        # Python's max(rhat_bulk, rhat_tail), as ArviZ: NaN only when rhat_bulk is
+        r_hat = np.where(rhat_tail > rhat_bulk, rhat_tail, rhat_bulk)
     else:
-        r_hat = np.full(x.shape[0], np.nan)
+        r_hat = np.full(k, np.nan)
+    bad = np.isnan(x).any(axis=(1, 2))
+    if bad.any():
+        ess_bulk, ess_tail, r_hat = (np.where(bad, np.nan, v) for v in (ess_bulk, ess_tail, r_hat))
     return ess_bulk, ess_tail, r_hat
