@@ -4,17 +4,61 @@ A :class:`PowerSimulation` sweeps a data generator over a grid of parameters
 (true effect, trials, mice, noise, ...), fits every estimator to every
 simulated dataset and returns a tidy table. The analysis functions turn it into
 power per true effect, false-positive rates, ROC curves and confusion tables.
+
+Checkpoints: ``PowerSimulation.run(checkpoint=path)`` writes rows as they
+come and, run again, skips the datasets already there.
+
+* **The sweep key.** Every row of a checkpoint carries, in its last column
+  ``sweep``, the SHA-256 digest of the whole sweep configuration
+  (:meth:`PowerSimulation.sweep_key`): the generator (its qualified name and
+  fixed arguments: defaults, ``partial`` arguments, closure values; not its
+  code), every estimator's name, class and ``get_params()`` (display settings
+  such as ``progress_bar`` left out), ``y``, ``spec``, the grid points in
+  order, ``n_repeats``, ``effect_param``, ``alpha``, ``condition``,
+  ``random_state``, and ``batch_size`` where an estimator samples batches
+  together (``fit_many``). Workers, backend and progress bar are not in it. A
+  checkpoint written by another sweep is refused with an
+  :class:`~bwestimators.exceptions.InputError` (a ``ValueError``) that says to
+  delete it or choose another path. Rows are keyed by (grid point, repeat,
+  estimator); a dataset counts as done when the rows of all its estimators are
+  there, and is redone otherwise.
+* **CSV** (any path not ending in ``.parquet``): the header is written once,
+  then rows are appended, one write per finished job. A process killed
+  mid-write leaves an incomplete last record (too few fields, or a ``sweep``
+  value that is not a whole digest); on resume it is dropped, with any
+  dataset left without all its rows, and the file is rewritten once without
+  them.
+* **Parquet** (a path ending in ``.parquet``): a folder of part files
+  (``part-000001.parquet``, ...; ``pandas.read_parquet(path)`` reads it as one
+  table). Each part is written to a hidden temporary file and renamed, so a
+  part is whole or absent. Parts are written at most every 2 seconds and when
+  the run ends or stops on an exception (``KeyboardInterrupt`` included), so a
+  process killed outright loses at most the last 2 seconds of work; a finished
+  sweep is compacted into one part.
 """
 
+import csv
+import functools
+import hashlib
+import io
+import json
 import logging
+import math
+import numbers
+import os
+import re
 import time
+import types
 import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
+
+from bwestimators.exceptions import InputError, InputTypeError
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +67,15 @@ KEY = ["grid_index", "repeat"]
 #: Sampler settings for sweeps: 2 chains, a bulk ESS of the slope above 400 on LFP-sized data
 #: (``ess_bulk`` is in every results row).
 SWEEP_SAMPLER = {"num_warmup": 300, "num_samples": 600, "num_chains": 2}
+
+#: Version of the checkpoint layout; part of the sweep key.
+_CHECKPOINT_FORMAT = 1
+#: Column of a checkpoint with the digest of the sweep that wrote the row (its last column).
+_SWEEP_COLUMN = "sweep"
+#: Estimator parameters that change no result and stay out of the sweep key.
+_DISPLAY_PARAMS = frozenset({"progress_bar", "verbose"})
+#: Seconds between two part files of a Parquet checkpoint.
+_PARQUET_FLUSH_SECONDS = 2.0
 
 
 def _dataset_seed(random_state, grid_index, repeat):
@@ -41,7 +94,8 @@ def _effect_row(effects, condition):
     raise ValueError(f"condition {condition!r} is not in the effects table.")
 
 
-_RESULT_COLUMNS = {
+#: Effects-table columns copied into the results, in the order of the results table.
+_RESULT_ORDER = (
     "estimate",
     "sd",
     "std_err",
@@ -54,7 +108,13 @@ _RESULT_COLUMNS = {
     "ess_bulk",
     "ess_tail",
     "r_hat",
-}
+)
+_RESULT_COLUMNS = set(_RESULT_ORDER)
+_ROW_HEAD = ("estimator",)
+_ROW_BASE = ("true_effect", "grid_index", "repeat", "seed", "error", "warnings")
+_ROW_TAIL = ("detected", "score", "fit_seconds")
+#: Columns of every results row; a grid parameter may not have one of these names.
+_RESERVED_COLUMNS = frozenset({*_ROW_HEAD, *_ROW_BASE, *_RESULT_ORDER, *_ROW_TAIL, _SWEEP_COLUMN})
 
 
 def detection(row, alpha):
@@ -168,14 +228,16 @@ class PowerSimulation:
         Outcome column of the generated data.
     spec : ColumnSpec or None
         Roles of the generated data's columns.
-    param_grid : dict of lists
-        Grid of generator parameters (scikit-learn's ``ParameterGrid``).
+    param_grid : dict of lists, or list of such dicts
+        Grid of generator parameters (scikit-learn's ``ParameterGrid``); not
+        empty, and no parameter may have the name of a results column
+        (``estimator``, ``seed``, ``repeat``, ``estimate``, ``sd``, ...).
     n_repeats : int, default=20
-        Datasets per grid point.
+        Datasets per grid point, at least 1.
     effect_param : str, default="mouse_response_slope"
         The grid parameter that is the true effect (0 = no effect).
     alpha : float, default=0.05
-        Level of the frequentist tests.
+        Level of the frequentist tests, in (0, 1).
     condition : object or None, default=None
         Condition level whose effect is recorded (the first row by default).
     n_jobs : int or None, default=None
@@ -184,15 +246,23 @@ class PowerSimulation:
         joblib backend; ``"dask"`` runs the sweep on the Dask cluster of the
         ``dask.distributed.Client`` the user connected.
     random_state : int or None, default=None
-        Seed of the dataset seeds: the same value gives the same table whatever
-        the backend.
+        Seed of the dataset seeds (a non-negative integer): the same value
+        gives the same table whatever the backend.
     progress : bool, default=True
         Show a tqdm progress bar over datasets, with the time left.
     batch_size : int, default=1
-        Datasets generated and fitted per job. Above 1, estimators with a
-        ``fit_many`` method (the Bayesian ones) sample all the datasets of a job
-        in one vectorized call (about twice the throughput on a CPU); tables
-        are reproducible for the same ``random_state`` and ``batch_size``.
+        Datasets generated and fitted per job, at least 1. Above 1, estimators
+        with a ``fit_many`` method (the Bayesian ones) sample all the datasets
+        of a job in one vectorized call (about twice the throughput on a CPU);
+        tables are reproducible for the same ``random_state`` and
+        ``batch_size``.
+
+    Notes
+    -----
+    The parameters are checked when :meth:`run` starts; a wrong one raises an
+    :class:`~bwestimators.exceptions.InputError` (a ``ValueError``) or, for a
+    wrong type, an :class:`~bwestimators.exceptions.InputTypeError` (also a
+    ``TypeError``) that names it. Checkpoints: see the module documentation.
 
     Examples
     --------
@@ -251,39 +321,125 @@ class PowerSimulation:
             for r in range(self.n_repeats)
         ]
 
+    def _validate(self):
+        """Check the parameters; raise an error that names the wrong one."""
+        if not callable(self.generator):
+            raise InputTypeError(
+                f"generator must be callable (a function returning a DataFrame), "
+                f"got {type(self.generator).__name__}."
+            )
+        if not isinstance(self.estimators, Mapping):
+            raise InputTypeError(
+                "estimators must be a dict of name -> estimator, "
+                f"got {type(self.estimators).__name__}."
+            )
+        if not self.estimators:
+            raise InputError("estimators is empty; pass a dict of name -> estimator.")
+        for name, est in self.estimators.items():
+            if not isinstance(name, str):
+                raise InputTypeError(f"estimators: the name {name!r} is not a string.")
+            if not hasattr(est, "fit") or not hasattr(est, "get_params"):
+                raise InputTypeError(
+                    f"estimators[{name!r}] is not an estimator (no fit/get_params): "
+                    f"{type(est).__name__}."
+                )
+        _check_grid(self.param_grid)
+        _check_int("n_repeats", self.n_repeats, minimum=1)
+        _check_int("batch_size", self.batch_size, minimum=1)
+        if not isinstance(self.alpha, numbers.Real) or isinstance(self.alpha, bool):
+            raise InputTypeError(f"alpha must be a number in (0, 1), got {self.alpha!r}.")
+        if not 0 < self.alpha < 1:
+            raise InputError(f"alpha must be in (0, 1) (the test level), got {self.alpha!r}.")
+        if self.random_state is not None:
+            _check_int("random_state", self.random_state, minimum=0, none="or None")
+        if self.n_jobs is not None:
+            _check_int("n_jobs", self.n_jobs, none="or None")
+            if self.n_jobs == 0:
+                raise InputError("n_jobs must not be 0 (None or 1: one worker, -1: all cores).")
+        if self.backend is not None and not isinstance(self.backend, str):
+            raise InputTypeError(f"backend must be a str or None, got {self.backend!r}.")
+        if not isinstance(self.effect_param, str):
+            raise InputTypeError(f"effect_param must be a str, got {self.effect_param!r}.")
+
+    def sweep_key(self):
+        """SHA-256 digest of everything that defines the rows of this sweep.
+
+        Written into every row of a checkpoint (column ``sweep``); a checkpoint
+        with another key is refused. See the module documentation for what the
+        key covers.
+
+        Returns
+        -------
+        key : str
+            64 hexadecimal digits.
+        """
+        self._validate()
+        fit_many = any(hasattr(est, "fit_many") for est in self.estimators.values())
+        config = {
+            "format": _CHECKPOINT_FORMAT,
+            "generator": _canonical(self.generator),
+            "estimators": [[name, _canonical(est)] for name, est in self.estimators.items()],
+            "y": _canonical(self.y),
+            "spec": _canonical(self.spec),
+            "grid": [_canonical(point) for point in ParameterGrid(self.param_grid)],
+            "n_repeats": _canonical(self.n_repeats),
+            "effect_param": _canonical(self.effect_param),
+            "alpha": _canonical(self.alpha),
+            "condition": _canonical(self.condition),
+            "random_state": _canonical(self.random_state),
+            "batch_size": _canonical(self.batch_size) if fit_many else None,
+        }
+        text = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
     def run(self, checkpoint=None):
         """Run the sweep.
 
         Parameters
         ----------
         checkpoint : str, Path or None
-            A ``.csv`` or ``.parquet`` file. Finished rows are written as they
-            come; run again with the same arguments, the sweep skips the
-            datasets already there.
+            A ``.csv`` file, or a ``.parquet`` folder of part files. Finished
+            rows are written as they come; run the same sweep again and it skips
+            the datasets already there (an incomplete trailing record, as left by
+            a killed process, is redone). A checkpoint of another sweep (other
+            grid, estimators, seed, ...) raises a ``ValueError``. See the module
+            documentation.
 
         Returns
         -------
         results : DataFrame
             One row per (grid point, repeat, estimator): ``estimator``, the grid
-            values, ``true_effect``, ``grid_index``, ``repeat``, ``seed``, the
-            effects-table columns, ``detected``, ``score``, ``fit_seconds``,
-            ``error`` and ``warnings`` (what the fit warned, e.g. about convergence).
+            values, ``true_effect``, ``grid_index``, ``repeat``, ``seed``,
+            ``error`` and ``warnings`` (what the fit warned, e.g. about
+            convergence), the effects-table columns that hold a value in some
+            row, ``detected``, ``score`` and ``fit_seconds``.
         """
         from joblib import Parallel, delayed, parallel_config
         from tqdm.auto import tqdm
 
-        if not self.estimators:
-            raise ValueError("estimators is empty; pass a dict of name -> estimator.")
+        self._validate()
         tasks = self._tasks()
-        done = _read_checkpoint(checkpoint)
-        finished = set(map(tuple, done[KEY].drop_duplicates().to_numpy())) if len(done) else set()
+        names = list(self.estimators)
+        grid_keys = list(dict.fromkeys(k for _, params, _, _ in tasks for k in params))
+        store = None
+        done = []
+        if checkpoint is not None:
+            columns = [*_ROW_HEAD, *grid_keys, *_ROW_BASE, *_RESULT_ORDER, *_ROW_TAIL]
+            store = _checkpoint_store(checkpoint, [*columns, _SWEEP_COLUMN], self.sweep_key())
+            done = _load_checkpoint(store, tasks, names, self.effect_param)
+        finished = {(row["grid_index"], row["repeat"]) for row in done}
         todo = [t for t in tasks if (t[0], t[2]) not in finished]
         if finished:
             logger.info(
                 "checkpoint has %d of %d datasets; %d to go", len(finished), len(tasks), len(todo)
             )
-        size = max(1, int(self.batch_size))
-        batches = [todo[i : i + size] for i in range(0, len(todo), size)]
+        # batches are cut from the whole task list, so that a resumed sweep fits the
+        # same batches as an uninterrupted one (a whole batch is written at once)
+        size = int(self.batch_size)
+        batches = [
+            [t for t in tasks[i : i + size] if (t[0], t[2]) not in finished]
+            for i in range(0, len(tasks), size)
+        ]
         jobs = (
             delayed(_fit_batch)(
                 self.generator,
@@ -296,8 +452,9 @@ class PowerSimulation:
                 self.condition,
             )
             for batch in batches
+            if batch
         )
-        collected = [done] if len(done) else []
+        collected = list(done)
         bar = tqdm(
             total=len(tasks),
             initial=len(tasks) - len(todo),
@@ -306,44 +463,458 @@ class PowerSimulation:
             unit="dataset",
         )
         config = {"backend": self.backend} if self.backend else {}
-        with parallel_config(**config):
-            parallel = Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")
-            try:
+        try:
+            if store is not None:
+                store.open()
+            with parallel_config(**config):
+                parallel = Parallel(n_jobs=self.n_jobs, return_as="generator_unordered")
                 for rows in parallel(jobs):
-                    frame = pd.DataFrame(rows)
-                    collected.append(frame)
-                    if checkpoint is not None:
-                        _write_checkpoint(checkpoint, pd.concat(collected, ignore_index=True))
-                    bar.update(len(rows) // len(self.estimators))
-            finally:
-                bar.close()
-        results = pd.concat(collected, ignore_index=True) if collected else pd.DataFrame()
-        order = {name: i for i, name in enumerate(self.estimators)}
-        results = results.sort_values(
-            ["grid_index", "repeat", "estimator"],
-            key=lambda s: s.map(order) if s.name == "estimator" else s,
-        ).reset_index(drop=True)
-        if "detected" in results:
-            results["detected"] = results["detected"].astype("boolean")
-        return results
+                    collected.extend(rows)
+                    if store is not None:
+                        store.append(rows)
+                    bar.update(len(rows) // len(names))
+        finally:
+            bar.close()
+            if store is not None:
+                store.close()
+        if store is not None:
+            store.finish(collected)
+        return _results_frame(collected, names, grid_keys)
 
 
-def _read_checkpoint(path):
-    if path is None or not Path(path).exists():
-        return pd.DataFrame()
+# ---- parameter checks and the sweep key ------------------------------------------------
+
+
+def _check_int(name, value, *, minimum=None, none=""):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        kind = f"an integer {none}".strip()
+        raise InputTypeError(f"{name} must be {kind}, got {value!r}.")
+    if minimum is not None and value < minimum:
+        raise InputError(f"{name} must be at least {minimum}, got {value!r}.")
+
+
+def _check_grid(param_grid):
+    grids = [param_grid] if isinstance(param_grid, Mapping) else param_grid
+    if not isinstance(grids, Sequence) or isinstance(grids, str):
+        raise InputTypeError(
+            "param_grid must be a dict of lists (or a list of such dicts), "
+            f"got {type(param_grid).__name__}."
+        )
+    if not grids or any(isinstance(g, Mapping) and not g for g in grids):
+        raise InputError(
+            "param_grid is empty; give the generator parameters to sweep, "
+            "e.g. {'mouse_response_slope': [0, 5, 9]}."
+        )
+    for g in grids:
+        if not isinstance(g, Mapping):
+            raise InputTypeError(f"param_grid: {g!r} is not a dict of lists.")
+        for name, values in g.items():
+            if isinstance(values, str) or not isinstance(values, (Sequence, np.ndarray)):
+                raise InputTypeError(
+                    f"param_grid[{name!r}] must be a list of values, got {values!r}; "
+                    "wrap a single value in a list."
+                )
+            if len(values) == 0:
+                raise InputError(f"param_grid[{name!r}] is empty; give at least one value.")
+            if name in _RESERVED_COLUMNS:
+                raise InputError(
+                    f"param_grid: the parameter name {name!r} is a column of the results "
+                    "table; rename the generator's parameter."
+                )
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _qualname(obj):
+    return f"{getattr(obj, '__module__', None)}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
+def _canonical(obj, depth=0):
+    """A JSON-able description of ``obj``, the same in every process for equal values."""
+    if depth > 12:
+        return "..."
+    deeper = functools.partial(_canonical, depth=depth + 1)
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, numbers.Integral):
+        return int(obj)
+    if isinstance(obj, numbers.Real):
+        value = float(obj)
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(obj, np.ndarray):
+        return {"ndarray": str(obj.dtype), "shape": list(obj.shape), "values": deeper(obj.tolist())}
+    if isinstance(obj, (pd.DataFrame, pd.Series)):
+        digest = hashlib.sha256(pd.util.hash_pandas_object(obj, index=True).to_numpy().tobytes())
+        columns = list(obj.columns) if isinstance(obj, pd.DataFrame) else [obj.name]
+        return {
+            "pandas": type(obj).__name__,
+            "columns": deeper(columns),
+            "hash": digest.hexdigest(),
+        }
+    if isinstance(obj, Mapping):
+        items = [[deeper(k), deeper(v)] for k, v in obj.items()]
+        return {"dict": sorted(items, key=lambda kv: json.dumps(kv[0], sort_keys=True))}
+    if isinstance(obj, (list, tuple)):
+        return [deeper(v) for v in obj]
+    if isinstance(obj, (set, frozenset)):
+        return {"set": sorted((deeper(v) for v in obj), key=json.dumps)}
+    if isinstance(obj, type):
+        return {"class": _qualname(obj)}
+    if isinstance(obj, functools.partial):
+        return {"partial": deeper(obj.func), "args": deeper(obj.args), "kw": deeper(obj.keywords)}
+    if isinstance(obj, types.MethodType):
+        return {"method": _qualname(obj.__func__), "self": deeper(obj.__self__)}
+    if hasattr(obj, "get_params"):
+        params = obj.get_params(deep=False)
+        params = {k: v for k, v in params.items() if k not in _DISPLAY_PARAMS}
+        return {"class": _qualname(type(obj)), "params": deeper(params)}
+    if isinstance(obj, types.FunctionType):
+        cells = []
+        for cell in obj.__closure__ or ():
+            try:
+                cells.append(deeper(cell.cell_contents))
+            except ValueError:  # an empty cell
+                cells.append(None)
+        return {
+            "function": _qualname(obj),
+            "defaults": deeper(obj.__defaults__),
+            "kwdefaults": deeper(obj.__kwdefaults__),
+            "closure": cells,
+        }
+    if isinstance(obj, (types.BuiltinFunctionType, types.ModuleType)):
+        return {"builtin": _qualname(obj) if hasattr(obj, "__qualname__") else obj.__name__}
+    if callable(obj) and hasattr(obj, "__dict__"):
+        return {"object": _qualname(type(obj)), "state": deeper(vars(obj))}
+    return {"object": _qualname(type(obj)), "repr": _ADDRESS.sub("", repr(obj))}
+
+
+# ---- checkpoints -----------------------------------------------------------------------
+
+
+def _checkpoint_store(path, columns, key):
     path = Path(path)
-    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    return frame
-
-
-def _write_checkpoint(path, frame):
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
     if path.suffix == ".parquet":
-        frame.astype({"error": "string", "warnings": "string"}).to_parquet(tmp, index=False)
+        return _ParquetCheckpoint(path, columns, key)
+    return _CsvCheckpoint(path, columns, key)
+
+
+def _foreign(path, detail):
+    return InputError(
+        f"checkpoint {path} belongs to another sweep ({detail}): the grid, the estimators, "
+        "the seed or another setting differ. Delete it to start this sweep over, or choose "
+        "another checkpoint path."
+    )
+
+
+def _load_checkpoint(store, tasks, names, effect_param):
+    """The rows of the datasets a checkpoint has all rows of; rewrite it if it has more."""
+    records, clean = store.read()
+    by_task = {(gi, r): (params, seed) for gi, params, r, seed in tasks}
+    found = {}
+    for k, rec in enumerate(records):
+        if rec[_SWEEP_COLUMN] != store.key:
+            theirs = str(rec[_SWEEP_COLUMN])[:12]
+            detail = (
+                f"its row {k + 1} has sweep key {theirs}..., this sweep's is {store.key[:12]}..."
+            )
+            raise _foreign(store.path, detail)
+        try:
+            task, name = (int(rec["grid_index"]), int(rec["repeat"])), str(rec["estimator"])
+        except (TypeError, ValueError) as exc:
+            raise store.damaged(k, exc) from exc
+        if task not in by_task or name not in names:
+            raise store.damaged(k, f"dataset {task}, estimator {name!r} is not in this sweep")
+        if name in found.setdefault(task, {}):
+            clean = False  # a duplicate (of an interrupted compaction): keep the first
+            continue
+        found[task][name] = rec
+    rows = []
+    for task, by_name in found.items():
+        if len(by_name) < len(names):
+            clean = False  # this dataset was cut short: it is redone
+            continue
+        params, seed = by_task[task]
+        for name in names:
+            try:
+                rows.append(_restore_row(by_name[name], name, params, effect_param, task, seed))
+            except (TypeError, ValueError) as exc:
+                raise store.damaged(records.index(by_name[name]), exc) from exc
+    if not clean:
+        logger.info(
+            "checkpoint %s: kept the %d complete datasets, dropped an incomplete record",
+            store.path,
+            len(rows) // len(names),
+        )
+        store.rewrite(rows)
+    return rows
+
+
+def _missing(value):
+    return (
+        value is None
+        or value is pd.NA
+        or (isinstance(value, str) and value == "")
+        or (isinstance(value, float) and math.isnan(value))
+    )
+
+
+def _restore_row(rec, name, params, effect_param, task, seed):
+    """A results row as :func:`_fit_batch` made it, from a checkpoint record."""
+    row = _base_row(name, params, effect_param, task[0], task[1], seed)
+    row["error"] = None if _missing(rec["error"]) else str(rec["error"])
+    row["warnings"] = None if _missing(rec["warnings"]) else str(rec["warnings"])
+    for col in _RESULT_ORDER:
+        if not _missing(rec[col]):
+            row[col] = float(rec[col])
+    detected = rec["detected"]
+    if _missing(detected):
+        row["detected"] = np.nan
+    elif isinstance(detected, str):
+        if detected not in ("True", "False"):
+            raise ValueError(f"detected is {detected!r}")
+        row["detected"] = detected == "True"
     else:
-        frame.to_csv(tmp, index=False)
-    tmp.replace(path)
+        row["detected"] = bool(detected)
+    for col in ("score", "fit_seconds"):
+        row[col] = np.nan if _missing(rec[col]) else float(rec[col])
+    return row
+
+
+def _cell(value):
+    """A CSV cell: numbers unquoted (floats in their shortest exact form), None empty."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        return None if math.isnan(value) else value
+    return str(value)
+
+
+class _CsvCheckpoint:
+    """Rows appended to a CSV file; the header once, the sweep key in the last column."""
+
+    def __init__(self, path, columns, key):
+        self.path, self.columns, self.key = path, columns, key
+        self._file = self._writer = None
+
+    def damaged(self, index, detail):
+        return InputError(
+            f"checkpoint {self.path} is damaged at row {index + 1} ({detail}); "
+            "delete it to start the sweep over, or choose another checkpoint path."
+        )
+
+    def _records(self, rows):
+        cols = self.columns[:-1]
+        return ([*(_cell(row.get(c)) for c in cols), self.key] for row in rows)
+
+    def _csv_writer(self, file):
+        return csv.writer(file, lineterminator="\n", quoting=csv.QUOTE_STRINGS)
+
+    def read(self):
+        """The complete records (dicts of strings), and whether the file ends cleanly."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return [], True
+        if self.path.is_dir():
+            raise InputError(f"checkpoint {self.path} is a folder; give a .csv file path.")
+        text = self.path.read_bytes().decode("utf-8", errors="replace")
+        consumed = 0
+
+        def lines():  # the csv reader takes lines as it needs them: none ahead
+            nonlocal consumed
+            for line in io.StringIO(text, newline=""):
+                consumed += len(line)
+                yield line
+
+        reader = csv.reader(lines(), strict=True)
+        try:
+            header = next(reader)
+        except (StopIteration, csv.Error):
+            header = None
+        if header != self.columns:
+            if not header or header[-1] != _SWEEP_COLUMN:
+                raise InputError(
+                    f"checkpoint {self.path} was not written by this version of "
+                    "PowerSimulation (it has no sweep key); delete it to start the sweep "
+                    "over, or choose another checkpoint path."
+                )
+            raise _foreign(self.path, "its columns differ")
+        records, end = [], consumed
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                if consumed < len(text):
+                    raise self.damaged(len(records), exc) from exc
+                break  # the file ends inside a quoted field: an incomplete last record
+            whole = len(fields) == len(self.columns) and re.fullmatch(r"[0-9a-f]{64}", fields[-1])
+            if not whole:
+                if consumed < len(text):
+                    raise self.damaged(len(records), "a record with missing fields")
+                break  # an incomplete last record
+            records.append(dict(zip(self.columns, fields, strict=True)))
+            end = consumed
+        clean = end == len(text) and text.endswith("\n")
+        return records, clean
+
+    def _write_all(self, rows):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            writer = self._csv_writer(f)
+            writer.writerow(self.columns)
+            writer.writerows(self._records(rows))
+        os.replace(tmp, self.path)
+
+    def rewrite(self, rows):
+        self._write_all(rows)
+
+    def open(self):
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            self._write_all([])
+        self._file = open(self.path, "a", newline="", encoding="utf-8")
+        self._writer = self._csv_writer(self._file)
+
+    def append(self, rows):
+        self._writer.writerows(self._records(rows))
+        self._file.flush()
+
+    def close(self):
+        if self._file is not None:
+            self._file.close()
+            self._file = self._writer = None
+
+    def finish(self, rows):
+        pass
+
+
+class _ParquetCheckpoint:
+    """A folder of Parquet part files, each written whole (a hidden file, then renamed)."""
+
+    def __init__(self, path, columns, key):
+        self.path, self.columns, self.key = path, columns, key
+        self._pending, self._last = [], 0.0
+
+    def damaged(self, index, detail):
+        return InputError(
+            f"checkpoint {self.path} is damaged at row {index + 1} ({detail}); "
+            "delete it to start the sweep over, or choose another checkpoint path."
+        )
+
+    def _parts(self):
+        return sorted(self.path.glob("part-*.parquet"))
+
+    def read(self):
+        if not self.path.exists():
+            return [], True
+        if not self.path.is_dir():
+            raise InputError(
+                f"checkpoint {self.path} is a file; a .parquet checkpoint is a folder of part "
+                "files (this file was not written by this version of PowerSimulation). "
+                "Delete it to start the sweep over, or choose another checkpoint path."
+            )
+        for stale in self.path.glob(".part-*.tmp"):  # a part being written when killed
+            stale.unlink(missing_ok=True)
+        records = []
+        for part in self._parts():
+            try:
+                frame = pd.read_parquet(part)
+            except Exception as exc:  # any reader error: a bad part
+                raise self.damaged(len(records), f"{part.name} is unreadable: {exc}") from exc
+            if list(frame.columns) != self.columns:
+                if _SWEEP_COLUMN not in frame.columns:
+                    raise InputError(
+                        f"checkpoint {self.path} was not written by this version of "
+                        "PowerSimulation (it has no sweep key); delete it to start the sweep "
+                        "over, or choose another checkpoint path."
+                    )
+                raise _foreign(self.path, f"the columns of {part.name} differ")
+            records.extend(frame.astype(object).to_dict("records"))
+        return records, True
+
+    def _frame(self, rows):
+        frame = pd.DataFrame(rows).reindex(columns=self.columns[:-1])
+        frame[_SWEEP_COLUMN] = self.key
+        for col in frame.columns:
+            if col in (*_RESULT_ORDER, "score", "fit_seconds"):
+                frame[col] = frame[col].astype("float64")
+            elif col in ("grid_index", "repeat", "seed"):
+                frame[col] = frame[col].astype("int64")
+            elif col == "detected":
+                frame[col] = frame[col].astype("boolean")
+            elif col in ("estimator", "error", "warnings", _SWEEP_COLUMN):
+                frame[col] = frame[col].astype("string")
+            elif frame[col].dtype.kind not in "biuf":
+                # grid values for reading: one type in every part (they are restored
+                # from the grid on resume)
+                frame[col] = frame[col].map(lambda v: None if _missing(v) else str(v))
+                frame[col] = frame[col].astype("string")
+            else:
+                frame[col] = frame[col].astype("float64")
+        return frame
+
+    def _write_part(self, rows):
+        self.path.mkdir(parents=True, exist_ok=True)
+        parts = self._parts()
+        number = int(parts[-1].stem.split("-")[1]) + 1 if parts else 1
+        final = self.path / f"part-{number:06d}.parquet"
+        tmp = self.path / f".{final.name}.tmp"
+        self._frame(rows).to_parquet(tmp, index=False)
+        os.replace(tmp, final)
+        self._last = time.monotonic()
+        return final
+
+    def rewrite(self, rows):
+        old = self._parts()
+        if rows:
+            self._write_part(rows)
+        for part in old:
+            part.unlink()
+
+    def open(self):
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._last = time.monotonic()
+
+    def append(self, rows):
+        self._pending.extend(rows)
+        if time.monotonic() - self._last >= _PARQUET_FLUSH_SECONDS:
+            self._flush()
+
+    def _flush(self):
+        if self._pending:
+            self._write_part(self._pending)
+            self._pending = []
+
+    def close(self):
+        self._flush()
+
+    def finish(self, rows):
+        if len(self._parts()) > 1:
+            self.rewrite(rows)
+
+
+def _results_frame(rows, names, grid_keys):
+    """The results table, the same from fresh rows and from rows read back from a checkpoint."""
+    results = pd.DataFrame(rows)
+    present = [c for c in _RESULT_ORDER if c in results and results[c].notna().any()]
+    results[present] = results[present].astype("float64")
+    columns = [*_ROW_HEAD, *grid_keys, *_ROW_BASE, *present, *_ROW_TAIL]
+    results = results[columns]
+    order = {name: i for i, name in enumerate(names)}
+    results = results.sort_values(
+        ["grid_index", "repeat", "estimator"],
+        key=lambda s: s.map(order) if s.name == "estimator" else s,
+    ).reset_index(drop=True)
+    results["detected"] = results["detected"].astype("boolean")
+    return results
 
 
 # ---- analysis ------------------------------------------------------------------------

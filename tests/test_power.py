@@ -145,10 +145,10 @@ def test_checkpoint_resume(tmp_path, suffix):
     pd.testing.assert_frame_equal(resumed[cols], full[cols], check_dtype=False)
 
 
-def test_joblib_and_dask_give_identical_tables():
+def test_joblib_and_dask_give_identical_tables(tmp_path):
     distributed = pytest.importorskip("distributed")
     sequential = _sim(n_repeats=3).run()
-    parallel = _sim(n_repeats=3, n_jobs=2).run()
+    parallel = _sim(n_repeats=3, n_jobs=2).run(checkpoint=tmp_path / "joblib.csv")
     cols = ["estimator", "effect", "repeat", "seed", "estimate", "p_value", "detected"]
     pd.testing.assert_frame_equal(sequential[cols], parallel[cols])
     with (
@@ -157,8 +157,16 @@ def test_joblib_and_dask_give_identical_tables():
         ) as cluster,
         distributed.Client(cluster),
     ):
-        on_dask = _sim(n_repeats=3, backend="dask").run()
+        on_dask = _sim(n_repeats=3, backend="dask").run(checkpoint=tmp_path / "dask.parquet")
     pd.testing.assert_frame_equal(sequential[cols], on_dask[cols])
+    # the checkpoints of either backend are the same sweep: read back, the same tables
+    for path in ("joblib.csv", "dask.parquet"):
+        resumed = _sim(n_repeats=3, estimators={"x": LMEComparator()}, n_jobs=None)
+        with pytest.raises(ValueError, match="another sweep"):
+            resumed.run(checkpoint=tmp_path / path)
+        again = _sim(n_repeats=3).run(checkpoint=tmp_path / path)
+        cols_all = [c for c in sequential.columns if c != "fit_seconds"]
+        pd.testing.assert_frame_equal(again[cols_all], sequential[cols_all])
 
 
 def test_bayesian_in_sweep_reports_ess():
@@ -256,3 +264,62 @@ def test_batched_sweep_matches_unbatched():
         atol=0.3 * one.loc[bayes, "sd"].max(),
     )
     assert batched["error"].isna().all()
+
+
+def _never_called(**kw):
+    raise AssertionError("the parameters are checked before any dataset is generated")
+
+
+@pytest.mark.parametrize(
+    ("kw", "error", "match"),
+    [
+        ({"alpha": 2.0}, ValueError, r"alpha must be in \(0, 1\)"),
+        ({"alpha": 0}, ValueError, r"alpha must be in \(0, 1\)"),
+        ({"alpha": 1.0}, ValueError, r"alpha must be in \(0, 1\)"),
+        ({"alpha": float("nan")}, ValueError, r"alpha must be in \(0, 1\)"),
+        ({"alpha": "0.05"}, TypeError, "alpha must be a number"),
+        ({"alpha": True}, TypeError, "alpha must be a number"),
+        ({"n_repeats": 0}, ValueError, "n_repeats must be at least 1"),
+        ({"n_repeats": 2.5}, TypeError, "n_repeats must be an integer"),
+        ({"batch_size": 0}, ValueError, "batch_size must be at least 1"),
+        ({"param_grid": {}}, ValueError, "param_grid is empty"),
+        ({"param_grid": []}, ValueError, "param_grid is empty"),
+        ({"param_grid": {"effect": []}}, ValueError, r"param_grid\['effect'\] is empty"),
+        ({"param_grid": {"effect": 1.0}}, TypeError, r"param_grid\['effect'\] must be a list"),
+        ({"param_grid": {"effect": "0.5"}}, TypeError, r"param_grid\['effect'\] must be a list"),
+        ({"param_grid": {"seed": [1, 2]}}, ValueError, "'seed' is a column of the results"),
+        ({"param_grid": "effect"}, TypeError, "param_grid must be a dict"),
+        ({"random_state": -1}, ValueError, "random_state must be at least 0"),
+        ({"random_state": np.random.default_rng(0)}, TypeError, "random_state must be an integer"),
+        ({"n_jobs": 0}, ValueError, "n_jobs must not be 0"),
+        ({"effect_param": 3}, TypeError, "effect_param must be a str"),
+        ({"estimators": {}}, ValueError, "estimators is empty"),
+        ({"estimators": [LMEComparator()]}, TypeError, "estimators must be a dict"),
+        ({"estimators": {"x": object()}}, TypeError, r"estimators\['x'\] is not an estimator"),
+        ({"estimators": {1: LMEComparator()}}, TypeError, "the name 1 is not a string"),
+    ],
+)
+def test_parameters_are_checked(kw, error, match):
+    estimators = kw.pop("estimators", {"lme": LMEComparator()})
+    sim = PowerSimulation(
+        _never_called,
+        estimators,
+        **{
+            "y": "y",
+            "spec": SPEC,
+            "param_grid": {"effect": [0.0, 1.0]},
+            "n_repeats": 2,
+            "effect_param": "effect",
+            "progress": False,
+            **kw,
+        },
+    )
+    with pytest.raises(error, match=match):
+        sim.run()
+
+
+def test_generator_must_be_callable():
+    with pytest.raises(TypeError, match="generator must be callable"):
+        PowerSimulation(
+            "generate_fake_lfp", {"lme": LMEComparator()}, y="y", spec=SPEC, param_grid={"a": [1]}
+        ).run()
