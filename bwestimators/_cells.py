@@ -60,6 +60,27 @@ def informative(keys, z, t):
     return float(np.median(size) * max(between, 0.0) / within)
 
 
+def unique_rows(codes, t):
+    """The distinct (codes, treatment) rows: their first positions and each row's index.
+
+    Hash-based (pandas), so millions of rows cost a fraction of a second.
+
+    Returns
+    -------
+    first : ndarray of int
+        Position of the first row of each distinct combination, in order of appearance.
+    inverse : ndarray of int
+        For every row, the index of its combination in ``first``.
+    """
+    import pandas as pd
+
+    frame = pd.DataFrame({**codes, "t": t})
+    inverse = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
+    first = np.full(inverse.max(initial=-1) + 1, len(inverse))
+    np.minimum.at(first, inverse, np.arange(len(inverse)))
+    return first, inverse
+
+
 def collapse(codes, t, z, family):
     """Rows collapsed to cells (collapsible families) or kept one per cell, then padded.
 
@@ -70,12 +91,12 @@ def collapse(codes, t, z, family):
     -------
     cells : dict of ndarray
         ``g``, ``g2``, ``c`` (codes), ``t``, ``n``, ``ybar``, ``ss``, padded to
-        :func:`bucket` of the number of cells.
+        :func:`bucket` of the number of cells, and the 0-d ``log_var_ref`` (log
+        of the pooled within-cell variance, the reference of the normal cell
+        likelihood).
     """
     if family.collapsible:
-        keys = np.column_stack([*codes.values(), t])
-        _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        inverse = inverse.ravel()
+        first, inverse = unique_rows(codes, t)
         n = np.bincount(inverse).astype(float)
         ybar = np.bincount(inverse, weights=z) / n
         ss = np.bincount(inverse, weights=(z - ybar[inverse]) ** 2)
@@ -84,10 +105,13 @@ def collapse(codes, t, z, family):
     else:
         n, ybar, ss = np.ones(len(t)), z, np.zeros(len(t))
         cell_codes, cell_t = codes, t
+    # reference variance of the normal cell likelihood (see models._likelihoods._normal_cells)
+    ref = ss.sum() / n.sum() if family.collapsible and ss.sum() > 0 else 1.0
     pad = bucket(len(n)) - len(n)
     cells = {k: np.pad(v, (0, pad)).astype(np.int32) for k, v in cell_codes.items()}
     for name, values in (("t", cell_t), ("n", n), ("ybar", ybar), ("ss", ss)):
         cells[name] = np.pad(values, (0, pad)).astype(np.float32)
+    cells["log_var_ref"] = np.float32(np.log(ref))
     return cells
 
 

@@ -10,6 +10,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from bwestimators._cells import unique_rows
+
 #: Draws x rows evaluated at once (memory bound of the row loops).
 _MAX_DRAWS_TIMES_ROWS = 4_000_000
 
@@ -80,18 +82,20 @@ class PosteriorPredictiveMixin:
 
         check_is_fitted(self, "draws_")
         codes, t, _ = self._predict_codes(X)
+        # rows that share codes and treatment share their prediction: compute each once
+        first, inverse = unique_rows(codes, t)
+        codes, t = {k: v[first] for k, v in codes.items()}, t[first]
         draws = self._flat_draws()
         params = self._likelihood_params(draws)
         mean = np.empty(len(t))
-        std = np.empty(len(t)) if return_std else None
+        std = np.empty(len(t))
         for sl, mu in self._row_blocks(codes, t, draws):
             m_int = np.asarray(expected_value(self.dist_y, mu, params))
             v_int = np.asarray(observation_variance(self.dist_y, m_int, params))
             m, v = self.y_scale_.moments(m_int, v_int)
             mean[sl] = m.mean(axis=0)
-            if return_std:
-                std[sl] = np.sqrt(m.var(axis=0) + v.mean(axis=0))
-        return (mean, std) if return_std else mean
+            std[sl] = np.sqrt(m.var(axis=0) + v.mean(axis=0))
+        return (mean[inverse], std[inverse]) if return_std else mean[inverse]
 
     def log_predictive_density(self, X, y, pointwise=False):
         """Log posterior predictive density of observed y, in y's units.

@@ -152,7 +152,8 @@ cfg = SlopeConfig("normal", 0, 0, 0, False, False, False, False, False, "partial
 data = dict(t=np.r_[0, 1, 0, 1.0].astype("f4"), g=np.zeros(4, "i4"), g2=np.zeros(4, "i4"),
             c=np.zeros(4, "i4"), n=np.full(4, 3, "f4"), ybar=np.r_[0, 1, 0.1, 0.9].astype("f4"),
             ss=np.ones(4, "f4"), alpha_loc=np.float32(0), alpha_scale=np.float32(2.5),
-            beta_scale=np.float32(2.5), sd_scale=np.float32(1), resid_scale=np.float32(1))
+            beta_scale=np.float32(2.5), sd_scale=np.float32(1), resid_scale=np.float32(1),
+            log_var_ref=np.float32(0))
 kw = dict(num_warmup=20, num_samples=20, num_chains=1, target_accept_prob=0.8, max_tree_depth=4)
 fault = sys.argv[1]
 if fault == "unwritable":

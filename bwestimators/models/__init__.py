@@ -4,6 +4,7 @@ from bwestimators._configs import MeansConfig, SlopeConfig
 from bwestimators._families import LIKELIHOODS
 from bwestimators.models._likelihoods import (
     cell_loglik,
+    cell_loglik_constant,
     expected_value,
     observation_dist,
     observation_variance,
@@ -20,6 +21,7 @@ __all__ = [
     "MeansConfig",
     "SlopeConfig",
     "cell_loglik",
+    "cell_loglik_constant",
     "expected_value",
     "means_linear_predictor",
     "means_model",

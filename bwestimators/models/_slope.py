@@ -6,7 +6,8 @@ likelihoods, one row otherwise), padded with empty cells of weight 0:
 
 ``t`` treatment, ``g`` group code, ``g2`` group2 code, ``c`` condition code,
 ``n`` number of observations (0 for padding), ``ybar`` mean of y, ``ss``
-within-cell sum of squares of y, and 0-d prior constants ``alpha_loc``,
+within-cell sum of squares of y, ``log_var_ref`` (0-d, the log of the pooled
+within-cell variance), and 0-d prior constants ``alpha_loc``,
 ``alpha_scale``, ``beta_scale``, ``sd_scale``, ``resid_scale``.
 
 Everything that changes between datasets is in ``data`` (arrays), and
