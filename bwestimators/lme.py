@@ -27,6 +27,35 @@ class LMEWarning(UserWarning):
     """Warnings statsmodels raised while fitting a mixed model (convergence, boundary)."""
 
 
+def _fit_mixedlm(model, reml):
+    """statsmodels' fit; when its gradient optimizer meets a singular matrix (a variance at
+    the boundary), the derivative-free Powell method and then L-BFGS, with a warning."""
+    try:
+        return model.fit(reml=reml)
+    except np.linalg.LinAlgError as exc:
+        warnings.warn(
+            f"MixedLM's default optimizer failed ({exc}: a variance component is probably at "
+            "zero); refitted with method=['powell', 'lbfgs'].",
+            LMEWarning,
+            stacklevel=3,
+        )
+        return model.fit(reml=reml, method=["powell", "lbfgs"])
+
+
+def _random_effects(result, messages):
+    """The groups' BLUPs; none (all 0) when the random-effects covariance is singular."""
+    try:
+        return result.random_effects
+    except ValueError as exc:
+        if "singular" not in str(exc):
+            raise
+        messages.append(
+            f"LMEWarning: {exc}: the group variance is estimated at 0, so every known group's "
+            "random effects are 0 (predictions use the fixed effects)."
+        )
+        return {}
+
+
 class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
     """Linear mixed-effects model of y on a treatment, fitted by statsmodels' MixedLM.
 
@@ -165,7 +194,7 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
             vc_formula=vc_formula,
         )
         with WarningLog() as log:
-            result = model.fit(reml=self.reml)
+            result = _fit_mixedlm(model, self.reml)
         self.warnings_ = log.messages
         if log.messages:
             warnings.warn(
@@ -181,6 +210,7 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         self._roles = roles
         self.effects_ = self._effects(result, frame, roles, data)
         self.variance_components_ = self._variance_components(result)
+        self._blups = _random_effects(result, self.warnings_)
         self.intercepts_ = self._intercepts(result, data)
         return self
 
@@ -231,7 +261,7 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         _, lo = self._contrast_frames(self._frame_like_fit(), self._roles)
         base = float((design_rows(model_spec_of(result), lo.iloc[:1]) @ result.fe_params)[0])
         labels = data.spec.categories_["group"]
-        re = result.random_effects
+        re = self._blups
         values = [base + float(np.asarray(re[g])[0]) if g in re else base for g in labels]
         return pd.DataFrame(
             {
@@ -265,7 +295,7 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
             extra = [c for c in self._frame_like_fit().columns if c not in frame.columns]
             frame = pd.concat([frame, _as_frame(X).loc[data.Z.index, extra]], axis=1)
         fixed = design_rows(model_spec_of(self.result_), frame) @ np.asarray(self.result_.fe_params)
-        re = self.result_.random_effects
+        re = self._blups
         groups = data.Z["group"].astype(object).to_numpy()
         t = data.Z["treatment"].to_numpy(float)
         random = np.zeros(len(frame))

@@ -191,3 +191,17 @@ def test_invalid_parameters(lfp, params, match):
     lme = LMEComparator(ColumnSpec("stim", group="mouse")).set_params(**params)
     with pytest.raises(InvalidParameterError, match=match):
         lme.fit(lfp, lfp["Log power"])
+
+
+def test_boundary_fit_does_not_crash():
+    """Group variance at zero: statsmodels' optimizer meets a singular matrix; the fit goes on."""
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"g": np.repeat(np.arange(6), 10), "t": np.tile([0, 1], 30)})
+    df["y"] = 0.5 * df["t"] + rng.normal(size=60)
+    with pytest.warns(LMEWarning):
+        est = LMEComparator(ColumnSpec("t", group="g")).fit(df, df["y"])
+    assert any("default optimizer failed" in m for m in est.warnings_)
+    ols = smf.ols("y ~ t", df).fit()
+    assert est.effects_["estimate"].iloc[0] == pytest.approx(ols.params["t"], abs=0.05)
+    assert np.isfinite(est.predict(df)).all()
+    assert len(est.intercepts_) == 6
