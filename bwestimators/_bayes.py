@@ -83,6 +83,13 @@ class BayesianEstimatorBase(
     def _results(self, draws, data):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _choose_structure(self, codes, t):
+        """Resolve the data-dependent model switches ("auto" options) into fitted attributes."""
+
+    def _random_effects(self):
+        """The model's random effects, among those :func:`_cells.choose_centered` judges."""
+        return ("group",) if self.add_group_intercept else ()
+
     # ---- checks ----------------------------------------------------------------------
     def _check_params(self):
         self._validate_params()
@@ -218,11 +225,12 @@ class BayesianEstimatorBase(
         z = self.y_scale_.forward(y)
         codes = self._cell_codes(data)
         t = data.Z["treatment"].to_numpy(dtype=float)
+        self._choose_structure(codes, t)
         cells = _cells.collapse(codes, t, z, self.family_)
         constants = _cells.prior_constants(self.priors, self.family_, y, t)
         cells.update({k: np.float32(v) for k, v in constants.items()})
         self.centered_ = _cells.choose_centered(
-            self.parameterization, codes, z, t, self.family_, self.method
+            self.parameterization, codes, z, t, self.family_, self.method, self._random_effects()
         )
         self.config_ = self._config(data, self.centered_, codes)
         cells.update(self._extra_data(codes))

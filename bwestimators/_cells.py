@@ -15,8 +15,6 @@ DEFAULT_PRIORS = {
     "residual_scale": 1.0,
 }
 
-_ROLE_KEYS = {"group": "g", "group2": "g2", "condition": "c"}
-
 
 def bucket(n):
     """Padded size for n cells: the next of 8, 12, 16, 24, 32, 48, ... (at most 1.5x)."""
@@ -127,28 +125,122 @@ def prior_constants(priors, family, y, t):
     }
 
 
-def choose_centered(parameterization, codes, z, t, family, method):
-    """Roles whose random effects are centered (a tuple, part of the model configuration).
+def informative_slopes(keys, z, t):
+    """How well the data inform the treatment slope of each level of a grouping.
 
-    ``"auto"``: a role is centered when the data inform its levels strongly
-    (:func:`informative` above 1), except a grouping whose conditions are
-    nested in it (each condition level within one group): the condition
-    effects then absorb most of its variation, and it stays non-centered.
-    SVI fits, and families whose data inform effects weakly (binary), are
-    non-centered.
+    The between-level variance of the per-level least-squares slopes of z on t
+    (method-of-moments: less their mean sampling variance) over the median
+    sampling variance of one level's slope; levels where t does not vary are
+    left out. Pure noise scores 0; as :func:`informative`, but for slopes.
     """
+    _, level = np.unique(keys, return_inverse=True)
+    level = level.ravel()
+    n = np.bincount(level).astype(float)
+    t_mean = np.bincount(level, weights=t) / n
+    z_mean = np.bincount(level, weights=z) / n
+    dt, dz = t - t_mean[level], z - z_mean[level]
+    sxx = np.bincount(level, weights=dt**2)
+    sxy = np.bincount(level, weights=dt * dz)
+    szz = np.bincount(level, weights=dz**2)
+    varies = (sxx > 1e-12 * np.maximum(szz, 1.0)) & (n > 2)
+    if varies.sum() < 2:
+        return 0.0
+    sxx, sxy, szz, n = sxx[varies], sxy[varies], szz[varies], n[varies]
+    slope = sxy / sxx
+    sigma2 = (szz - slope * sxy).sum() / (n.sum() - 2 * len(n))
+    if not np.isfinite(sigma2) or sigma2 <= 0:
+        return 0.0
+    sampling = sigma2 / sxx
+    between = slope.var(ddof=1) - sampling.mean()
+    return float(max(between, 0.0) / np.median(sampling))
+
+
+#: Fewest condition levels that are pooled by default (``condition_pooling="auto"``).
+MIN_POOLED_LEVELS = 5
+
+
+def varies_within(keys, t):
+    """Whether the treatment varies within levels of a grouping, enough to inform a slope.
+
+    True when at least two levels each have two or more treatment values and
+    three or more rows (a random slope per level is then identified).
+    """
+    _, level = np.unique(keys, return_inverse=True)
+    level = level.ravel()
+    codes_t = np.unique(t, return_inverse=True)[1].ravel()
+    pairs = np.unique(np.column_stack([level, codes_t]), axis=0)
+    n_values = np.bincount(pairs[:, 0], minlength=level.max(initial=-1) + 1)
+    n_rows = np.bincount(level)
+    return bool(((n_values >= 2) & (n_rows >= 3)).sum() >= 2)
+
+
+#: Centered random effects when the data inform their levels more than this: the
+#: posterior of each level is then dominated by its data (shrinkage under 1/21),
+#: where a centered parameterization samples well and a non-centered one has a funnel.
+CENTERED_ABOVE = 20.0
+
+_EFFECT_KEYS = {
+    "group": "g",
+    "group_slope": "g",
+    "group2": "g2",
+    "condition": "c",
+    "condition_slope": "c",
+}
+
+
+def choose_centered(parameterization, codes, z, t, family, method, effects):
+    """Random effects that are centered (a tuple, part of the model configuration).
+
+    Parameters
+    ----------
+    parameterization : {"auto", "centered", "noncentered"}
+    codes : dict of ndarray
+        Row codes ``g``, ``g2``, ``c``.
+    z, t : ndarray
+        y on the internal scale, and the treatment, per row.
+    family : Family
+    method : {"nuts", "svi"}
+    effects : iterable of str
+        The random effects of the model, among ``"group"``, ``"group_slope"``,
+        ``"group2"``, ``"condition"``, ``"condition_slope"``.
+
+    Returns
+    -------
+    centered : tuple of str
+
+    Notes
+    -----
+    ``"auto"`` judges each effect on its own: an intercept effect is centered
+    when :func:`informative` of its levels exceeds :data:`CENTERED_ABOVE`, a
+    slope effect when :func:`informative_slopes` does. A grouping whose
+    conditions (or group2 levels) are nested in it (each level within one
+    group) stays non-centered: the nested effects absorb most of its variation,
+    and its levels are informed by a few nested levels, not by every row. SVI fits,
+    and families whose data inform effects weakly (binary), are non-centered.
+    """
+    effects = tuple(e for e in _EFFECT_KEYS if e in set(effects))
     if parameterization != "auto":
-        return tuple(_ROLE_KEYS) if parameterization == "centered" else ()
+        return effects if parameterization == "centered" else ()
     if method == "svi" or not family.centering_allowed:
         return ()
     proxy = family.link_proxy(z)
     has_cond = "c" in codes and codes["c"].max() > 0
     centered = []
-    for role, key in _ROLE_KEYS.items():
+    for effect in effects:
+        key = _EFFECT_KEYS[effect]
         if key not in codes or codes[key].max() == 0:
             continue
-        if role != "condition" and has_cond and nested(codes["c"], codes[key]):
+        if key != "c" and has_cond and nested(codes["c"], codes[key]):
             continue
-        if informative(codes[key], proxy, t) > 1.0:
-            centered.append(role)
+        if (
+            key == "g"
+            and codes.get("g2", np.zeros(1)).max() > 0
+            and nested(codes["g2"], codes[key])
+        ):
+            continue
+        score = (informative_slopes if effect.endswith("_slope") else informative)(
+            codes[key], proxy, t
+        )
+        if score > CENTERED_ABOVE:
+            centered.append(effect)
     return tuple(centered)

@@ -1,4 +1,5 @@
-"""Helpers of the frequentist estimators: a working frame with quoted names, contrasts, warnings."""
+"""Helpers of the frequentist estimators: a working frame with quoted names, contrasts, warnings,
+and pickling of their fitted statsmodels formula results."""
 
 import warnings
 
@@ -102,3 +103,77 @@ class WarningLog:
                 seen.append(text)
         self.messages = seen
         return False
+
+
+#: Where statsmodels keeps a formula model's design: ``model_spec`` (0.15), ``design_info`` (0.14).
+_DESIGN_ATTRS = ("model_spec", "design_info")
+
+
+def _shallow_copy(obj, **changes):
+    """A new object of obj's class with obj's attributes and ``changes`` (no pickling hooks)."""
+    new = object.__new__(type(obj))
+    vars(new).update(vars(obj), **changes)
+    return new
+
+
+def _without_design(result, attr):
+    """A copy of a statsmodels result whose model data lacks its formula design ``attr``."""
+    inner = getattr(result, "_results", result)
+    bare = _shallow_copy(inner.model.data)
+    del vars(bare)[attr]
+    inner_copy = _shallow_copy(inner, model=_shallow_copy(inner.model, data=bare))
+    return inner_copy if inner is result else _shallow_copy(result, _results=inner_copy)
+
+
+def _rebuilt_design(data, attr):
+    """The formula design of fitted model data, built again from its formula and frame.
+
+    The formula is evaluated with this module's names (among them those the
+    estimators' formulas saw at fit time: ``np``, ``pd``) and patsy's builtins
+    (``Q``, ``C``, ``I``, ...).
+    """
+    frame = data.frame if "frame" in vars(data) else data.orig_endog.join(data.orig_exog)
+    namespace = dict(globals())
+    if attr == "design_info":  # statsmodels 0.14: patsy
+        import patsy
+
+        env = patsy.EvalEnvironment([namespace])
+        _, design = patsy.dmatrices(data.formula, frame, eval_env=env, return_type="dataframe")
+        return design.design_info
+    from statsmodels.formula._manager import FormulaManager
+
+    manager = FormulaManager()
+    manager.get_matrices(data.formula, frame, eval_env=namespace, pandas=True)
+    return manager.spec
+
+
+class FormulaPickleMixin:
+    """Pickling of a fitted statsmodels formula result (``result_``) that loads anywhere.
+
+    statsmodels pickles a formula model without its design (patsy's cannot be
+    pickled) and rebuilds it on loading by evaluating the formula in a frame a
+    few levels up the caller's stack; loaded at a script's top level there is
+    no such frame (``AttributeError: 'NoneType' object has no attribute
+    'f_locals'``). Here ``result_`` is pickled as a copy without the design
+    (the fitted estimator is not touched), and the design is rebuilt on loading
+    from the fitted formula and frame, in a namespace of its own.
+    """
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        result = state.get("result_")
+        data = getattr(getattr(result, "model", None), "data", None)
+        found = [a for a in _DESIGN_ATTRS if data is not None and a in vars(data)]
+        attr = found[0] if found else None
+        if attr is not None and getattr(data, "formula", None) is not None:
+            state["result_"] = _without_design(result, attr)
+            state["_rebuild_design"] = attr
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        attr = state.pop("_rebuild_design", None)
+        super().__setstate__(state)
+        if attr is not None:
+            data = self.result_.model.data
+            setattr(data, attr, _rebuilt_design(data, attr))

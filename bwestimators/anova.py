@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from bwestimators._base import EffectsEstimatorMixin
 from bwestimators._frequentist import (
+    FormulaPickleMixin,
     contrast_table,
     design_rows,
     model_spec_of,
@@ -59,7 +60,7 @@ def _paired(frame, roles, low, high, alpha):
     }
 
 
-class AnovaComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
+class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
     """ANOVA of y on the treatment (as a factor), crossed with the condition.
 
     ``kind="between"`` fits an OLS model ``y ~ C(treatment) * C(condition)`` on

@@ -7,6 +7,8 @@ Built on :mod:`argparse` (standard library: no extra dependency, sub-commands,
 import argparse
 import difflib
 import inspect
+import itertools
+import re
 import sys
 import time
 import warnings
@@ -61,6 +63,8 @@ def _make(method, spec, dist_y, seed, quick):
         )
     if method == "lme":
         return LMEComparator(spec)
+    if spec is not None and spec.group is None:  # no group to average over: the rows
+        return AnovaComparator(spec, aggregate=None)
     return AnovaComparator(spec)
 
 
@@ -190,23 +194,98 @@ def _first_line(exc):
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+#: The first bytes of every Parquet file.
+PARQUET_MAGIC = b"PAR1"
+
+
+def _is_parquet(path):
+    """Whether ``path`` is a Parquet file (or a folder of them), by content, not by name."""
+    if path.is_dir():
+        return any(path.glob("*.parquet"))
+    with path.open("rb") as file:
+        return file.read(len(PARQUET_MAGIC)) == PARQUET_MAGIC
+
+
+def _read_csv(path):
+    """A CSV file, its separator (``,``, ``;`` or tab) and decimal mark found from its text.
+
+    A ``.tsv`` (``.tab``) file is read with tabs. A file read as one column
+    whose header holds a ``;`` or a tab is read again with that separator; in a
+    ``;`` file, text columns that read as numbers with a decimal comma
+    (``1,5``) are read so.
+    """
+    import pandas as pd
+
+    sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+    df = pd.read_csv(path, sep=sep)
+    header = str(df.columns[0]) if df.shape[1] == 1 else ""
+    for other in (";", "\t"):
+        if other != sep and other in header:
+            sep = other
+            df = pd.read_csv(path, sep=sep)
+            between = "tabs" if sep == "\t" else repr(sep)
+            _progress(f"note: {path} has {between} between columns")
+            break
+    if sep == ";":
+        text = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+        comma = pd.read_csv(path, sep=sep, decimal=",") if text else df
+        numbers = [c for c in text if _is_number_column(comma[c])]
+        for c in numbers:
+            df[c] = comma[c]
+        if numbers:
+            _progress(f"note: read {numbers} of {path} with ',' as decimal mark")
+    return df
+
+
+def _is_number_column(column):
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
 def _read_table(path):
-    """The user's CSV or Parquet file; what cannot be read is a :class:`UserError`."""
+    """The user's CSV or Parquet file; what cannot be read is a :class:`UserError`.
+
+    Parquet or CSV is told by content (the ``PAR1`` magic bytes that start
+    every Parquet file), not by the file name, so a Parquet file named
+    ``.csv`` (or a CSV named ``.parquet``) is read as what it is.
+    """
     import pandas as pd
 
     path = Path(path)
     if not path.exists():
         raise UserError(f"no such file: {path}")
-    if path.is_dir():
+    if path.is_dir() and not _is_parquet(path):
         raise UserError(f"{path} is a folder; pass a CSV or Parquet file")
-    parquet = path.suffix.lower() in (".parquet", ".pq")
     try:
-        return pd.read_parquet(path) if parquet else pd.read_csv(path)
+        parquet = _is_parquet(path)
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    named = path.suffix.lower() in (".parquet", ".pq")
+    if parquet != named and path.is_file():
+        kind = "Parquet" if parquet else "not Parquet (no PAR1 magic bytes): reading it as CSV"
+        _progress(f"note: {path} is {kind}, whatever its name says")
+    kind = "Parquet" if parquet else "CSV"
+    try:
+        df = pd.read_parquet(path) if parquet else _read_csv(path)
     except ImportError as exc:  # no Parquet engine installed
         raise UserError(f"cannot read {path}: {_first_line(exc)}") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise UserError(f"cannot read {path}: it is empty (no header line)") from exc
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"cannot read {path} as CSV: it is not UTF-8 text (byte {exc.object[exc.start]:#04x} "
+            f"at offset {exc.start}); save it as UTF-8 (Excel: 'CSV UTF-8') or as Parquet"
+        ) from exc
     except (ValueError, OSError) as exc:  # pandas' parser errors are ValueErrors
-        kind = "Parquet" if parquet else "CSV"
         raise UserError(f"cannot read {path} as {kind}: {_first_line(exc)}") from exc
+    df.columns = [str(c) for c in df.columns]  # the command line names columns by text
+    repeated = sorted(set(df.columns[df.columns.duplicated()]))
+    if repeated:
+        raise UserError(f"{path}: column name(s) {repeated} appear more than once; rename them")
+    if df.empty:
+        raise UserError(f"{path} has no data rows (columns: {list(df.columns)})")
+    return df
 
 
 def _out_dir(path):
@@ -226,24 +305,59 @@ def _check_column(df, name, option):
         raise UserError(f"{option} {name!r} is not a column of the data{hint}")
 
 
-def _fit(args):
-    from bwestimators import ColumnSpec
-
-    df = _read_table(args.data)
-    for option, value in (
+def _check_roles(args):
+    """Each column has one role: ``--group`` naming the ``--y`` column is a mistake."""
+    roles = [
         ("--y", args.y),
         ("--treatment", args.treatment),
+        *(("--condition", c) for c in args.condition or []),
         ("--group", args.group),
         ("--group2", args.group2),
         ("--detail", args.detail),
-    ):
+    ]
+    seen = {}
+    for option, name in roles:
+        if name is None:
+            continue
+        if name in seen:
+            first = seen[name]
+            again = "twice" if first == option else f"also {first}"
+            raise UserError(f"{option} {name!r} is {again}; give each role its own column")
+        seen[name] = option
+    return roles
+
+
+def _check_y(df, name):
+    """The ``--y`` column as numbers: text or missing values are a :class:`UserError`."""
+    import pandas as pd
+
+    y = df[name]
+    if pd.api.types.is_bool_dtype(y):  # True/False: a 0/1 outcome
+        return y.astype(float)
+    if not _is_number_column(y):
+        numbers = pd.to_numeric(y, errors="coerce")
+        text = y[numbers.isna() & y.notna()]
+        if len(text):
+            raise UserError(
+                f"--y {name!r} holds text, e.g. {text.iloc[0]!r} ({len(text)} of {len(y)} "
+                "values); give a numeric column, or fix or drop those rows"
+            )
+        y = numbers
+    n_missing = int(y.isna().sum())
+    if n_missing:
+        raise UserError(f"--y {name!r} has {n_missing} missing value(s) (NaN); drop those rows")
+    return y
+
+
+def _fit(args):
+    from bwestimators import ColumnSpec
+
+    roles = _check_roles(args)
+    df = _read_table(args.data)
+    for option, value in roles:
         if value is not None:
             _check_column(df, value, option)
-    for c in args.condition or []:
-        _check_column(df, c, "--condition")
-    n_missing = int(df[args.y].isna().sum())
-    if n_missing:
-        raise UserError(f"--y {args.y!r} has {n_missing} missing value(s) (NaN); drop those rows")
+    df[args.y] = _check_y(df, args.y)
     methods = METHODS if args.method == "all" else (args.method,)
     condition = args.condition if args.condition else None
     if condition is not None and len(condition) == 1:
@@ -287,6 +401,104 @@ def _read_config(path, settings):
     return grid, config
 
 
+#: Built-in defaults of the ``power`` options that a ``--config`` file can also set.
+POWER_DEFAULTS = {
+    "effects": [0.0, 2.0, 5.0, 9.0],
+    "n_trials": [10],
+    "n_mice": [10],
+    "repeats": 20,
+    "alpha": 0.05,
+}
+
+#: The ``power`` options that set a ``[grid]`` list: option -> generate_fake_lfp parameter.
+GRID_OPTIONS = {"effects": "mouse_response_slope", "n_trials": "n_trials", "n_mice": "n_mice"}
+
+
+def _power_settings(args):
+    """The sweep's grid and settings: the command line, else the config file, else the defaults.
+
+    Returns
+    -------
+    grid : dict
+        generate_fake_lfp parameter -> list of values.
+    settings : dict
+        ``repeats`` and ``alpha``.
+    source : dict
+        Grid parameter or setting -> where its value came from: the option
+        (``"--repeats"``), the config file, or None for a built-in default.
+    """
+    from bwestimators.datasets import generate_fake_lfp
+
+    config_grid, config = {}, {}
+    if args.config:
+        config_grid, config = _read_config(args.config, {"repeats", "alpha"})
+    grid, settings, source = {}, {}, {}
+    for option, default in POWER_DEFAULTS.items():
+        key = GRID_OPTIONS.get(option, option)
+        given = getattr(args, option, None)  # default=argparse.SUPPRESS: absent unless given
+        from_config = config_grid if option in GRID_OPTIONS else config
+        target = grid if option in GRID_OPTIONS else settings
+        if given is not None:
+            target[key] = given
+            source[key] = f"--{option.replace('_', '-')}" + (f" ({key})" if key != option else "")
+        elif key in from_config:
+            target[key] = from_config[key]
+            source[key] = str(args.config)
+        else:
+            target[key] = default
+            source[key] = None
+    for key, values in config_grid.items():
+        if key not in grid:
+            grid[key] = values
+            source[key] = str(args.config)
+    known = set(inspect.signature(generate_fake_lfp).parameters) - {"random_state"}
+    unknown = sorted(set(grid) - known)
+    if unknown:
+        raise UserError(
+            f"{args.config}: [grid] names {unknown}; generate_fake_lfp takes {sorted(known)}"
+        )
+    return grid, settings, source
+
+
+def _where(*sources):
+    """The start of an error message: where the values came from (None: a default)."""
+    named = [s for s in dict.fromkeys(sources) if s is not None]
+    return f"{', '.join(named)}: " if named else ""
+
+
+def _check_power_grid(grid, source):
+    """Every grid point is a valid dataset of the sweep, before any is drawn.
+
+    Lists must not be empty; a sweep needs two or more mice (the estimators fit
+    ``mouse`` as a group); every combination of values goes through the
+    generator's own argument checks. The message says where the value came from.
+    """
+    from bwestimators.datasets._generators import _check_lfp_args, generate_fake_lfp
+
+    for key, values in grid.items():
+        if not values:
+            raise UserError(f"{_where(source[key])}[grid] {key} is empty; give a value or more")
+    few = [n for n in grid["n_mice"] if isinstance(n, int) and not isinstance(n, bool) and n < 2]
+    if few:
+        raise UserError(
+            f"{_where(source['n_mice'])}n_mice must be at least 2, got {few[0]!r}: the "
+            "estimators fit 'mouse' as a group, and a group effect needs two or more mice"
+        )
+    signature = inspect.signature(generate_fake_lfp)
+    keys = list(grid)
+    for values in itertools.product(*grid.values()):
+        bound = signature.bind(**dict(zip(keys, values, strict=True)))
+        bound.apply_defaults()
+        point = {k: v for k, v in bound.arguments.items() if k != "random_state"}
+        try:
+            _check_lfp_args(**point)
+        except InputError as exc:  # the message starts with the names of the arguments
+            text = str(exc)
+            named = text.split(" must ")[0]
+            where = _where(*(source[k] for k in keys if re.search(rf"\b{k}\b", named)))
+            raise UserError(where + text) from exc
+
+
 def _power(args):
     """The ``bwestimators power`` command (see ``bwestimators power --help``)."""
     import matplotlib
@@ -297,25 +509,18 @@ def _power(args):
     from bwestimators.display.power import PowerCurveDisplay, PowerRocDisplay
     from bwestimators.power import SWEEP_SAMPLER, PowerSimulation, power_table
 
-    grid = {"mouse_response_slope": args.effects, "n_trials": args.n_trials, "n_mice": args.n_mice}
-    settings = {"repeats": args.repeats, "alpha": args.alpha}
-    if args.config:
-        config_grid, config_settings = _read_config(args.config, set(settings))
-        grid.update(config_grid)
-        settings.update(config_settings)
-    where = f"{args.config}: " if args.config else ""
-    known = set(inspect.signature(generate_fake_lfp).parameters) - {"random_state"}
-    unknown = sorted(set(grid) - known)
-    if unknown:
-        raise UserError(f"{where}[grid] names {unknown}; generate_fake_lfp takes {sorted(known)}")
+    grid, settings, source = _power_settings(args)
     repeats, alpha = settings["repeats"], settings["alpha"]
     if not isinstance(repeats, int) or isinstance(repeats, bool) or repeats < 1:
+        where = _where(source["repeats"])
         raise UserError(f"{where}repeats must be a positive integer, got {repeats!r}")
     if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
-        raise UserError(f"{where}alpha must be a number in (0, 1), got {alpha!r}")
+        raise UserError(f"{_where(source['alpha'])}alpha must be a number in (0, 1), got {alpha!r}")
+    _check_power_grid(grid, source)
     if args.checkpoint is not None:
         checkpoint = Path(args.checkpoint)
-        if checkpoint.is_dir() or not checkpoint.parent.is_dir():
+        folder = checkpoint.suffix.lower() == ".parquet"  # a folder of part files
+        if (checkpoint.is_dir() and not folder) or not checkpoint.parent.is_dir():
             raise UserError(f"--checkpoint {checkpoint}: not a file in an existing folder")
     spec = ColumnSpec("stim", group="mouse")
     estimators = {m: _make(m, None, "normal", args.seed, args.quick) for m in args.methods}
@@ -336,7 +541,10 @@ def _power(args):
         batch_size=args.batch_size,
     )
     out = _out_dir(args.out)
-    _progress(f"power sweep: {len(sim._tasks())} datasets x {len(estimators)} estimators")
+    _progress(
+        f"power sweep: {len(sim._tasks())} datasets ({repeats} per grid point) "
+        f"x {len(estimators)} estimators"
+    )
     results = sim.run(checkpoint=args.checkpoint)
     results.to_csv(out / "power_results.csv", index=False)
     table = power_table(results)
@@ -360,6 +568,23 @@ def _positive_int(text):
     return value
 
 
+def _seed(text):
+    """argparse type: an integer >= 0 (what numpy takes as a seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return value
+
+
+def _builtin_default(option):
+    """``(default: ...)`` for the help of an option whose default comes after ``--config``."""
+    value = POWER_DEFAULTS[option]
+    return f"(default: {' '.join(map(str, value)) if isinstance(value, list) else value})"
+
+
 def build_parser():
     """The argument parser of the ``bwestimators`` command."""
     fmt = argparse.ArgumentDefaultsHelpFormatter
@@ -376,7 +601,7 @@ def build_parser():
     )
     demo.add_argument("--out", default="bwestimators-demo", help="folder for figures and tables")
     demo.add_argument("--quick", action="store_true", help="smaller data and fewer draws")
-    demo.add_argument("--seed", type=int, default=0, help="random seed")
+    demo.add_argument("--seed", type=_seed, default=0, help="random seed")
     demo.set_defaults(func=_demo)
 
     fit = sub.add_parser("fit", help="fit a table of trials (CSV or Parquet)", formatter_class=fmt)
@@ -398,7 +623,7 @@ def build_parser():
         help="likelihood of the Bayesian model",
     )
     fit.add_argument("--out", default="bwestimators-fit", help="folder for figures and tables")
-    fit.add_argument("--seed", type=int, default=0, help="random seed")
+    fit.add_argument("--seed", type=_seed, default=0, help="random seed")
     fit.add_argument("--quick", action="store_true", help="fewer draws")
     fit.set_defaults(func=_fit)
 
@@ -408,29 +633,45 @@ def build_parser():
     power.add_argument(
         "--config",
         default=None,
-        help="TOML file with [grid] lists and settings; options override it",
+        help="TOML file: [grid] lists of generate_fake_lfp parameters, and repeats, alpha. "
+        "Each value comes from the command line, else this file, else the built-in default",
     )
+    builtin = _builtin_default
     power.add_argument(
         "--effects",
         type=float,
         nargs="+",
-        default=[0.0, 2.0, 5.0, 9.0],
-        help="true effects (mouse_response_slope)",
+        default=argparse.SUPPRESS,
+        help=f"true effects (mouse_response_slope) {builtin('effects')}",
     )
     power.add_argument(
         "--n-trials",
         type=int,
         nargs="+",
-        default=[10],
+        default=argparse.SUPPRESS,
         dest="n_trials",
-        help="trials per mouse and level",
+        help=f"trials per mouse and level {builtin('n_trials')}",
     )
-    power.add_argument("--n-mice", type=int, nargs="+", default=[10], dest="n_mice", help="mice")
-    power.add_argument("--repeats", type=int, default=20, help="datasets per grid point")
+    power.add_argument(
+        "--n-mice",
+        type=int,
+        nargs="+",
+        default=argparse.SUPPRESS,
+        dest="n_mice",
+        help=f"mice, 2 or more {builtin('n_mice')}",
+    )
+    power.add_argument(
+        "--repeats",
+        type=int,
+        default=argparse.SUPPRESS,
+        help=f"datasets per grid point {builtin('repeats')}",
+    )
     power.add_argument(
         "--methods", nargs="+", choices=METHODS, default=list(METHODS), help="estimators"
     )
-    power.add_argument("--alpha", type=float, default=0.05, help="test level")
+    power.add_argument(
+        "--alpha", type=float, default=argparse.SUPPRESS, help=f"test level {builtin('alpha')}"
+    )
     power.add_argument("--n-jobs", type=int, default=1, dest="n_jobs", help="joblib workers")
     power.add_argument(
         "--batch-size",
@@ -445,7 +686,7 @@ def build_parser():
         help="CSV/Parquet file written as fits finish; rerun to resume",
     )
     power.add_argument("--out", default="bwestimators-power", help="folder for results")
-    power.add_argument("--seed", type=int, default=0, help="random seed")
+    power.add_argument("--seed", type=_seed, default=0, help="random seed")
     power.add_argument("--quick", action="store_true", help="fewer draws per Bayesian fit")
     power.set_defaults(func=_power)
     return parser

@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.utils._param_validation import StrOptions
 
 from bwestimators._bayes import BayesianEstimatorBase
-from bwestimators._cells import nested
+from bwestimators._cells import MIN_POOLED_LEVELS, nested, varies_within
 from bwestimators._configs import MeansConfig, SlopeConfig
 from bwestimators._families import LIKELIHOODS
 from bwestimators.exceptions import InputError
@@ -46,7 +46,11 @@ _COMMON_PARAMS_DOC = f"""
         Draws per chain after warmup.
     num_chains : int, default=4
         Chains, all run by one compiled sampler.
-    target_accept_prob : float, default=0.9
+    target_accept_prob : float, default=0.95
+        NUTS's target acceptance rate (step-size adaptation), rstanarm's default
+        for hierarchical models: at 0.9, 7 of 30 simulated datasets with
+        animal-specific responses (8 groups) had a divergence, at 0.95 2 (one
+        transition each).
     max_tree_depth : int, default=10
     dense_mass : bool, default=False
         Adapt a dense mass matrix during warmup instead of a diagonal one: more
@@ -99,19 +103,30 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
     {_COMMON_PARAMS_DOC}
     add_group_intercept : bool, default=True
         Random intercept per group (needs a group).
-    add_group_slope : bool, default=False
-        Random treatment slope per group.
+    add_group_slope : bool or "auto", default="auto"
+        Random treatment slope per group. ``"auto"``: a slope per group when the
+        treatment varies within groups (at least two groups with two or more
+        treatment values and three or more rows), the maximal structure the
+        design supports (Barr et al. 2013); without it, animals that differ in
+        their response inflate the false-positive rate. Conditions nested in the
+        groups (neurons within mice) with condition slopes already let the
+        response vary within each group, and get no group slope. The choice is
+        kept in ``add_group_slope_``.
     add_group2_intercept : bool, default=True
         Random intercept per group2 level (when group2 is given).
     add_condition_intercept : bool, default=True
         Intercept per condition.
     add_condition_slope : bool, default=True
         Treatment slope per condition.
-    condition_pooling : {{"partial", "none"}}, default="partial"
+    condition_pooling : {{"auto", "partial", "none"}}, default="auto"
         ``"partial"``: condition intercepts and slopes are random effects around
         ``alpha`` and ``beta`` with learned scales. ``"none"``: independent
         intercepts and slopes per condition with the weakly informative priors
-        (no ``alpha``/``beta``).
+        (no ``alpha``/``beta``). ``"auto"``: partial pooling when the condition
+        has at least {MIN_POOLED_LEVELS} levels, none with fewer (the scale of
+        the condition effects is not identified by two to four levels, and its
+        posterior funnel makes NUTS diverge). The choice is kept in
+        ``condition_pooling_``.
 
     Attributes
     ----------
@@ -164,11 +179,11 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
     _model_name = "slope_model"
     _parameter_constraints: ClassVar[dict] = {
         **BayesianEstimatorBase._parameter_constraints,
-        "add_group_slope": ["boolean"],
+        "add_group_slope": ["boolean", StrOptions({"auto"})],
         "add_group2_intercept": ["boolean"],
         "add_condition_intercept": ["boolean"],
         "add_condition_slope": ["boolean"],
-        "condition_pooling": [StrOptions({"partial", "none"})],
+        "condition_pooling": [StrOptions({"auto", "partial", "none"})],
     }
 
     def __init__(
@@ -177,18 +192,18 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         *,
         dist_y="normal",
         add_group_intercept=True,
-        add_group_slope=False,
+        add_group_slope="auto",
         add_group2_intercept=True,
         add_condition_intercept=True,
         add_condition_slope=True,
-        condition_pooling="partial",
+        condition_pooling="auto",
         parameterization="auto",
         priors=None,
         method="nuts",
         num_warmup=500,
         num_samples=1000,
         num_chains=4,
-        target_accept_prob=0.9,
+        target_accept_prob=0.95,
         max_tree_depth=10,
         dense_mass=False,
         num_steps=3000,
@@ -228,7 +243,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         for role, key in (("group", "g"), ("group2", "g2"), ("condition", "c")):
             values = data.codes(role)
             codes[key] = values if values is not None else np.zeros(len(data.Z), dtype=np.int64)
-        if predict and self.condition_pooling == "none" and "condition" in data.Z.columns:
+        if predict and self.condition_pooling_ == "none" and "condition" in data.Z.columns:
             unseen = data.Z["condition"].isna().to_numpy()
             if unseen.any():
                 raise InputError(
@@ -239,6 +254,30 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
                 )
         return codes
 
+    def _choose_structure(self, codes, t):
+        has_cond, has_group = codes["c"].max() > 0, codes["g"].max() > 0
+        self.condition_pooling_ = self.condition_pooling
+        if self.condition_pooling == "auto":
+            many = codes["c"].max() + 1 >= MIN_POOLED_LEVELS
+            self.condition_pooling_ = "partial" if many else "none"
+        slope = self.add_group_slope and self._group_given()
+        if self.add_group_slope == "auto":
+            # conditions nested in groups with their own slopes already vary within each group
+            within = self.add_condition_slope and has_cond and nested(codes["c"], codes["g"])
+            slope = varies_within(codes["g"], t) and not within
+        self.add_group_slope_ = bool(slope and has_group)
+
+    def _random_effects(self):
+        partial = self.condition_pooling_ == "partial"
+        switches = {
+            "group": self.add_group_intercept,
+            "group_slope": self.add_group_slope_,
+            "group2": self.add_group2_intercept,
+            "condition": self.add_condition_intercept and partial,
+            "condition_slope": self.add_condition_slope and partial,
+        }
+        return tuple(effect for effect, on in switches.items() if on)
+
     def _config(self, data, centered, codes):
         return SlopeConfig(
             dist_y=self.dist_y,
@@ -246,11 +285,11 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
             n_groups2=data.n_levels("group2"),
             n_conditions=data.n_levels("condition"),
             group_intercept=bool(self.add_group_intercept),
-            group_slope=bool(self.add_group_slope),
+            group_slope=self.add_group_slope_,
             group2_intercept=bool(self.add_group2_intercept),
             condition_intercept=bool(self.add_condition_intercept),
             condition_slope=bool(self.add_condition_slope),
-            pooling=self.condition_pooling,
+            pooling=self.condition_pooling_,
             centered=tuple(centered),
             nested=bool(
                 codes["c"].max() > 0 and codes["g"].max() > 0 and nested(codes["c"], codes["g"])
@@ -390,7 +429,7 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
         num_warmup=500,
         num_samples=1000,
         num_chains=4,
-        target_accept_prob=0.9,
+        target_accept_prob=0.95,
         max_tree_depth=10,
         dense_mass=False,
         num_steps=3000,

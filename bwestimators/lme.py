@@ -7,11 +7,13 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from bwestimators._base import EffectsEstimatorMixin
+from bwestimators._cells import varies_within
 from bwestimators._frequentist import (
+    FormulaPickleMixin,
     WarningLog,
     contrast_table,
     design_rows,
@@ -42,6 +44,16 @@ def _fit_mixedlm(model, reml):
         return model.fit(reml=reml, method=["powell", "lbfgs"])
 
 
+def _singular(result):
+    """lme4's ``isSingular``: a relative Cholesky factor of the random effects near zero."""
+    cov = np.asarray(result.cov_re, dtype=float) / result.scale
+    try:
+        factor = np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        return True
+    return bool(np.any(np.abs(np.diag(factor)) < 1e-4))
+
+
 def _random_effects(result, messages):
     """The groups' BLUPs; none (all 0) when the random-effects covariance is singular."""
     try:
@@ -50,13 +62,13 @@ def _random_effects(result, messages):
         if "singular" not in str(exc):
             raise
         messages.append(
-            f"LMEWarning: {exc}: the group variance is estimated at 0, so every known group's "
+            f"{exc}: the group variance is estimated at 0, so every known group's "
             "random effects are 0 (predictions use the fixed effects)."
         )
         return {}
 
 
-class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
+class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
     """Linear mixed-effects model of y on a treatment, fitted by statsmodels' MixedLM.
 
     The default model has a random intercept per group and fixed effects built
@@ -71,8 +83,15 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
     ----------
     spec : ColumnSpec or None, default=None
         Roles of the columns of X; None when X is the output of a ColumnSpec.
-    add_group_slope : bool, default=False
+    add_group_slope : bool or "auto", default="auto"
         Add a random treatment slope per group (correlated with the intercept).
+        ``"auto"``: when the treatment varies within groups (at least two groups
+        with two or more treatment values and three or more rows), the maximal
+        structure the design supports (Barr et al. 2013). A fit with slopes
+        that is singular (a variance at zero or a correlation at ±1, as lme4's
+        ``isSingular``) is then refitted with a random intercept only, with a
+        warning kept in ``warnings_`` (with ``True`` the singular fit is kept,
+        with a warning). The structure used is ``add_group_slope_``.
     nested_group2 : bool, default=False
         Add ``group2`` nested in group as a variance component.
     formula : str or None, default=None
@@ -118,7 +137,7 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "spec": [ColumnSpec, None],
-        "add_group_slope": ["boolean"],
+        "add_group_slope": ["boolean", StrOptions({"auto"})],
         "nested_group2": ["boolean"],
         "formula": [str, None],
         "reml": ["boolean"],
@@ -129,7 +148,7 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         self,
         spec=None,
         *,
-        add_group_slope=False,
+        add_group_slope="auto",
         nested_group2=False,
         formula=None,
         reml=True,
@@ -142,7 +161,7 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         self.reml = reml
         self.alpha = alpha
 
-    def _formulas(self, roles):
+    def _formulas(self, roles, slope):
         y, t = quote(roles["y"]), quote(roles["treatment"])
         if self.formula is not None:
             rhs = self.formula.split("~", 1)[1].strip() if "~" in self.formula else self.formula
@@ -152,7 +171,7 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
             formula = f"{y} ~ 0 + {c} + {c}:{t}"
         else:
             formula = f"{y} ~ {t}"
-        re_formula = f"1 + {t}" if self.add_group_slope else "1"
+        re_formula = f"1 + {t}" if slope else "1"
         vc_formula = None
         if self.nested_group2:
             if "group2" not in roles:
@@ -173,8 +192,6 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         -------
         self : LMEComparator
         """
-        import statsmodels.formula.api as smf
-
         self._validate_params()
         data = self._resolve(X, fit=True)
         y_arr = self._check_y(y, data)
@@ -184,22 +201,31 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
             raw = _as_frame(X)
             extra = [c for c in raw.columns if c not in frame.columns]
             frame = pd.concat([frame, raw.loc[data.Z.index, extra]], axis=1)
-        formula, re_formula, vc_formula = self._formulas(roles)
-        self.formula_, self.re_formula_, self.vc_formula_ = formula, re_formula, vc_formula
-        model = smf.mixedlm(
-            formula,
-            frame,
-            groups=frame[roles["group"]],
-            re_formula=re_formula,
-            vc_formula=vc_formula,
-        )
-        with WarningLog() as log:
-            result = _fit_mixedlm(model, self.reml)
-        self.warnings_ = log.messages
-        if log.messages:
+        auto = self.add_group_slope == "auto"
+        slope = self.add_group_slope
+        if auto:
+            slope = varies_within(data.codes("group"), data.Z["treatment"].to_numpy(float))
+        result, messages = self._fit_structure(frame, roles, slope)
+        if slope and not auto and _singular(result):
+            messages = [
+                *messages,
+                "the fit with a random slope per group is singular (a variance at zero or a "
+                "correlation at +-1); add_group_slope='auto' would refit without it",
+            ]
+        elif slope and _singular(result):
+            simpler, more = self._fit_structure(frame, roles, False)
+            messages = [
+                *more,
+                "the fit with a random slope per group is singular (a variance at zero or a "
+                "correlation at +-1); refitted with a random intercept per group",
+            ]
+            result, slope = simpler, False
+        self.add_group_slope_ = bool(slope)
+        self.warnings_ = messages
+        if messages:
             warnings.warn(
-                "statsmodels MixedLM: "
-                + " | ".join(log.messages)
+                "LMEComparator: "
+                + " | ".join(messages)
                 + " (kept in warnings_; a boundary or singular fit often means a variance "
                 "component is near zero: try a simpler model).",
                 LMEWarning,
@@ -213,6 +239,23 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         self._blups = _random_effects(result, self.warnings_)
         self.intercepts_ = self._intercepts(result, data)
         return self
+
+    def _fit_structure(self, frame, roles, slope):
+        """Fit the model with or without group slopes; the result and its warnings."""
+        import statsmodels.formula.api as smf
+
+        formula, re_formula, vc_formula = self._formulas(roles, slope)
+        self.formula_, self.re_formula_, self.vc_formula_ = formula, re_formula, vc_formula
+        model = smf.mixedlm(
+            formula,
+            frame,
+            groups=frame[roles["group"]],
+            re_formula=re_formula,
+            vc_formula=vc_formula,
+        )
+        with WarningLog() as log:
+            result = _fit_mixedlm(model, self.reml)
+        return result, log.messages
 
     def _contrast_frames(self, frame, roles):
         """Rows at treatment 1 and 0 for each condition level (or one pair overall)."""
@@ -247,7 +290,7 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
     def _variance_components(self, result):
         cov_re = np.asarray(result.cov_re)
         rows = {"group": np.sqrt(cov_re[0, 0])}
-        if self.add_group_slope and cov_re.shape[0] > 1:
+        if self.add_group_slope_ and cov_re.shape[0] > 1:
             rows["group_slope"] = np.sqrt(cov_re[1, 1])
         if self.vc_formula_ is not None and len(result.vcomp):
             rows["group2"] = np.sqrt(result.vcomp[0])
@@ -302,5 +345,5 @@ class LMEComparator(EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
         for i, g in enumerate(groups):
             if g is not None and not (isinstance(g, float) and np.isnan(g)) and g in re:
                 effect = np.asarray(re[g])
-                random[i] = effect[0] + (effect[1] * t[i] if self.add_group_slope else 0.0)
+                random[i] = effect[0] + (effect[1] * t[i] if self.add_group_slope_ else 0.0)
         return fixed + random

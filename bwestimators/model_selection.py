@@ -105,8 +105,10 @@ def _variants(est, X, y):
     )
     if has_group:
         out["no group"] = clone(base).set_params(add_group_intercept=False, add_group_slope=False)
-        if not params.get("add_group_slope"):
+        if params.get("add_group_slope") is False:
             out["group slope"] = clone(base).set_params(add_group_slope=True)
+        else:
+            out["no group slope"] = clone(base).set_params(add_group_slope=False)
     for family in FAMILIES.values():
         if family.varies_scale and family.name != params.get("dist_y") and family.supports(y):
             out[family.name] = clone(base).set_params(dist_y=family.name)
@@ -119,8 +121,9 @@ def explore_models(estimator, X, y):
     Variants of a :class:`~bwestimators.HierarchicalSlopeRegressor`: ``full``;
     ``no condition`` (no condition intercepts and slopes); ``no treatment``
     (the slope held at 0 by a prior of scale 1e-4, no condition or group
-    slopes); ``no group`` (no group effects); ``group slope`` (a random slope per
-    group); and the continuous likelihoods with a dispersion parameter
+    slopes); ``no group`` (no group effects); ``no group slope`` (no random
+    slope per group; ``group slope`` instead when the estimator has
+    ``add_group_slope=False``); and the continuous likelihoods with a dispersion parameter
     (normal, student, lognormal, gamma) where y allows them. Log-likelihoods
     are in y's units, so likelihoods compare.
 

@@ -164,7 +164,11 @@ def _fit_one(est, spec, df, y, row, condition, alpha):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             model.fit(df, df[y])
-        messages = [w.message for w in caught]
+        # an estimator's own record of its fit: the process-wide warning capture is shared
+        # by the threads of a threaded backend
+        messages = getattr(model, "warnings_", None)
+        if messages is None:
+            messages = [w.message for w in caught]
         _fill_row(row, model, condition, alpha, messages, time.perf_counter() - t0)
     except Exception as exc:  # a failed fit is recorded, the sweep goes on
         row.update(error=f"{type(exc).__name__}: {exc}", detected=np.nan, score=np.nan)

@@ -5,7 +5,6 @@ role columns of a DataFrame (treatment, condition, group, group2, detail) and
 returns a frame with one column per role, ready for the estimators.
 """
 
-import difflib
 import numbers
 
 import numpy as np
@@ -13,83 +12,21 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from bwestimators.exceptions import InputError, InputTypeError
+from bwestimators._levels import (
+    categorical,
+    encode_condition,
+    encode_treatment,
+    learn_condition,
+    learn_treatment,
+    sorted_levels,
+)
+from bwestimators._spec_checks import as_frame as _as_frame  # _base and lme import it here
+from bwestimators._spec_checks import check_columns, check_level_kind
+from bwestimators.exceptions import InputError
 
 ROLES = ("treatment", "condition", "group", "group2", "detail")
 CATEGORICAL_ROLES = ROLES[1:]
 SPEC_ATTR = "bwestimators_spec"
-
-
-def _sorted_levels(values):
-    """Unique non-missing values, sorted when they are comparable."""
-    levels = pd.unique(pd.Series(values).dropna())
-    try:
-        return list(sorted(levels))
-    except TypeError:
-        return list(levels)
-
-
-def _as_frame(X):
-    """X as a DataFrame: DataFrames as they are, arrays checked and given integer column labels.
-
-    Arrays go through scikit-learn's ``check_array`` (no sparse or complex
-    input, no NaN or infinity, at least one sample and one feature); numeric
-    object arrays become float.
-    """
-    if isinstance(X, pd.DataFrame):
-        return X
-    if hasattr(X, "to_pandas"):
-        return X.to_pandas()
-    from sklearn.utils.validation import check_array
-
-    if hasattr(X, "toarray") or hasattr(X, "tocsr"):
-        raise InputTypeError(
-            "Sparse input is not supported: pass a DataFrame or a dense array (X.toarray())."
-        )
-    arr = np.asarray(X)
-    if arr.ndim == 1:
-        raise InputError(
-            "Expected a 2D array, got a 1D array instead. Reshape your data either using "
-            "X.reshape(-1, 1) for a single feature, or pass a DataFrame."
-        )
-    if arr.dtype == object:
-        try:
-            arr = arr.astype(float)
-        except (TypeError, ValueError):
-            for value in arr.ravel():
-                if not isinstance(value, (str, numbers.Number, type(None))):
-                    raise InputTypeError(
-                        f"argument must be a string or a number, not {type(value).__name__!r} "
-                        "(in an object array X)."
-                    ) from None
-            return pd.DataFrame(check_array(arr, dtype=None, ensure_all_finite=False))
-    return pd.DataFrame(check_array(arr, dtype="numeric"))
-
-
-def _is_numeric(series):
-    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-
-
-def _missing_column_error(name, role, columns):
-    listed = [str(c) for c in columns]
-    close = difflib.get_close_matches(str(name), listed, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    shown = ", ".join(repr(c) for c in listed[:20]) + (", ..." if len(listed) > 20 else "")
-    return InputError(
-        f"Column {name!r} (role {role!r}) is not in X.{hint} "
-        f"Available columns: {shown} (n_features={len(listed)}). "
-        f"Pass the right name to ColumnSpec({role}=...)."
-    )
-
-
-def _categorical(values, categories):
-    """Categorical of values with fixed categories; values not among them become missing."""
-    codes = pd.Index(categories).get_indexer(pd.Index(values))
-    return pd.Categorical.from_codes(codes, categories=categories)
-
-
-def _join_label(values):
-    return ", ".join(str(v) for v in values)
 
 
 class ColumnSpec(TransformerMixin, BaseEstimator):
@@ -101,7 +38,10 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
         Column with the treatment. A numeric column is used as it is (0/1 or
         continuous). A non-numeric column with exactly two levels (bool,
         ``"off"``/``"on"``) is coded 0/1 in sorted order, or in the order of
-        ``treatment_levels``.
+        ``treatment_levels``. A pandas Categorical is coded in the order of its
+        categories (ordered or not), so categories ``["pre", "post"]`` code
+        ``"pre"`` as 0 and ``"post"`` as 1: with exactly two categories, those
+        two, even where the data hold only one; with more, the two that occur.
     condition : str, int, list or None, default=None
         Column(s) whose levels get their own treatment effect. Several columns
         are combined into one categorical whose labels are the values joined by
@@ -114,7 +54,8 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
     detail : str, int or None, default=None
         Finest unit, e.g. the trial id; used by plots and to pair treatment levels.
     treatment_levels : sequence of two values or None, default=None
-        The treatment levels coded as 0 and 1, in that order.
+        The treatment levels coded as 0 and 1, in that order. Takes precedence
+        over the order of a Categorical's categories.
 
     Attributes
     ----------
@@ -122,13 +63,18 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
         Role name to the original column name(s), for the roles given.
     categories_ : dict
         Role name to the list of levels learned at fit time (for ``condition``
-        with several columns: the joined labels).
+        with several columns: the joined labels), sorted, or for a pandas
+        Categorical the categories that occur, in the order of its categories.
     condition_levels_ : DataFrame or None
         One row per condition level, in code order, with the original condition
         column(s) and their original dtypes; indexed by the condition label.
     treatment_levels_ : list or None
         For a coded (non-numeric or ``treatment_levels``) treatment: the levels
         coded 0 and 1. None when the treatment is numeric and used as it is.
+    treatment_reference_ : object or None
+        The reference (baseline) treatment level, coded 0: effects are of the
+        other level against it. None when the treatment is numeric and used as
+        it is (effects per unit of treatment).
     n_features_in_ : int
         Number of columns of X at fit time.
     feature_names_in_ : ndarray
@@ -138,8 +84,20 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
     -----
     The output frame keeps the roles' original names in ``frame.attrs``, so an
     estimator after a ``ColumnSpec`` in a pipeline can report effects with the
-    original condition columns. The caller's frame is never modified. A level
-    not seen at fit time becomes missing (NaN) in that role.
+    original condition columns, and the treatment levels and reference. The
+    caller's frame is never modified.
+
+    A condition, group, group2 or detail level not seen at fit time becomes
+    missing (NaN) in that role. A treatment level not seen at fit time has no
+    code and is an error that names it (a missing treatment value stays NaN).
+    A column whose values changed between numbers and strings since fit (mouse
+    ``1`` at fit, ``"1"`` now), so that none of them matches a fitted level, is
+    an error that says how to convert it back.
+
+    Duplicated column names are an error only for a column the spec names
+    (ColumnSpec could not tell which copy to use); duplicates among the other
+    columns are harmless. MultiIndex columns are not supported: flatten them
+    first, e.g. ``df.columns = [" ".join(map(str, c)) for c in df.columns]``.
 
     Examples
     --------
@@ -192,12 +150,6 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
                 columns[role] = value
         return columns
 
-    def _check_columns(self, X, columns):
-        for role, names in columns.items():
-            for name in names if isinstance(names, list) else [names]:
-                if name not in X.columns:
-                    raise _missing_column_error(name, role, X.columns)
-
     def fit(self, X, y=None):
         """Learn the levels of every role column.
 
@@ -213,7 +165,7 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
         """
         X = _as_frame(X)
         columns = self._role_columns()
-        self._check_columns(X, columns)
+        check_columns(X, columns)
         if len(X) == 0:
             raise InputError("X has no rows; ColumnSpec needs data to learn the levels from.")
         self.columns_ = columns
@@ -222,67 +174,21 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        self.treatment_levels_ = self._learn_treatment(X[columns["treatment"]])
+        self.treatment_levels_ = learn_treatment(
+            X[columns["treatment"]], self.treatment, self.treatment_levels
+        )
+        self.treatment_reference_ = (
+            None if self.treatment_levels_ is None else self.treatment_levels_[0]
+        )
         self.categories_ = {}
         self.condition_levels_ = None
         if "condition" in columns:
-            cond = X[columns["condition"]].drop_duplicates().dropna()
-            try:
-                cond = cond.sort_values(list(cond.columns), kind="stable")
-            except TypeError:
-                pass
-            cond = cond.reset_index(drop=True)
-            if len(columns["condition"]) == 1:
-                labels = list(cond.iloc[:, 0])
-            else:
-                labels = [_join_label(row) for row in cond.itertuples(index=False)]
-            cond.index = pd.Index(labels, name="condition")
-            self.condition_levels_ = cond
+            labels, self.condition_levels_ = learn_condition(X[columns["condition"]])
             self.categories_["condition"] = labels
         for role in ("group", "group2", "detail"):
             if role in columns:
-                self.categories_[role] = _sorted_levels(X[columns[role]])
+                self.categories_[role] = sorted_levels(X[columns[role]])
         return self
-
-    def _learn_treatment(self, col):
-        name = self.treatment
-        if self.treatment_levels is not None:
-            levels = list(self.treatment_levels)
-            if len(levels) != 2 or levels[0] == levels[1]:
-                raise InputError(
-                    f"treatment_levels must name two different levels of column {name!r}, "
-                    f"got {self.treatment_levels!r}."
-                )
-            observed = set(pd.unique(col.dropna()))
-            unknown = observed - set(levels)
-            if unknown:
-                raise InputError(
-                    f"Treatment column {name!r} has levels {sorted(map(str, unknown))} that are "
-                    f"not in treatment_levels={levels!r}; list both levels present in the data."
-                )
-            return levels
-        if _is_numeric(col):
-            return None
-        levels = _sorted_levels(col)
-        if len(levels) != 2:
-            shown = levels[:10]
-            raise InputError(
-                f"Treatment column {name!r} is not numeric and has {len(levels)} level(s) "
-                f"{shown!r}; a non-numeric treatment needs exactly two levels. Code it as numbers "
-                f"(e.g. a stimulus strength), or use the extra levels as a condition."
-            )
-        return levels
-
-    def _encode_treatment(self, col):
-        if self.treatment_levels_ is None:
-            if not _is_numeric(col):
-                raise InputError(
-                    f"Treatment column {self.treatment!r} was numeric at fit time but is "
-                    f"{col.dtype} now."
-                )
-            return col.astype("float64").to_numpy(copy=True)
-        mapping = {self.treatment_levels_[0]: 0.0, self.treatment_levels_[1]: 1.0}
-        return col.map(mapping).astype("float64").to_numpy()
 
     def transform(self, X):
         """Return the role columns, coded.
@@ -298,6 +204,13 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
             Columns ``treatment`` (float64) and, where given, ``condition``,
             ``group``, ``group2``, ``detail`` as Categoricals with the original
             labels; same index as X. Unseen levels are missing.
+
+        Raises
+        ------
+        InputError
+            When a role column is missing or duplicated, X has MultiIndex
+            columns, the treatment has a level not seen at fit time, or a role
+            column changed between numbers and strings since fit.
         """
         check_is_fitted(self, "columns_")
         X = _as_frame(X)
@@ -306,25 +219,22 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
                 f"X has {X.shape[1]} features, but ColumnSpec is expecting "
                 f"{self.n_features_in_} features as input."
             )
-        self._check_columns(X, self.columns_)
-        out = {"treatment": self._encode_treatment(X[self.columns_["treatment"]])}
+        check_columns(X, self.columns_)
+        treatment = X[self.columns_["treatment"]]
+        out = {"treatment": encode_treatment(treatment, self.treatment, self.treatment_levels_)}
         if "condition" in self.columns_:
-            out["condition"] = self._encode_condition(X)
+            out["condition"] = encode_condition(
+                X, self.columns_["condition"], self.categories_["condition"], self.condition_levels_
+            )
         for role in ("group", "group2", "detail"):
             if role in self.columns_:
-                out[role] = _categorical(X[self.columns_[role]], self.categories_[role])
+                col = X[self.columns_[role]]
+                out[role] = categorical(col, self.categories_[role])
+                if (out[role].codes < 0).all() and col.notna().any():
+                    check_level_kind(role, self.columns_[role], col, self.categories_[role])
         Z = pd.DataFrame(out, index=X.index)
         Z.attrs[SPEC_ATTR] = self._attrs()
         return Z
-
-    def _encode_condition(self, X):
-        names = self.columns_["condition"]
-        labels = self.categories_["condition"]
-        if len(names) == 1:
-            return _categorical(X[names[0]], labels)
-        levels = pd.MultiIndex.from_frame(self.condition_levels_)
-        codes = levels.get_indexer(pd.MultiIndex.from_frame(X[names]))
-        return pd.Categorical.from_codes(codes, categories=labels)
 
     def _attrs(self):
         return {
@@ -333,6 +243,10 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
             },
             "condition_levels": self.condition_levels_,
             "treatment_levels": self.treatment_levels_,
+            # getattr: a ColumnSpec pickled before treatment_reference_ existed
+            "treatment_reference": getattr(
+                self, "treatment_reference_", (self.treatment_levels_ or [None])[0]
+            ),
         }
 
     def get_feature_names_out(self, input_features=None):

@@ -248,9 +248,9 @@ def _empty_file(csv, tmp_path):
     return _fit_args(tmp_path / "empty.csv", tmp_path / "out"), "cannot read"
 
 
-def _not_parquet(csv, tmp_path):
-    (tmp_path / "t.parquet").write_text("stim,y\n0,1\n")
-    return _fit_args(tmp_path / "t.parquet", tmp_path / "out"), "as Parquet"
+def _damaged_parquet(csv, tmp_path):
+    (tmp_path / "t.csv").write_bytes(b"PAR1 but cut short")  # Parquet by content
+    return _fit_args(tmp_path / "t.csv", tmp_path / "out"), "as Parquet"
 
 
 def _out_is_a_file(csv, tmp_path):
@@ -260,7 +260,8 @@ def _out_is_a_file(csv, tmp_path):
 
 def _text_treatment(csv, tmp_path):
     args = _fit_args(csv, tmp_path)
-    args[args.index("stim")] = "mouse id"  # ten text levels: ColumnSpec's InputError
+    group = args.index("mouse id")
+    args[args.index("stim")], args[group] = "mouse id", "stim"  # ten text levels: ColumnSpec's
     return args, "needs exactly two levels"
 
 
@@ -271,7 +272,7 @@ def _text_treatment(csv, tmp_path):
         lambda csv, tmp: (_fit_args(tmp, tmp), "is a folder"),
         lambda csv, tmp: (_fit_args(csv, tmp, "--detail", "trial"), "did you mean 'i_trial'"),
         _empty_file,
-        _not_parquet,
+        _damaged_parquet,
         _out_is_a_file,
         _text_treatment,
     ],
@@ -280,7 +281,7 @@ def _text_treatment(csv, tmp_path):
         "folder as data",
         "missing column",
         "empty file",
-        "not parquet",
+        "damaged parquet",
         "out is a file",
         "library InputError",
     ],
@@ -436,3 +437,282 @@ def test_power_batch_size_must_be_positive(capsys):
         cli.main(["power", "--batch-size", "0"])
     assert info.value.code == 2
     assert "must be a positive integer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["demo", "fit", "power"])
+def test_negative_seed_is_a_usage_error(command, capsys):
+    argv = [command, *(["data.csv", "--y", "y", "--treatment", "t"] if command == "fit" else [])]
+    with pytest.raises(SystemExit) as info:  # numpy refuses negative seeds, deep in a sweep
+        cli.main([*argv, "--seed", "-1"])
+    assert info.value.code == 2
+    assert "--seed: must be an integer >= 0, got '-1'" in capsys.readouterr().err
+
+
+# ---- power: the command line overrides the config file, which overrides the defaults ----
+
+
+def _power_settings(*argv):
+    return cli._power_settings(build_parser().parse_args(["power", *argv]))
+
+
+def test_power_command_line_overrides_the_config(tmp_path):
+    config = tmp_path / "sweep.toml"
+    config.write_text("repeats = 3\nalpha = 0.1\n[grid]\nn_trials = [4]\ndur = [5]\n")
+    grid, settings, source = _power_settings(
+        "--config", str(config), "--repeats", "2", "--n-trials", "6"
+    )
+    assert settings == {"repeats": 2, "alpha": 0.1}  # --repeats wins, the file's alpha stays
+    assert grid == {
+        "mouse_response_slope": cli.POWER_DEFAULTS["effects"],  # neither: the built-in default
+        "n_trials": [6],
+        "n_mice": cli.POWER_DEFAULTS["n_mice"],
+        "dur": [5],
+    }
+    assert source["repeats"] == "--repeats" and source["alpha"] == str(config)
+    grid, settings, _ = _power_settings("--config", str(config))
+    assert settings == {"repeats": 3, "alpha": 0.1} and grid["n_trials"] == [4]
+    grid, settings, _ = _power_settings()
+    assert settings == {"repeats": 20, "alpha": 0.05}
+    assert grid == {"mouse_response_slope": [0.0, 2.0, 5.0, 9.0], "n_trials": [10], "n_mice": [10]}
+
+
+def test_power_repeats_option_beats_the_config_end_to_end(tmp_path, capsys):
+    config = tmp_path / "sweep.toml"
+    config.write_text("repeats = 3\n[grid]\nn_trials = [3]\nn_mice = [3]\n")
+    base = ["power", "--config", str(config), "--methods", "anova", "--effects", "5"]
+    assert cli.main([*base, "--repeats", "2", "--out", str(tmp_path / "a")]) == 0
+    assert len(pd.read_csv(tmp_path / "a" / "power_results.csv")) == 2
+    assert "(2 per grid point)" in capsys.readouterr().err
+    assert cli.main([*base, "--out", str(tmp_path / "b")]) == 0  # the file's repeats = 3
+    assert len(pd.read_csv(tmp_path / "b" / "power_results.csv")) == 3
+
+
+def test_power_help_shows_the_built_in_defaults():
+    power = build_parser()._subparsers._group_actions[0].choices["power"]
+    text = " ".join(power.format_help().split())
+    for option, default in [
+        ("--effects", "(default: 0.0 2.0 5.0 9.0)"),
+        ("--n-trials", "(default: 10)"),
+        ("--n-mice", "(default: 10)"),
+        ("--repeats", "(default: 20)"),
+        ("--alpha", "(default: 0.05)"),
+    ]:
+        assert default in text.split(option, 2)[2].split(" --")[0], option
+    assert "command line, else this file, else the built-in default" in text
+
+
+# ---- power: bad grid values and settings are one line, before anything is fitted ----
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--n-trials", "0"], "--n-trials: n_trials must be at least 1"),
+        (["--n-trials", "5", "-1"], "--n-trials: n_trials must be at least 1"),
+        (["--n-mice", "0"], "--n-mice: n_mice must be at least 2"),
+        (["--n-mice", "1"], "a group effect needs two or more mice"),
+        (["--effects", "nan"], "--effects (mouse_response_slope): mouse_response_slope must be"),
+        (["--effects", "0", "inf"], "must be a finite number"),
+        (["--effects", "-50"], "--effects (mouse_response_slope): overall_stim_response_strength"),
+        (["--repeats", "-1"], "--repeats: repeats must be a positive integer, got -1"),
+        (["--repeats", "0"], "--repeats: repeats must be a positive integer"),
+        (["--alpha", "nan"], "--alpha: alpha must be a number in (0, 1)"),
+    ],
+)
+def test_power_bad_options(tmp_path, capsys, options, message):
+    argv = ["power", "--methods", "anova", "--repeats", "1", *options]
+    _one_line_error(capsys, [*argv, "--out", str(tmp_path / "out")], message)
+    assert not (tmp_path / "out").exists()  # stopped before the sweep
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("[grid]\nn_trials = [0]\n", "n_trials must be at least 1"),
+        ("[grid]\nn_trials = []\n", "[grid] n_trials is empty"),
+        ("[grid]\nn_trials = [2.5]\n", "n_trials must be an integer"),
+        ("[grid]\nn_trials = ['5']\n", "n_trials must be an integer"),
+        ("[grid]\ndur = [0]\n", "dur must be at least 1"),
+        ("[grid]\nslowest_fr = [0]\n", "slowest_fr must be > 0"),
+        ("[grid]\ntime_randomness = [5, -1]\n", "time_randomness must be >= 0"),
+        ("[grid]\nn_mice = [1, 5]\n", "n_mice must be at least 2"),
+        (
+            "[grid]\noverall_stim_response_strength = [-20]\n",
+            "overall_stim_response_strength + mouse_response_slope",
+        ),
+    ],
+)
+def test_power_bad_grid_in_config(tmp_path, capsys, config, message):
+    path = tmp_path / "sweep.toml"
+    path.write_text("repeats = 1\n" + config)
+    argv = ["power", "--config", str(path), "--methods", "anova", "--out", str(tmp_path / "o")]
+    line = _one_line_error(capsys, argv, message)
+    assert f"error: {path}: " in line  # the message names the file the value came from
+
+
+def test_power_parquet_checkpoint_resumes(tmp_path):
+    checkpoint = tmp_path / "sweep.parquet"  # written as a folder of part files
+    argv = ["power", "--methods", "anova", "--effects", "5", "--n-trials", "3", "--n-mice", "3"]
+    argv += ["--repeats", "1", "--checkpoint", str(checkpoint), "--out", str(tmp_path / "out")]
+    assert cli.main(argv) == 0
+    assert checkpoint.is_dir()
+    assert cli.main(argv) == 0  # the folder is this sweep's checkpoint, not a mistake
+
+
+def test_power_progress_bar_closed_before_the_message(tmp_path, monkeypatch, capsys):
+    import bwestimators.datasets
+
+    def failing(n_trials=10, n_mice=10, mouse_response_slope=1.0, random_state=None):
+        raise InputError("the generator refuses")
+
+    monkeypatch.setattr(bwestimators.datasets, "generate_fake_lfp", failing)
+    argv = ["power", "--methods", "anova", "--effects", "5", "--repeats", "2"]
+    _one_line_error(capsys, [*argv, "--batch-size", "1", "--out", str(tmp_path)], "refuses")
+
+
+# ---- fit: odd but plausible tables and options ----
+
+
+def _table(csv, tmp_path, name, change=None, **to_csv):
+    df = pd.read_csv(csv)
+    if change is not None:
+        df = change(df)
+    path = tmp_path / name
+    if to_csv.pop("parquet", False):
+        df.to_parquet(path)
+    else:
+        df.to_csv(path, index=False, **to_csv)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("name", "to_csv"),
+    [
+        ("parquet_named.csv", {"parquet": True}),
+        ("csv_named.parquet", {}),
+        ("semicolons.csv", {"sep": ";", "decimal": ","}),
+        ("semicolons_dot.csv", {"sep": ";"}),
+        ("tabs.tsv", {"sep": "\t"}),
+        ("tabs.csv", {"sep": "\t"}),
+        ("excel_bom.csv", {"encoding": "utf-8-sig"}),
+    ],
+)
+def test_read_table_by_its_content(csv, tmp_path, name, to_csv):
+    path = _table(csv, tmp_path, name, **to_csv)
+    pd.testing.assert_frame_equal(cli._read_table(path), pd.read_csv(csv), check_dtype=False)
+    assert all(t.kind == "f" for t in cli._read_table(path)[["Power", "Log power"]].dtypes)
+
+
+def test_fit_parquet_named_csv(csv, tmp_path, capsys):
+    path = _table(csv, tmp_path, "trials.csv", parquet=True)  # once a codec error
+    assert cli.main(_fit_args(path, tmp_path / "out")) == 0
+    assert "is Parquet, whatever its name says" in capsys.readouterr().err
+    expected = _table(csv, tmp_path, "trials.parquet", parquet=True)
+    assert cli.main(_fit_args(expected, tmp_path / "ok")) == 0
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "out" / "effects_anova.csv"),
+        pd.read_csv(tmp_path / "ok" / "effects_anova.csv"),
+    )
+
+
+def test_fit_unicode_and_numeric_column_names(csv, tmp_path, capsys):
+    path = _table(
+        csv, tmp_path, "u.csv", lambda df: df.set_axis(["мышь", "stim", "i", "P", "Lög"], axis=1)
+    )
+    argv = ["fit", str(path), "--y", "Lög", "--treatment", "stim", "--group", "мышь"]
+    assert cli.main([*argv, "--method", "lme", "--out", str(tmp_path / "u")]) == 0
+    numbered = _table(
+        csv, tmp_path, "n.parquet", lambda df: df.set_axis([1, 2, 3, 4, 5], axis=1), parquet=True
+    )
+    assert pd.read_parquet(numbered).columns.tolist() == [1, 2, 3, 4, 5]
+    path = numbered
+    argv = ["fit", str(path), "--y", "5", "--treatment", "2", "--group", "1"]
+    assert cli.main([*argv, "--method", "anova", "--out", str(tmp_path / "n")]) == 0
+
+
+def test_fit_boolean_y_is_a_0_1_outcome(csv, tmp_path):
+    path = _table(
+        csv, tmp_path, "b.csv", lambda df: df.assign(**{"Log power": df["Log power"] > 1.2})
+    )
+    assert cli.main(_fit_args(path, tmp_path / "out")) == 0
+    assert pd.read_csv(tmp_path / "out" / "effects_anova.csv")["estimate"].abs().iloc[0] <= 1
+
+
+def test_fit_anova_without_group_uses_the_rows(csv, tmp_path):
+    argv = ["fit", str(csv), "--y", "Log power", "--treatment", "stim", "--method", "anova"]
+    assert cli.main([*argv, "--out", str(tmp_path)]) == 0
+    assert pd.read_csv(tmp_path / "effects_anova.csv")["p_value"].iloc[0] < 0.05
+
+
+def _set(column, values):
+    return lambda df: df.assign(**{column: values(df)})
+
+
+def _latin1(df):
+    return df.rename(columns={"Log power": "Lög power"})  # written as Latin-1 below
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "options", "message"),
+    [
+        (
+            "text.csv",
+            _set("Log power", lambda df: np.where(df["stim"] == 1, "high", "low")),
+            {},
+            "holds text, e.g. 'low' (100 of 100 values)",
+        ),
+        (
+            "one.csv",
+            _set("Log power", lambda df: df["Log power"].astype(str).where(df.index != 3, "n/a?")),
+            {},
+            "holds text, e.g. 'n/a?' (1 of 100 values)",
+        ),
+        ("header.csv", lambda df: df.head(0), {}, "has no data rows"),
+        ("level.csv", lambda df: df[df["stim"] == 0], {}, "single level"),
+        (
+            "inf.csv",
+            _set("Log power", lambda df: df["Log power"].where(df.index != 0, np.inf)),
+            {},
+            "infinite",
+        ),
+        ("latin1.csv", _latin1, {"--y": "Lög power"}, "not UTF-8 text"),
+        ("ok.csv", None, {"--group": "Log power"}, "--group 'Log power' is also --y"),
+        ("ok.csv", None, {"--group": "stim"}, "--group 'stim' is also --treatment"),
+        ("ok.csv", None, {"--treatment": "Log power"}, "--treatment 'Log power' is also --y"),
+        ("ok.csv", None, {"--detail": "mouse id"}, "--detail 'mouse id' is also --group"),
+        ("ok.csv", None, {"--group2": "mouse id"}, "--group2 'mouse id' is also --group"),
+        ("ok.csv", None, {"--condition": ["i_trial", "i_trial"]}, "'i_trial' is twice"),
+    ],
+    ids=[
+        "y text",
+        "y one text value",
+        "header only",
+        "one treatment level",
+        "y inf",
+        "latin-1",
+        "group is y",
+        "group is treatment",
+        "treatment is y",
+        "detail is group",
+        "group2 is group",
+        "condition twice",
+    ],
+)
+def test_fit_odd_inputs_are_one_line(csv, tmp_path, capsys, name, change, options, message):
+    encoding = {"encoding": "latin-1"} if name == "latin1.csv" else {}
+    path = _table(csv, tmp_path, name, change, **encoding)
+    argv = _fit_args(path, tmp_path / "out")
+    for option, value in options.items():  # replace the option's value, or add the option
+        values = value if isinstance(value, list) else [value]
+        if option in argv:
+            argv[argv.index(option) + 1 : argv.index(option) + 2] = values
+        else:
+            argv += [option, *values]
+    line = _one_line_error(capsys, argv, message)
+    if name in ("header.csv", "latin1.csv"):
+        assert str(path) in line
+
+
+def test_fit_empty_file_says_so(tmp_path, capsys):
+    (tmp_path / "e.csv").write_text("")
+    _one_line_error(capsys, _fit_args(tmp_path / "e.csv", tmp_path / "out"), "it is empty")

@@ -1,3 +1,5 @@
+import hashlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ from bwestimators.datasets import (
     load_chirp_power,
     load_radon,
 )
+from bwestimators.exceptions import InputError, InputTypeError
 
 
 def test_spikes_reproducible():
@@ -184,3 +187,141 @@ def test_lfp_effect_zero_keeps_a_small_residual_response():
         means = df.groupby("stim")["Power"].mean()
         diffs.append(means[1] - means[0])
     assert 0.08 < np.mean(diffs) < 0.2
+
+
+# ---- argument checks: a wrong argument is an InputError naming it, before any draw ----
+
+
+def _digest(*arrays):
+    d = hashlib.sha256()
+    for a in arrays:
+        d.update(np.ascontiguousarray(np.asarray(a, dtype=float)).tobytes())
+    return d.hexdigest()[:16]
+
+
+def test_valid_arguments_draw_the_same_data_as_before_the_checks():
+    """Digests of frames drawn before the argument checks existed: the checks draw nothing."""
+    lfp = generate_fake_lfp(n_trials=4, n_mice=3, random_state=0)
+    assert _digest(lfp.df["Power"], lfp.df_monster["Power"]) == "38cae07c9e227173"
+    spikes = generate_fake_spikes(
+        n_trials=2,
+        n_neurons=2,
+        n_mice=3,
+        mouse_response_slope=-1.0,
+        overall_stim_response_strength=1,
+        random_state=1,
+    )
+    assert _digest(spikes.df["firing_rate"], spikes.df_monster["spike_time"]) == (
+        "6df3b75c061e2288"
+    )
+    types = generate_spikes_stim_types(n_trials=2, n_neurons=2, n_mice=2, random_state=2)
+    assert _digest(types["firing_rate"]) == "834b26f9859d708b"
+    strength = generate_spikes_stim_strength(
+        [0, 2.5], n_trials=2, n_neurons=2, n_mice=1, random_state=3
+    )
+    assert _digest(strength["firing_rate"], strength["i_trial"]) == "fa1738e9cf470f3c"
+
+
+@pytest.mark.parametrize(
+    ("generator", "kwargs", "message"),
+    [
+        (generate_fake_lfp, {"n_trials": 0}, "n_trials must be at least 1"),
+        (generate_fake_lfp, {"n_trials": -2}, "n_trials must be at least 1"),
+        (generate_fake_lfp, {"n_mice": 0}, "n_mice must be at least 1"),
+        (generate_fake_lfp, {"n_mice": -1}, "n_mice must be at least 1"),
+        (generate_fake_lfp, {"dur": 0}, "dur must be at least 1"),
+        (generate_fake_lfp, {"slowest_fr": 0}, "slowest_fr must be > 0"),
+        (generate_fake_lfp, {"fastest_fr": -3}, "fastest_fr must be > 0"),
+        (generate_fake_lfp, {"time_randomness": -1}, "time_randomness must be >= 0"),
+        (generate_fake_lfp, {"trial_baseline_randomness": -0.2}, "trial_baseline_randomness"),
+        (generate_fake_lfp, {"mouse_response_slope": np.nan}, "must be a finite number"),
+        (generate_fake_lfp, {"mouse_response_slope": np.inf}, "must be a finite number"),
+        (generate_fake_lfp, {"mouse_response_slope": -20}, "stays positive; got -20"),
+        (generate_fake_lfp, {"mouse_response_slope": 1e12}, "events per trial"),
+        (generate_fake_lfp, {"random_state": -1}, "random_state must be"),
+        (generate_fake_spikes, {"n_neurons": 0}, "n_neurons must be at least 1"),
+        (generate_fake_spikes, {"n_mice": 0}, "n_mice must be at least 1"),
+        (generate_fake_spikes, {"n_trials": 0}, "n_trials must be at least 1"),
+        (generate_fake_spikes, {"mouse_response_slope": -3}, "got -27 for mouse 9"),
+        (generate_spikes_stim_types, {"n_trials": 0}, "n_trials must be at least 1"),
+        (generate_spikes_stim_types, {"n_mice": 0}, "n_mice must be at least 1"),
+        (
+            generate_spikes_stim_types,
+            {"overall_stim_response_strength": -4},
+            "stimulation type 2 doubles",
+        ),
+        (generate_spikes_stim_strength, {"overall_stim_response_strengths": []}, "is empty"),
+        (
+            generate_spikes_stim_strength,
+            {"overall_stim_response_strengths": [0, np.nan]},
+            "overall_stim_response_strengths[1] must be a finite number",
+        ),
+        (
+            generate_spikes_stim_strength,
+            {"overall_stim_response_strengths": [0, -10]},
+            "overall_stim_response_strengths[1] = -10",
+        ),
+        (generate_spikes_stim_strength, {"n_trials": 0}, "n_trials must be at least 1"),
+    ],
+)
+def test_bad_arguments_are_input_errors(generator, kwargs, message):
+    with pytest.raises(InputError) as info:
+        generator(**kwargs)
+    assert message in str(info.value)
+    assert not isinstance(info.value, InputTypeError)
+
+
+@pytest.mark.parametrize(
+    ("generator", "kwargs", "message"),
+    [
+        (generate_fake_lfp, {"n_trials": 2.5}, "n_trials must be an integer"),
+        (generate_fake_lfp, {"n_trials": 5.0}, "n_trials must be an integer"),
+        (generate_fake_lfp, {"n_mice": True}, "n_mice must be an integer"),
+        (generate_fake_lfp, {"dur": "7"}, "dur must be an integer"),
+        (generate_fake_lfp, {"mouse_response_slope": "9"}, "mouse_response_slope must be a number"),
+        (generate_fake_lfp, {"random_state": "seed"}, "random_state must be"),
+        (generate_fake_spikes, {"n_neurons": [3]}, "n_neurons must be an integer"),
+        (generate_spikes_stim_types, {"n_neuron": 3}, "Did you mean 'n_neurons'?"),
+        (
+            generate_spikes_stim_strength,
+            {"overall_stim_response_strengths": 5},
+            "must be a list of numbers",
+        ),
+        (
+            generate_spikes_stim_strength,
+            {"overall_stim_response_strengths": "05"},
+            "must be a list of numbers",
+        ),
+        (
+            generate_spikes_stim_strength,
+            {"overall_stim_response_strength": 3},
+            "pass overall_stim_response_strengths instead",
+        ),
+    ],
+)
+def test_wrong_types_are_input_type_errors(generator, kwargs, message):
+    with pytest.raises(InputTypeError) as info:  # an InputError and a TypeError
+        generator(**kwargs)
+    assert message in str(info.value)
+
+
+def test_smallest_valid_arguments_still_generate():
+    """One of each count, a negative response that keeps the rates positive, numpy ints."""
+    df = generate_fake_lfp(n_trials=1, n_mice=1, dur=1, mouse_response_slope=-5, random_state=0).df
+    assert len(df) == 2 and df["Power"].notna().all()
+    df = generate_fake_lfp(n_trials=np.int64(2), n_mice=np.int32(2), random_state=0).df
+    assert len(df) == 2 * 2 * 2
+    df = generate_fake_spikes(n_trials=1, n_neurons=1, n_mice=1, random_state=0).df
+    assert len(df) == 2
+    df = generate_spikes_stim_strength(
+        iter([0, 5]), n_trials=1, n_neurons=1, n_mice=1, random_state=0
+    )
+    assert sorted(df["stim_strength"].unique()) == [0, 5]
+
+
+def test_argument_check_runs_before_any_draw():
+    rng = np.random.default_rng(0)
+    state = rng.bit_generator.state
+    with pytest.raises(InputError):
+        generate_spikes_stim_strength([0, 5, np.nan], n_trials=1, random_state=rng)
+    assert rng.bit_generator.state == state  # nothing generated for the valid strengths

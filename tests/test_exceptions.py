@@ -285,7 +285,8 @@ def test_hierarchical_unseen_levels_at_predict(df):
     """Reached through _cell_codes, without a posterior to fit."""
     spec = ColumnSpec("stim", group="mouse", condition="region")
     slope = HierarchicalSlopeRegressor(spec, condition_pooling="none")
-    slope._resolve(df, fit=True)
+    data = slope._resolve(df, fit=True)
+    slope._choose_structure(slope._cell_codes(data), data.Z["treatment"].to_numpy(float))
     with pytest.raises(InputError, match="condition_pooling='partial'"):
         slope._cell_codes(slope._resolve(df.assign(region="c"), fit=False), predict=True)
     means = ConditionMeansRegressor(spec)

@@ -27,8 +27,12 @@ def _fit(est, X, y):
 @pytest.fixture(scope="module")
 def nested():
     df, a_group = simulate_nested(n_rep=10, random_state=0)
-    est = _fit(HierarchicalSlopeRegressor(SPEC3, random_state=0, **FAST), df, df["y value"])
-    return df, a_group, est
+    # partial pooling of the three conditions and no group slopes, set explicitly (the
+    # defaults would not pool three levels, and add slopes since stim varies within mice)
+    model = HierarchicalSlopeRegressor(
+        SPEC3, condition_pooling="partial", add_group_slope=False, random_state=0, **FAST
+    )
+    return df, a_group, _fit(model, df, df["y value"])
 
 
 def test_effects_table_contract(nested):
@@ -82,7 +86,9 @@ def test_agrees_with_statsmodels_mixedlm():
     df = pd.DataFrame({"g": [f"g{i}" for i in g], "t": t, "y": y})
     lme = smf.mixedlm("y ~ t", df, groups=df["g"]).fit(reml=True)
     est = _fit(
-        HierarchicalSlopeRegressor(ColumnSpec("t", group="g"), random_state=1, **FAST),
+        HierarchicalSlopeRegressor(
+            ColumnSpec("t", group="g"), add_group_slope=False, random_state=1, **FAST
+        ),
         df,
         df["y"],
     )
@@ -372,7 +378,10 @@ def test_no_pooling_and_group_slope():
 
 def test_svi_recovers_slopes():
     df, _ = simulate_nested(n_rep=10, random_state=5)
-    est = _fit(HierarchicalSlopeRegressor(SPEC3, method="svi", random_state=0), df, df["y value"])
+    model = HierarchicalSlopeRegressor(
+        SPEC3, method="svi", condition_pooling="partial", add_group_slope=False, random_state=0
+    )
+    est = _fit(model, df, df["y value"])
     raw = df.groupby(["brain region", "stim"])["y value"].mean().unstack()
     # balanced data: the slopes are close to the raw differences of the cell means
     np.testing.assert_allclose(est.effects_["estimate"], raw[1] - raw[0], atol=0.1)
@@ -415,7 +424,7 @@ def test_fit_many_matches_fit(lfp_small):
     from bwestimators.datasets import generate_fake_lfp
 
     spec = ColumnSpec("stim", group="mouse")
-    est = HierarchicalSlopeRegressor(spec, random_state=3, **FAST)
+    est = HierarchicalSlopeRegressor(spec, add_group_slope=False, random_state=3, **FAST)
     dfs = [
         generate_fake_lfp(mouse_response_slope=9, n_trials=8, random_state=i).df for i in range(3)
     ]
@@ -461,7 +470,14 @@ def test_dense_mass_matches_diagonal(nested):
     df, _, diag = nested
     before = inference.compiled_sampler_count()
     dense = _fit(
-        HierarchicalSlopeRegressor(SPEC3, random_state=0, dense_mass=True, **FAST),
+        HierarchicalSlopeRegressor(
+            SPEC3,
+            condition_pooling="partial",
+            add_group_slope=False,
+            random_state=0,
+            dense_mass=True,
+            **FAST,
+        ),
         df,
         df["y value"],
     )
@@ -492,3 +508,32 @@ def test_informative_and_nested_match_pandas():
         pairs = frame.assign(o=outer)[["k", "o"]].drop_duplicates()
         assert _nested(keys, outer) == pairs["k"].is_unique
         assert _nested(keys, keys // 2)
+
+
+def test_auto_structure_follows_the_design():
+    """Defaults: a slope per group when the treatment varies within groups; conditions with
+    fewer than five levels are not pooled; the choices are kept in fitted attributes."""
+    df, _ = simulate_nested(n_rep=3, random_state=0)
+    est = _fit(HierarchicalSlopeRegressor(SPEC3, random_state=0, **FAST), df, df["y value"])
+    assert est.add_group_slope_ and est.config_.group_slope
+    assert est.condition_pooling_ == "none" and "alpha" not in est.draws_
+    assert "group_slope" in est.variance_components_.index
+    between = df.assign(stim=df["mouse id"].str[1:].astype(int) % 2)
+    spec = ColumnSpec("stim", group="mouse id")
+    est = _fit(
+        HierarchicalSlopeRegressor(spec, random_state=0, **FAST), between, between["y value"]
+    )
+    assert not est.add_group_slope_ and "b_group" not in est.draws_
+
+
+def test_informative_slopes_scores_noise_low_and_signal_high():
+    from bwestimators._cells import informative_slopes, varies_within
+
+    rng = np.random.default_rng(0)
+    g = np.repeat(np.arange(20), 40)
+    t = np.tile(np.repeat([0.0, 1.0], 20), 20)
+    noise = rng.normal(size=len(g))
+    assert informative_slopes(g, noise, t) < 1
+    strong = noise + rng.normal(0, 3, 20)[g] * t
+    assert informative_slopes(g, strong, t) > 20
+    assert varies_within(g, t) and not varies_within(g, (g % 2).astype(float))

@@ -44,7 +44,7 @@ def test_identical_to_statsmodels_no_condition(lfp):
 
 def test_identical_to_statsmodels_per_condition():
     df, _ = simulate_nested(n_rep=5, random_state=2)
-    lme = LMEComparator(SPEC3).fit(df, df["y value"])
+    lme = LMEComparator(SPEC3, add_group_slope=False).fit(df, df["y value"])
     direct = smf.mixedlm(
         "Q('y value') ~ 0 + C(Q('brain region')) + C(Q('brain region')):stim",
         df,
@@ -77,7 +77,7 @@ def test_radon_gelman_hill_table():
     (se 0.07), county sd 0.33, residual sd 0.76."""
     df = load_radon()
     y = np.log(np.where(df["radon"] == 0, 0.1, df["radon"]))
-    lme = LMEComparator(ColumnSpec("floor", group="county")).fit(df, y)
+    lme = LMEComparator(ColumnSpec("floor", group="county"), add_group_slope=False).fit(df, y)
     eff = lme.effects_.iloc[0]
     assert round(eff["estimate"], 2) == -0.69
     assert round(eff["std_err"], 2) == 0.07
@@ -199,9 +199,33 @@ def test_boundary_fit_does_not_crash():
     df = pd.DataFrame({"g": np.repeat(np.arange(6), 10), "t": np.tile([0, 1], 30)})
     df["y"] = 0.5 * df["t"] + rng.normal(size=60)
     with pytest.warns(LMEWarning):
-        est = LMEComparator(ColumnSpec("t", group="g")).fit(df, df["y"])
+        est = LMEComparator(ColumnSpec("t", group="g"), add_group_slope=False).fit(df, df["y"])
     assert any("default optimizer failed" in m for m in est.warnings_)
     ols = smf.ols("y ~ t", df).fit()
     assert est.effects_["estimate"].iloc[0] == pytest.approx(ols.params["t"], abs=0.05)
     assert np.isfinite(est.predict(df)).all()
     assert len(est.intercepts_) == 6
+
+
+def test_auto_group_slope_follows_the_design(lfp):
+    """A slope per group when the treatment varies within groups, none when it does not;
+    a singular slope fit is refitted without slopes, with a warning."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for g in range(8):
+        a, b = rng.normal(0, 1), rng.normal(0, 0.8)
+        for t in (0, 1):
+            for _ in range(10):
+                rows.append((g, t, a + (0.5 + b) * t + rng.normal(0, 0.5)))
+    df = pd.DataFrame(rows, columns=["g", "t", "y"])
+    est = LMEComparator(ColumnSpec("t", group="g")).fit(df, df["y"])
+    assert est.add_group_slope_ and est.re_formula_ == "1 + Q('t')"
+    assert "group_slope" in est.variance_components_.index
+    between = df.assign(t=(df["g"] % 2).astype(float))
+    est = LMEComparator(ColumnSpec("t", group="g")).fit(between, between["y"])
+    assert not est.add_group_slope_ and est.re_formula_ == "1"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = LMEComparator(ColumnSpec("stim", group="mouse")).fit(lfp, lfp["Log power"])
+    assert not est.add_group_slope_  # the fake LFP's mice share one response: singular
+    assert any("singular" in m for m in est.warnings_)

@@ -152,8 +152,10 @@ def test_joblib_and_dask_give_identical_tables(tmp_path):
     cols = ["estimator", "effect", "repeat", "seed", "estimate", "p_value", "detected"]
     pd.testing.assert_frame_equal(sequential[cols], parallel[cols])
     with (
+        # one worker thread: Python's warning capture is process-wide, so fits in concurrent
+        # threads can see each other's warnings (tests/test_faults.py covers threads)
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
         ) as cluster,
         distributed.Client(cluster),
     ):

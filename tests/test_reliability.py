@@ -90,3 +90,35 @@ def test_score_refuses_a_foreign_index(lfp):
 def test_constant_or_overflowing_y_is_refused(lfp, make, values, message):
     with pytest.raises(InputError, match=message):
         make().fit(lfp, values(len(lfp)))
+
+
+def _pre_post_frame(effect=1.0, seed=1):
+    """Six mice, pre and post trials; post is on average ``effect`` above pre."""
+    rng = np.random.default_rng(seed)
+    n_mice, n_trials = 6, 8
+    mouse = np.repeat([f"m{i}" for i in range(n_mice)], 2 * n_trials)
+    dose = np.tile(np.repeat(["pre", "post"], n_trials), n_mice)
+    slope = effect + rng.normal(scale=0.3, size=n_mice)
+    y = (
+        np.repeat(rng.normal(size=n_mice), 2 * n_trials)
+        + np.repeat(slope, 2 * n_trials) * (dose == "post")
+        + rng.normal(scale=0.5, size=len(mouse))
+    )
+    return pd.DataFrame(
+        {"dose": pd.Categorical(dose, categories=["pre", "post"]), "mouse": mouse, "y": y}
+    )
+
+
+def test_categorical_treatment_keeps_its_order_and_the_sign_of_the_effect():
+    """Categories ["pre", "post"]: post vs pre, not the alphabetical "post" < "pre"."""
+    df = _pre_post_frame(effect=1.0)
+    est = LMEComparator(ColumnSpec("dose", group="mouse")).fit(df, df["y"])
+    assert est.effects_["estimate"].iloc[0] > 0
+    assert est.spec_.treatment_reference_ == "pre"
+    flipped = LMEComparator(ColumnSpec("dose", group="mouse", treatment_levels=["post", "pre"]))
+    flipped.fit(df, df["y"])
+    assert flipped.effects_["estimate"].iloc[0] < 0
+    assert flipped.spec_.treatment_reference_ == "post"
+    np.testing.assert_allclose(
+        flipped.effects_["estimate"].iloc[0], -est.effects_["estimate"].iloc[0], rtol=1e-6
+    )

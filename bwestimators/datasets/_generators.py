@@ -4,13 +4,23 @@ Spikes are drawn from an inhomogeneous Poisson process by thinning, for all
 trials of all neurons at once with numpy.
 """
 
+import difflib
+import inspect
 import logging
+import numbers
+from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from bwestimators.exceptions import InputError, InputTypeError
+
 logger = logging.getLogger(__name__)
+
+#: Most events (spikes) one trial may expect: more is a mistake in the units
+#: (the rates are in Hz) and would exhaust the memory rather than fail.
+_MAX_EVENTS_PER_TRIAL = 1e8
 
 
 class FakeData(NamedTuple):
@@ -20,6 +30,227 @@ class FakeData(NamedTuple):
     df_monster: pd.DataFrame
     index_cols: list
     firing_rates: pd.DataFrame
+
+
+# ---- argument checks: a wrong argument is an InputError that names it, raised
+# before anything is drawn (valid arguments draw exactly the same numbers) ----
+
+
+def _check_count(name, value, what, minimum=1):
+    """``value`` is an integer >= ``minimum``; ``what`` says what it counts."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InputTypeError(f"{name} must be an integer ({what}), got {value!r}.")
+    if value < minimum:
+        raise InputError(f"{name} must be at least {minimum} ({what}), got {value!r}.")
+
+
+def _check_real(name, value, what, *, positive=False, non_negative=False):
+    """``value`` is a finite real number (> 0 or >= 0 where asked)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputTypeError(f"{name} must be a number ({what}), got {value!r}.")
+    if not np.isfinite(value):
+        raise InputError(f"{name} must be a finite number ({what}), got {value!r}.")
+    if positive and not value > 0:
+        raise InputError(f"{name} must be > 0 ({what}), got {value!r}.")
+    if non_negative and value < 0:
+        raise InputError(f"{name} must be >= 0 ({what}; 0 for none), got {value!r}.")
+
+
+def _rate_args(slowest_fr, fastest_fr, dur, time_randomness, trial_baseline_randomness):
+    return {
+        "slowest_fr": slowest_fr,
+        "fastest_fr": fastest_fr,
+        "dur": dur,
+        "time_randomness": time_randomness,
+        "trial_baseline_randomness": trial_baseline_randomness,
+    }
+
+
+def _check_rates(args, responses, label, where=None, note=""):
+    """The rates of the spike process: positive stimulated rates, a sane event count.
+
+    ``responses`` are the stimulation responses (Hz) of the mice, made of the
+    arguments as ``label`` says; ``where(i)`` names response ``i``.
+    """
+    floor = args["slowest_fr"] + 0.1
+    lowest = int(np.argmin(responses))
+    if not floor + responses[lowest] > 0:
+        at = f" {where(lowest)}" if where else ""
+        raise InputError(
+            f"{label} must be above -(slowest_fr + 0.1) = {-floor:g} Hz, so that the "
+            f"stimulated rate slowest_fr + 0.1 + response stays positive; got "
+            f"{responses[lowest]:g}{at}{note}."
+        )
+    dur = args["dur"]
+    top = (
+        max(args["slowest_fr"], args["fastest_fr"], floor + float(np.max(responses)))
+        + args["time_randomness"]
+        + 4 * args["trial_baseline_randomness"]
+    )
+    if top * dur > _MAX_EVENTS_PER_TRIAL:
+        raise InputError(
+            f"rates of up to {top:g} Hz over dur={dur} s would draw about {top * dur:.3g} "
+            f"events per trial (at most {_MAX_EVENTS_PER_TRIAL:g}); the rates "
+            f"(slowest_fr, fastest_fr, responses, time_randomness) are in Hz{note}."
+        )
+
+
+def _check_common(
+    n_trials,
+    dur,
+    slowest_fr,
+    fastest_fr,
+    time_randomness,
+    trial_baseline_randomness,
+    overall_stim_response_strength,
+    mouse_response_slope,
+):
+    _check_count("n_trials", n_trials, "trials per unit and stimulation level")
+    _check_count("dur", dur, "trial duration in whole seconds")
+    _check_real("slowest_fr", slowest_fr, "a baseline rate, Hz; it is log-spaced", positive=True)
+    _check_real("fastest_fr", fastest_fr, "a baseline rate, Hz; it is log-spaced", positive=True)
+    _check_real("time_randomness", time_randomness, "a noise amplitude, Hz", non_negative=True)
+    _check_real(
+        "trial_baseline_randomness",
+        trial_baseline_randomness,
+        "a noise scale, Hz",
+        non_negative=True,
+    )
+    _check_real("overall_stim_response_strength", overall_stim_response_strength, "a response, Hz")
+    _check_real("mouse_response_slope", mouse_response_slope, "a response, Hz")
+
+
+def _check_spikes_args(
+    n_trials,
+    n_neurons,
+    n_mice,
+    dur,
+    slowest_fr,
+    time_randomness,
+    overall_stim_response_strength,
+    mouse_response_slope,
+    trial_baseline_randomness,
+    do_bad_mice,
+    fastest_fr,
+    note="",
+):
+    """Check the arguments of :func:`generate_fake_spikes`; InputError naming the wrong one."""
+    _check_count("n_mice", n_mice, "mice")
+    _check_count("n_neurons", n_neurons, "neurons per mouse")
+    _check_common(
+        n_trials,
+        dur,
+        slowest_fr,
+        fastest_fr,
+        time_randomness,
+        trial_baseline_randomness,
+        overall_stim_response_strength,
+        mouse_response_slope,
+    )
+    responses = _spike_responses(
+        n_mice, overall_stim_response_strength, mouse_response_slope, do_bad_mice
+    )
+    _check_rates(
+        _rate_args(slowest_fr, fastest_fr, dur, time_randomness, trial_baseline_randomness),
+        responses,
+        "overall_stim_response_strength + i * mouse_response_slope (the response of mouse i)",
+        lambda i: f"for mouse {i}",
+        note,
+    )
+
+
+def _check_lfp_args(
+    n_trials,
+    n_mice,
+    dur,
+    mouse_response_slope,
+    fastest_fr,
+    slowest_fr,
+    time_randomness,
+    overall_stim_response_strength,
+    trial_baseline_randomness,
+):
+    """Check the arguments of :func:`generate_fake_lfp`; InputError naming the wrong one.
+
+    The same arguments as :func:`generate_fake_lfp` but ``random_state``.
+
+    Examples
+    --------
+    >>> from bwestimators.datasets._generators import _check_lfp_args
+    >>> _check_lfp_args(0, 10, 7, 1.0, 38, 7, 10, 0, 0.2)
+    Traceback (most recent call last):
+    ...
+    bwestimators.exceptions.InputError: n_trials must be at least 1 (trials per unit ...
+    """
+    _check_count("n_mice", n_mice, "mice")
+    _check_common(
+        n_trials,
+        dur,
+        slowest_fr,
+        fastest_fr,
+        time_randomness,
+        trial_baseline_randomness,
+        overall_stim_response_strength,
+        mouse_response_slope,
+    )
+    response = np.array([overall_stim_response_strength + mouse_response_slope], dtype=float)
+    _check_rates(
+        _rate_args(slowest_fr, fastest_fr, dur, time_randomness, trial_baseline_randomness),
+        response,
+        "overall_stim_response_strength + mouse_response_slope (the response)",
+    )
+
+
+def _spike_args(func, kwargs, taken=None, **args):
+    """All arguments of :func:`generate_fake_spikes` but ``random_state``, defaults filled.
+
+    ``kwargs`` are what ``func`` passes on; a name ``func`` sets itself (a key
+    of ``taken``, with the argument of ``func`` that sets it) or one
+    :func:`generate_fake_spikes` does not take is an InputTypeError.
+    """
+    taken = taken or {}
+    signature = inspect.signature(generate_fake_spikes)
+    known = set(signature.parameters) - {"random_state", *args, *taken}
+    for key in kwargs:
+        if key in taken:
+            raise InputTypeError(
+                f"{func}() sets {key!r} of generate_fake_spikes from {taken[key]}; "
+                f"pass {taken[key]} instead."
+            )
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise InputTypeError(
+                f"{func}() got an unexpected keyword argument {key!r}; its **kwargs go "
+                f"to generate_fake_spikes, which takes {sorted(known)}.{hint}"
+            )
+    bound = signature.bind(**args, **kwargs)
+    bound.apply_defaults()
+    spike_args = dict(bound.arguments)
+    for key in ("random_state", "verbose", "do_ave_trial"):
+        spike_args.pop(key)
+    return spike_args
+
+
+def _rng(random_state):
+    """``np.random.default_rng(random_state)``; a bad seed is an InputError."""
+    try:
+        return np.random.default_rng(random_state)
+    except (TypeError, ValueError) as exc:
+        error = InputTypeError if isinstance(exc, TypeError) else InputError
+        raise error(
+            "random_state must be None, an int >= 0, a numpy Generator or SeedSequence, "
+            f"got {random_state!r}."
+        ) from exc
+
+
+def _spike_responses(n_mice, overall_stim_response_strength, mouse_response_slope, do_bad_mice):
+    """Stimulation response (Hz) of every mouse of :func:`generate_fake_spikes`."""
+    response = overall_stim_response_strength + np.arange(n_mice) * mouse_response_slope
+    response = np.asarray(response, dtype=float)
+    if do_bad_mice:
+        response[: n_mice // 2] = 0
+    return response
 
 
 def _rate_profiles(base, stim, n_trials, dur, time_randomness, trial_baseline_randomness, rng):
@@ -220,6 +451,15 @@ def generate_fake_spikes(
         columns that identify a trial; ``firing_rates`` the true baseline and
         stimulated rate of every neuron.
 
+    Raises
+    ------
+    InputError
+        Before anything is drawn, naming the argument: a count below 1, a
+        non-positive rate, a negative noise scale, a response that would make
+        a stimulated rate negative, a value that is not finite;
+        :class:`~bwestimators.exceptions.InputTypeError` (also a ``TypeError``)
+        for a wrong type, e.g. ``n_trials=2.5``.
+
     Examples
     --------
     >>> from bwestimators.datasets import generate_fake_spikes
@@ -230,11 +470,23 @@ def generate_fake_spikes(
     >>> sorted(df["stim"].unique().tolist())
     [0, 1]
     """
-    rng = np.random.default_rng(random_state)
-    response = overall_stim_response_strength + np.arange(n_mice) * mouse_response_slope
-    response = np.asarray(response, dtype=float)
-    if do_bad_mice:
-        response[: n_mice // 2] = 0
+    _check_spikes_args(
+        n_trials=n_trials,
+        n_neurons=n_neurons,
+        n_mice=n_mice,
+        dur=dur,
+        slowest_fr=slowest_fr,
+        time_randomness=time_randomness,
+        overall_stim_response_strength=overall_stim_response_strength,
+        mouse_response_slope=mouse_response_slope,
+        trial_baseline_randomness=trial_baseline_randomness,
+        do_bad_mice=do_bad_mice,
+        fastest_fr=fastest_fr,
+    )
+    rng = _rng(random_state)
+    response = _spike_responses(
+        n_mice, overall_stim_response_strength, mouse_response_slope, do_bad_mice
+    )
     if verbose:
         logger.info("Stim response per mouse (Hz): %s", response)
     base = np.logspace(np.log10(slowest_fr), np.log10(fastest_fr), n_neurons)
@@ -341,6 +593,15 @@ def generate_fake_lfp(
         underlying event (``Power`` is the event rate ``1/isi``, ``Log power``
         its log10) with the trial's ``mouse``, ``stim``, ``i_trial``.
 
+    Raises
+    ------
+    InputError
+        Before anything is drawn, naming the argument: a count below 1, a
+        non-positive rate, a negative noise scale, a response that would make
+        a stimulated rate negative, a value that is not finite;
+        :class:`~bwestimators.exceptions.InputTypeError` (also a ``TypeError``)
+        for a wrong type, e.g. ``n_trials=2.5``.
+
     Examples
     --------
     >>> from bwestimators.datasets import generate_fake_lfp
@@ -350,7 +611,18 @@ def generate_fake_lfp(
     >>> df["mouse"].nunique()
     4
     """
-    rng = np.random.default_rng(random_state)
+    _check_lfp_args(
+        n_trials=n_trials,
+        n_mice=n_mice,
+        dur=dur,
+        mouse_response_slope=mouse_response_slope,
+        fastest_fr=fastest_fr,
+        slowest_fr=slowest_fr,
+        time_randomness=time_randomness,
+        overall_stim_response_strength=overall_stim_response_strength,
+        trial_baseline_randomness=trial_baseline_randomness,
+    )
+    rng = _rng(random_state)
     response = overall_stim_response_strength + mouse_response_slope
     base = np.logspace(np.log10(slowest_fr), np.log10(fastest_fr), n_mice)
     stim = np.logspace(np.log10(slowest_fr + 0.1 + response), np.log10(fastest_fr), n_mice)
@@ -405,7 +677,19 @@ def generate_spikes_stim_types(
     >>> sorted(df["stim_strength"].unique().tolist())
     [1, 2]
     """
-    rng = np.random.default_rng(random_state)
+    _check_real("mouse_response_slope", mouse_response_slope, "a response, Hz")
+    _check_real("overall_stim_response_strength", overall_stim_response_strength, "a response, Hz")
+    for strength in (1, 2):
+        args = _spike_args(
+            "generate_spikes_stim_types",
+            kwargs,
+            n_trials=n_trials,
+            mouse_response_slope=mouse_response_slope * strength,
+            overall_stim_response_strength=overall_stim_response_strength * strength,
+        )
+        note = "" if strength == 1 else " (stimulation type 2 doubles both responses)"
+        _check_spikes_args(**args, note=note)
+    rng = _rng(random_state)
     frames = []
     for strength in (1, 2):
         df = generate_fake_spikes(
@@ -459,9 +743,33 @@ def generate_spikes_stim_strength(
     >>> sorted(df["stim_strength"].unique().tolist())
     [0, 5]
     """
-    rng = np.random.default_rng(random_state)
+    strengths = overall_stim_response_strengths
+    if isinstance(strengths, str | bytes) or not isinstance(strengths, Iterable):
+        raise InputTypeError(
+            "overall_stim_response_strengths must be a list of numbers (Hz), e.g. [0, 5], "
+            f"got {strengths!r}."
+        )
+    strengths = list(strengths)
+    if not strengths:
+        raise InputError(
+            "overall_stim_response_strengths is empty; give at least one strength (Hz), "
+            "e.g. [0, 5]."
+        )
+    for k, strength in enumerate(strengths):
+        name = f"overall_stim_response_strengths[{k}]"
+        _check_real(name, strength, "a stimulation strength, Hz")
+        args = _spike_args(
+            "generate_spikes_stim_strength",
+            kwargs,
+            taken={"overall_stim_response_strength": "overall_stim_response_strengths"},
+            n_trials=n_trials,
+            mouse_response_slope=mouse_response_slope,
+            overall_stim_response_strength=strength,
+        )
+        _check_spikes_args(**args, note=f" (at {name} = {strength!r})")
+    rng = _rng(random_state)
     frames = []
-    for block, strength in enumerate(overall_stim_response_strengths):
+    for block, strength in enumerate(strengths):
         df = generate_fake_spikes(
             n_trials=n_trials,
             mouse_response_slope=mouse_response_slope,

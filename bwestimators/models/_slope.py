@@ -45,10 +45,11 @@ def _scale(name, data):
 def slope_linear_predictor(cfg, data):
     """Sample the coefficients and return the linear predictor of every cell.
 
-    ``cfg.centered`` names the roles (``"group"``, ``"group2"``,
-    ``"condition"``) whose effects are centered; the others are non-centered.
-    The first centered intercept effect (group, else condition) is centered on
-    ``alpha`` and the first centered slope effect (condition, else group) on
+    ``cfg.centered`` names the effects (``"group"``, ``"group_slope"``,
+    ``"group2"``, ``"condition"``, ``"condition_slope"``) that are centered;
+    the others are non-centered. The first centered intercept effect (group,
+    else condition) is centered on ``alpha`` and the first centered slope
+    effect (condition, else group) on
     ``beta``. With conditions nested in groups (``cfg.nested``, each condition
     level within one group, ``data["c_group"]`` its group) and centered
     condition effects, the condition intercepts are centered on their group's
@@ -61,6 +62,8 @@ def slope_linear_predictor(cfg, data):
     group_slope = cfg.n_groups > 0 and cfg.group_slope
     cent_group = "group" in cfg.centered
     cent_cond = "condition" in cfg.centered
+    cent_cond_slope = "condition_slope" in cfg.centered
+    cent_group_slope = "group_slope" in cfg.centered
     nested_centered = (
         cfg.nested and cent_cond and group_int and cfg.condition_intercept and cfg.pooling != "none"
     )
@@ -94,14 +97,15 @@ def slope_linear_predictor(cfg, data):
         slope = beta
         if cond_slope:
             sd = _scale("sigma_condition_slope", data)
-            slope = slope + _random_effect("b_condition", cfg.n_conditions, sd, cent_cond, beta)[c]
+            b_cond = _random_effect("b_condition", cfg.n_conditions, sd, cent_cond_slope, beta)
+            slope = slope + b_cond[c]
     if group_int and not nested_centered:
         sd = _scale("sigma_group", data)
         mu = mu + _random_effect("a_group", cfg.n_groups, sd, cent_group, alpha)[g]
     if group_slope:
         sd = _scale("sigma_group_slope", data)
-        loc = None if (cond_slope and cent_cond) else beta
-        slope = slope + _random_effect("b_group", cfg.n_groups, sd, cent_group, loc)[g]
+        loc = None if (cond_slope and cent_cond_slope and cfg.pooling != "none") else beta
+        slope = slope + _random_effect("b_group", cfg.n_groups, sd, cent_group_slope, loc)[g]
     if cfg.n_groups2 and cfg.group2_intercept:
         sd = _scale("sigma_group2", data)
         cent = "group2" in cfg.centered
