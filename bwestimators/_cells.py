@@ -50,6 +50,8 @@ def informative(keys, z, t):
         dev = np.bincount(cell, weights=(z - mean_cell[cell]) ** 2, minlength=len(n_cell))
         var_cell = dev / (n_cell - 1)
     within = var_cell[n_cell > 1].mean() if (n_cell > 1).any() else np.nan
+    if not np.isfinite(within):  # one row per (level, treatment): a continuous treatment
+        within = _residual_variance(*_level_moments(level.ravel(), z, t))
     size = np.bincount(level.ravel()).astype(float)
     if not np.isfinite(within) or within <= 0 or len(size) < 2:
         return 0.0
@@ -125,6 +127,23 @@ def prior_constants(priors, family, y, t):
     }
 
 
+def _level_moments(level, z, t):
+    """Rows, and centered sums of squares and products of t and z, per level."""
+    n = np.bincount(level).astype(float)
+    dt = t - (np.bincount(level, weights=t) / n)[level]
+    dz = z - (np.bincount(level, weights=z) / n)[level]
+    sxy = np.bincount(level, weights=dt * dz)
+    return n, np.bincount(level, weights=dt**2), sxy, np.bincount(level, weights=dz**2)
+
+
+def _residual_variance(n, sxx, sxy, szz):
+    """Pooled residual variance of a straight line in t fitted within each level."""
+    varies = sxx > 1e-12 * np.maximum(szz, 1.0)
+    slope = np.where(varies, sxy / np.where(varies, sxx, 1.0), 0.0)
+    dof = n.sum() - len(n) - varies.sum()
+    return float((szz - slope * sxy).sum() / dof) if dof > 0 else np.nan
+
+
 def informative_slopes(keys, z, t):
     """How well the data inform the treatment slope of each level of a grouping.
 
@@ -134,20 +153,13 @@ def informative_slopes(keys, z, t):
     left out. Pure noise scores 0; as :func:`informative`, but for slopes.
     """
     _, level = np.unique(keys, return_inverse=True)
-    level = level.ravel()
-    n = np.bincount(level).astype(float)
-    t_mean = np.bincount(level, weights=t) / n
-    z_mean = np.bincount(level, weights=z) / n
-    dt, dz = t - t_mean[level], z - z_mean[level]
-    sxx = np.bincount(level, weights=dt**2)
-    sxy = np.bincount(level, weights=dt * dz)
-    szz = np.bincount(level, weights=dz**2)
+    n, sxx, sxy, szz = _level_moments(level.ravel(), z, t)
     varies = (sxx > 1e-12 * np.maximum(szz, 1.0)) & (n > 2)
     if varies.sum() < 2:
         return 0.0
     sxx, sxy, szz, n = sxx[varies], sxy[varies], szz[varies], n[varies]
     slope = sxy / sxx
-    sigma2 = (szz - slope * sxy).sum() / (n.sum() - 2 * len(n))
+    sigma2 = _residual_variance(n, sxx, sxy, szz)
     if not np.isfinite(sigma2) or sigma2 <= 0:
         return 0.0
     sampling = sigma2 / sxx

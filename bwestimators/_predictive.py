@@ -71,7 +71,8 @@ class PosteriorPredictiveMixin:
         X : DataFrame
         return_std : bool, default=False
             Also return the standard deviation of the posterior predictive
-            distribution of y.
+            distribution of y. For the student likelihood the observation
+            variance is averaged over the draws where it exists (nu > 2).
 
         Returns
         -------
@@ -94,7 +95,10 @@ class PosteriorPredictiveMixin:
             v_int = np.asarray(observation_variance(self.dist_y, m_int, params))
             m, v = self.y_scale_.moments(m_int, v_int)
             mean[sl] = m.mean(axis=0)
-            std[sl] = np.sqrt(m.var(axis=0) + v.mean(axis=0))
+            # heavy tails (student with nu <= 2) have no variance: average where it exists
+            finite = np.isfinite(v)
+            v_mean = np.where(finite, v, 0.0).sum(axis=0) / np.maximum(finite.sum(axis=0), 1)
+            std[sl] = np.sqrt(m.var(axis=0) + np.where(finite.any(axis=0), v_mean, np.inf))
         return (mean[inverse], std[inverse]) if return_std else mean[inverse]
 
     def log_predictive_density(self, X, y, pointwise=False):

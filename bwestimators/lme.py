@@ -68,6 +68,28 @@ def _random_effects(result, messages):
         return {}
 
 
+def _treatment_scaling(t, formula):
+    """Center and scale of the treatment column MixedLM is fitted on: ``(t - center) / scale``.
+
+    A binary (0/1) treatment, and any treatment under a user ``formula`` (which
+    names the columns itself), are fitted as they are (0, 1). A continuous one
+    is centered at its mean and scaled by its standard deviation: statsmodels'
+    optimizer does not converge with a random slope on a treatment far from 0
+    or with a wide range (days 1..64), and reports wrong standard errors.
+    """
+    t = np.asarray(t, dtype=float)
+    if formula is not None or np.all((t == 0) | (t == 1)):
+        return 0.0, 1.0
+    scale = float(np.std(t))
+    return float(np.mean(t)), scale if scale > 0 else 1.0
+
+
+def _to_treatment_units(center, scale):
+    """The matrix taking (intercept, slope) of the scaled treatment to the treatment's units:
+    ``a + b (t - c) / s = (a - b c / s) + (b / s) t``."""
+    return np.array([[1.0, -center / scale], [0.0, 1.0 / scale]])
+
+
 class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
     """Linear mixed-effects model of y on a treatment, fitted by statsmodels' MixedLM.
 
@@ -99,7 +121,8 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         spaces: ``Q('Log power') ~ stim``) replacing the default fixed effects.
         Its left side is replaced by y. The effects table then reports the
         change of the fixed-effects prediction per unit of treatment in each
-        condition, whatever terms give it.
+        condition, whatever terms give it. The treatment is then fitted as it
+        is in X (no internal scaling, see Notes).
     reml : bool, default=True
         Restricted maximum likelihood (else maximum likelihood).
     alpha : float, default=0.05
@@ -115,13 +138,38 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         Standard deviations ``group``, ``group_slope``, ``group2``,
         ``residual`` in units of y; ``lower``/``upper`` are NaN (MixedLM gives
         no intervals for them).
+    intercepts_ : DataFrame
+        Per group: the fixed intercept (at treatment 0, first condition) plus
+        the group's random intercept.
     result_ : statsmodels MixedLMResults
+        Fitted on the internally scaled treatment (see Notes): its parameters
+        of the treatment are per ``treatment_scale_`` units of treatment,
+        around ``treatment_center_``.
     formula_ : str
-        The formula fitted (with ``re_formula_`` and ``vc_formula_``).
+        The formula fitted (with ``re_formula_`` and ``vc_formula_``). Its
+        treatment name stands for the scaled column
+        ``(treatment - treatment_center_) / treatment_scale_`` (the column
+        as it is for a binary treatment or a user ``formula``).
+    treatment_center_, treatment_scale_ : float
+        The internal scaling of the treatment (0 and 1 when there is none).
     converged_ : bool
     warnings_ : list of str
         The warnings statsmodels raised during the fit, kept and re-emitted
         once as one :class:`LMEWarning`.
+
+    Notes
+    -----
+    A continuous treatment (any values other than 0 and 1) is fitted
+    centered and scaled, ``(t - mean(t)) / sd(t)``: statsmodels' MixedLM
+    with a random slope on a raw treatment such as days 1..64 does not
+    converge and reports wrong standard errors. This is a reparametrization
+    of the same model: ``effects_`` (per unit of treatment),
+    ``variance_components_`` (the group sd at treatment 0, the slope sd per
+    unit of treatment), ``intercepts_`` (at treatment 0) and ``predict`` are
+    reported in the treatment's units, as a converged fit on the raw
+    treatment would give them. A binary 0/1 treatment is fitted as it is
+    (already well conditioned), and so is everything under a user
+    ``formula``, which names its own columns and transformations.
 
     Examples
     --------
@@ -197,6 +245,9 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         y_arr = self._check_y(y, data)
         self._check_roles(data, need_group=True)
         frame, roles = working_frame(data, y_arr, getattr(y, "name", None))
+        t_raw = data.Z["treatment"].to_numpy(float)
+        self.treatment_center_, self.treatment_scale_ = _treatment_scaling(t_raw, self.formula)
+        frame[roles["treatment"]] = self._scaled(t_raw)
         if self.formula is not None:
             raw = _as_frame(X)
             extra = [c for c in raw.columns if c not in frame.columns]
@@ -204,7 +255,7 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         auto = self.add_group_slope == "auto"
         slope = self.add_group_slope
         if auto:
-            slope = varies_within(data.codes("group"), data.Z["treatment"].to_numpy(float))
+            slope = varies_within(data.codes("group"), t_raw)
         result, messages = self._fit_structure(frame, roles, slope)
         if slope and not auto and _singular(result):
             messages = [
@@ -236,7 +287,7 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         self._roles = roles
         self.effects_ = self._effects(result, frame, roles, data)
         self.variance_components_ = self._variance_components(result)
-        self._blups = _random_effects(result, self.warnings_)
+        self._blups = self._blups_in_treatment_units(_random_effects(result, self.warnings_))
         self.intercepts_ = self._intercepts(result, data)
         return self
 
@@ -257,8 +308,24 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
             result = _fit_mixedlm(model, self.reml)
         return result, log.messages
 
+    def _scaled(self, t):
+        """The treatment as MixedLM is fitted on it (``(t - center) / scale``)."""
+        return (np.asarray(t, dtype=float) - self.treatment_center_) / self.treatment_scale_
+
+    def _blups_in_treatment_units(self, blups):
+        """Each group's (intercept at treatment 0, slope per unit of treatment), as arrays."""
+        out = {}
+        for g, effect in blups.items():
+            effect = np.asarray(effect, dtype=float)
+            if self.add_group_slope_ and effect.shape[0] > 1:
+                A = _to_treatment_units(self.treatment_center_, self.treatment_scale_)
+                effect = np.concatenate([A @ effect[:2], effect[2:]])
+            out[g] = effect
+        return out
+
     def _contrast_frames(self, frame, roles):
-        """Rows at treatment 1 and 0 for each condition level (or one pair overall)."""
+        """Rows at treatment 1 and 0 (scaled as fitted) for each condition level (or one
+        pair overall): their design difference is the effect per unit of treatment."""
         t = roles["treatment"]
         if "condition" in roles:
             reps = frame.groupby(roles["condition"], observed=True, sort=False).head(1)
@@ -266,7 +333,8 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
             reps = reps.iloc[order]
         else:
             reps = frame.iloc[:1]
-        return reps.assign(**{t: 1.0}), reps.assign(**{t: 0.0})
+        one, zero = self._scaled([1.0, 0.0])
+        return reps.assign(**{t: one}), reps.assign(**{t: zero})
 
     def _effects(self, result, frame, roles, data):
         spec = model_spec_of(result)
@@ -288,7 +356,10 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         )
 
     def _variance_components(self, result):
-        cov_re = np.asarray(result.cov_re)
+        cov_re = np.asarray(result.cov_re, dtype=float)
+        if cov_re.shape[0] > 1:  # to (intercept at treatment 0, slope per unit of treatment)
+            A = _to_treatment_units(self.treatment_center_, self.treatment_scale_)
+            cov_re = A @ cov_re[:2, :2] @ A.T
         rows = {"group": np.sqrt(cov_re[0, 0])}
         if self.add_group_slope_ and cov_re.shape[0] > 1:
             rows["group_slope"] = np.sqrt(cov_re[1, 1])
@@ -334,13 +405,14 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         roles = self._roles
         self._check_predict_roles(data)
         frame, _ = working_frame(data, np.zeros(len(data.Z)), roles["y"])
+        t = data.Z["treatment"].to_numpy(float)
+        frame[roles["treatment"]] = self._scaled(t)
         if self.formula is not None:
             extra = [c for c in self._frame_like_fit().columns if c not in frame.columns]
             frame = pd.concat([frame, _as_frame(X).loc[data.Z.index, extra]], axis=1)
         fixed = design_rows(model_spec_of(self.result_), frame) @ np.asarray(self.result_.fe_params)
         re = self._blups
         groups = data.Z["group"].astype(object).to_numpy()
-        t = data.Z["treatment"].to_numpy(float)
         random = np.zeros(len(frame))
         for i, g in enumerate(groups):
             if g is not None and not (isinstance(g, float) and np.isnan(g)) and g in re:

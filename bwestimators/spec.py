@@ -148,6 +148,19 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
             value = getattr(self, role)
             if value is not None:
                 columns[role] = value
+        named = [
+            (role, name)
+            for role, value in columns.items()
+            for name in (value if isinstance(value, list) else [value])
+        ]
+        seen = {}
+        for role, name in named:
+            if name in seen:
+                raise InputError(
+                    f"Column {name!r} is given as both {seen[name]} and {role}; each role "
+                    "needs a column of its own (a treatment cannot be its own group)."
+                )
+            seen[name] = role
         return columns
 
     def fit(self, X, y=None):

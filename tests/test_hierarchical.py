@@ -537,3 +537,18 @@ def test_informative_slopes_scores_noise_low_and_signal_high():
     strong = noise + rng.normal(0, 3, 20)[g] * t
     assert informative_slopes(g, strong, t) > 20
     assert varies_within(g, t) and not varies_within(g, (g % 2).astype(float))
+
+
+def test_student_predictive_std_is_finite():
+    """Draws with nu <= 2 have no variance; the predictive sd averages where it exists."""
+    df, _ = simulate_nested(n_rep=4, random_state=7)
+    est = _fit(
+        HierarchicalSlopeRegressor(SPEC3, dist_y="student", random_state=0, **FAST),
+        df,
+        df["y value"],
+    )
+    est.draws_["nu"] = est.draws_["nu"].copy()
+    est.draws_["nu"][0, :10] = 1.5  # some draws without a variance
+    _, std = est.predict(df, return_std=True)
+    assert np.isfinite(std).all()
+    assert np.median(std) == pytest.approx(df["y value"].std(), rel=0.6)
