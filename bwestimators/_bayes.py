@@ -86,6 +86,10 @@ class BayesianEstimatorBase(
     def _choose_structure(self, codes, t):
         """Resolve the data-dependent model switches ("auto" options) into fitted attributes."""
 
+    def _treatment_center(self, t):
+        """The value subtracted from the treatment inside the model (0: none)."""
+        return 0.0
+
     def _random_effects(self):
         """The model's random effects, among those :func:`_cells.choose_centered` judges."""
         return ("group",) if self.add_group_intercept else ()
@@ -226,7 +230,8 @@ class BayesianEstimatorBase(
         codes = self._cell_codes(data)
         t = data.Z["treatment"].to_numpy(dtype=float)
         self._choose_structure(codes, t)
-        cells = _cells.collapse(codes, t, z, self.family_)
+        self.treatment_center_ = self._treatment_center(t)
+        cells = _cells.collapse(codes, t - self.treatment_center_, z, self.family_)
         constants = _cells.prior_constants(self.priors, self.family_, y, t)
         cells.update({k: np.float32(v) for k, v in constants.items()})
         self.centered_ = _cells.choose_centered(
@@ -250,7 +255,8 @@ class BayesianEstimatorBase(
                 seed_value=seed_value,
                 **self._sampler_settings(),
             )
-        draws, losses = inference.run_svi(
+        # stats: losses, num_steps (run), converged, final_loss, pareto_k
+        return inference.run_svi(
             self._model_fn(),
             self.config_,
             cells,
@@ -260,7 +266,6 @@ class BayesianEstimatorBase(
             seed_value=seed_value,
             progress_bar=bool(self.progress_bar),
         )
-        return draws, {"losses": losses}
 
     def _finish(self, draws, stats, diagnostic_values=None):
         """Keep the draws and compute the results and diagnostics.

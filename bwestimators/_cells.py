@@ -171,11 +171,12 @@ def informative_slopes(keys, z, t):
 MIN_POOLED_LEVELS = 5
 
 
-def varies_within(keys, t):
+def varies_within(keys, t, min_levels=None):
     """Whether the treatment varies within levels of a grouping, enough to inform a slope.
 
-    True when at least two levels each have two or more treatment values and
-    three or more rows (a random slope per level is then identified).
+    True when at least ``min_levels`` (default :data:`MIN_POOLED_LEVELS`)
+    levels each have two or more treatment values and three or more rows: a
+    slope per level is then identified, and so is the spread of the slopes.
     """
     _, level = np.unique(keys, return_inverse=True)
     level = level.ravel()
@@ -183,8 +184,55 @@ def varies_within(keys, t):
     pairs = np.unique(np.column_stack([level, codes_t]), axis=0)
     n_values = np.bincount(pairs[:, 0], minlength=level.max(initial=-1) + 1)
     n_rows = np.bincount(level)
-    return bool(((n_values >= 2) & (n_rows >= 3)).sum() >= 2)
+    need = MIN_POOLED_LEVELS if min_levels is None else min_levels
+    return bool(((n_values >= 2) & (n_rows >= 3)).sum() >= need)
 
+
+def auto_structure(codes, t, condition_pooling, group_slope, condition_slope):
+    """The ``"auto"`` switches of the slope model resolved from the design.
+
+    Parameters
+    ----------
+    codes : dict of ndarray
+        Row codes ``g`` and ``c``.
+    t : ndarray
+        The treatment per row.
+    condition_pooling : {"auto", "partial", "none"}
+    group_slope : bool or "auto"
+    condition_slope : bool
+
+    Returns
+    -------
+    condition_pooling : {"partial", "none"}
+        Partial pooling from :data:`MIN_POOLED_LEVELS` condition levels.
+    group_slope : bool
+        A random slope per group when the treatment varies within enough groups
+        (:func:`varies_within`), unless conditions nested in the groups carry
+        their own slopes (they already let the response vary within each group).
+    """
+    has_cond, has_group = codes["c"].max() > 0, codes["g"].max() > 0
+    if condition_pooling == "auto":
+        condition_pooling = "partial" if codes["c"].max() + 1 >= MIN_POOLED_LEVELS else "none"
+    if group_slope == "auto":
+        within = condition_slope and has_cond and nested(codes["c"], codes["g"])
+        group_slope = varies_within(codes["g"], t) and not within
+    return condition_pooling, bool(group_slope and has_group)
+
+
+def treatment_center(t):
+    """The value a continuous treatment is centered on inside the model (0: not centered).
+
+    A treatment with more than two values whose mean lies more than two
+    standard deviations from 0 (log2 dose 3..9): intercepts at 0 would be an
+    extrapolation far from the data, tied to the slopes in a ridge.
+    """
+    far = abs(np.mean(t)) > 2 * np.std(t)
+    return float(np.mean(t)) if np.unique(t).size > 2 and far else 0.0
+
+
+#: Fewest levels whose effects may be centered: the scale of the effects of fewer levels
+#: keeps posterior mass near 0, where a centered parameterization has its funnel.
+MIN_CENTERED_LEVELS = 6
 
 #: Centered random effects when the data inform their levels more than this: the
 #: posterior of each level is then dominated by its data (shrinkage under 1/21),
@@ -222,12 +270,15 @@ def choose_centered(parameterization, codes, z, t, family, method, effects):
 
     Notes
     -----
-    ``"auto"`` judges each effect on its own: an intercept effect is centered
-    when :func:`informative` of its levels exceeds :data:`CENTERED_ABOVE`, a
-    slope effect when :func:`informative_slopes` does. A grouping whose
+    ``"auto"`` judges each effect on its own: an intercept effect of at least
+    :data:`MIN_CENTERED_LEVELS` levels is centered when :func:`informative` of
+    its levels exceeds :data:`CENTERED_ABOVE`, a slope effect when
+    :func:`informative_slopes` does. A grouping whose
     conditions (or group2 levels) are nested in it (each level within one
     group) stays non-centered: the nested effects absorb most of its variation,
-    and its levels are informed by a few nested levels, not by every row. SVI fits,
+    and its levels are informed by a few nested levels, not by every row. So
+    does a grouping nested in the conditions (animals within diets): its
+    effects and the condition effects share a ridge, which whitening eases. SVI fits,
     and families whose data inform effects weakly (binary), are non-centered.
     """
     effects = tuple(e for e in _EFFECT_KEYS if e in set(effects))
@@ -240,9 +291,11 @@ def choose_centered(parameterization, codes, z, t, family, method, effects):
     centered = []
     for effect in effects:
         key = _EFFECT_KEYS[effect]
-        if key not in codes or codes[key].max() == 0:
+        if key not in codes or codes[key].max() + 1 < MIN_CENTERED_LEVELS:
             continue
         if key != "c" and has_cond and nested(codes["c"], codes[key]):
+            continue
+        if key != "c" and has_cond and nested(codes[key], codes["c"]):
             continue
         if (
             key == "g"

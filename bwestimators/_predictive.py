@@ -40,7 +40,8 @@ class PosteriorPredictiveMixin:
         block = max(1, _MAX_DRAWS_TIMES_ROWS // n_draws)
         for start in range(0, len(t), block):
             sl = slice(start, start + block)
-            yield sl, self._row_mu(draws, {k: v[sl] for k, v in codes.items()}, t[sl])
+            block = {k: v[sl] for k, v in codes.items()}
+            yield sl, self._row_mu(draws, block, t[sl] - self.treatment_center_)
 
     def _likelihood_params(self, draws):
         """The family's own parameters, as (draws, 1) columns."""
@@ -151,7 +152,7 @@ class PosteriorPredictiveMixin:
         check_is_fitted(self, "draws_")
         codes, t, _ = self._predict_codes(X)
         draws = self._flat_draws(max_draws=n_draws)
-        mu = self._row_mu(draws, codes, t)
+        mu = self._row_mu(draws, codes, t - self.treatment_center_)
         seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
         dist = observation_dist(self.dist_y, mu, self._likelihood_params(draws))
         return self.y_scale_.inverse(np.asarray(dist.sample(jax.random.PRNGKey(seed))))

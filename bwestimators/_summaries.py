@@ -114,6 +114,53 @@ def convergence_report(convergence, sample_stats):
     return numbers, problems
 
 
+#: Pareto k-hat above which a guide's importance weights say it is no usable approximation
+#: (Vehtari et al. 2024, "Pareto smoothed importance sampling"; Yao et al. 2018).
+MAX_PARETO_K = 0.7
+
+
+def svi_report(stats, num_steps):
+    """The diagnostics of an SVI fit and the problems found in them.
+
+    Parameters
+    ----------
+    stats : dict
+        From :func:`bwestimators.inference.run_svi`: ``losses``, ``num_steps``,
+        ``converged``, ``final_loss``, ``pareto_k``.
+    num_steps : int
+        The most steps the fit was allowed.
+
+    Returns
+    -------
+    numbers : dict
+        ``svi_converged`` (the loss reached its plateau), ``svi_steps`` (steps
+        run), ``svi_final_loss`` (mean ELBO loss of the last window of steps) and
+        ``pareto_k`` (PSIS k-hat of the guide's draws against the model; above
+        0.7 the guide is no usable approximation of the posterior).
+    problems : list of str
+        What is wrong, with its remedy (empty for a clean fit).
+    """
+    numbers = {
+        "svi_converged": bool(stats["converged"]),
+        "svi_steps": int(stats["num_steps"]),
+        "svi_final_loss": float(stats["final_loss"]),
+        "pareto_k": float(stats["pareto_k"]),
+    }
+    problems = []
+    if not numbers["svi_converged"]:
+        problems.append(
+            f"SVI stopped at num_steps={num_steps} before its loss reached a plateau; "
+            "increase num_steps, or use method='nuts'."
+        )
+    if not numbers["pareto_k"] <= MAX_PARETO_K:
+        problems.append(
+            f"the SVI guide is a poor approximation of the posterior (Pareto k-hat "
+            f"{numbers['pareto_k']:.2f} > {MAX_PARETO_K}): its intervals may be too narrow; "
+            "use method='nuts' for calibrated intervals."
+        )
+    return numbers, problems
+
+
 class PosteriorSummaryMixin:
     """Tables of a fitted Bayesian estimator: effects, variance components, convergence.
 
@@ -133,6 +180,8 @@ class PosteriorSummaryMixin:
         return np.concatenate(parts, axis=-1)
 
     def _diagnose(self):
+        if self.method == "svi":
+            return self._diagnose_svi()
         nan = np.array([np.nan])
         convergence = self._convergence if self.method == "nuts" else (nan, nan, nan)
         numbers, problems = convergence_report(convergence, self.sample_stats_)
@@ -152,6 +201,21 @@ class PosteriorSummaryMixin:
         )
         self.warnings_.append(message)
         warnings.warn(message, ConvergenceWarning, stacklevel=4)
+
+    def _diagnose_svi(self):
+        """Diagnostics of an SVI fit (see :func:`svi_report`), warnings in ``warnings_``."""
+        numbers, problems = svi_report(self.sample_stats_, int(self.num_steps))
+        self.diagnostics_ = {
+            **numbers,
+            "num_chains": int(self.num_chains),
+            "num_samples": int(self.num_samples),
+            "centered": list(self.centered_),
+        }
+        self.warnings_ = []
+        for problem in problems:
+            message = f"{type(self).__name__}: {problem}"
+            self.warnings_.append(message)
+            warnings.warn(message, ConvergenceWarning, stacklevel=5)
 
     def _summary(self, draws):
         """Mean, sd, HDI and probability of being positive of draws (chains, draws[, k])."""

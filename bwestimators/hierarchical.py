@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.utils._param_validation import StrOptions
 
 from bwestimators._bayes import BayesianEstimatorBase
-from bwestimators._cells import MIN_POOLED_LEVELS, nested, varies_within
+from bwestimators._cells import MIN_POOLED_LEVELS, auto_structure, nested, treatment_center
 from bwestimators._configs import MeansConfig, SlopeConfig
 from bwestimators._families import LIKELIHOODS
 from bwestimators.exceptions import InputError
@@ -56,10 +56,23 @@ _COMMON_PARAMS_DOC = f"""
         Adapt a dense mass matrix during warmup instead of a diagonal one: more
         effective draws per draw when parameters are correlated (the group
         intercepts with the population intercept), at a higher cost per step.
-    num_steps : int, default=3000
-        SVI optimisation steps.
+    num_steps : int, default=20000
+        The most SVI optimisation steps (Adam, in jitted chunks). SVI stops
+        earlier when its ELBO loss reaches a plateau (relative change of the mean
+        loss between windows of 1000 steps under 1e-3, or within its noise); a fit
+        that hits ``num_steps`` first warns (ConvergenceWarning, kept in
+        ``warnings_``). ``diagnostics_`` then holds ``svi_converged``,
+        ``svi_steps``, ``svi_final_loss`` and ``pareto_k`` (PSIS k-hat of the
+        guide's draws against the model; above 0.7, which hierarchical posteriors
+        often give, the guide is no usable approximation and a warning says so).
     guide : {"normal", "laplace"}, default="normal"
-        SVI guide: ``AutoNormal`` or ``AutoLaplaceApproximation``.
+        SVI guide: ``AutoMultivariateNormal`` (a full-rank normal in the
+        unconstrained space; a mean-field normal gave slope sds 6 times too
+        narrow on hierarchical data) or ``AutoLaplaceApproximation``. A guide
+        that comes out degenerate (draws not finite, or a zero posterior sd, as
+        the Laplace approximation gives at a singular Hessian, common when a
+        random-effect sd goes to 0) raises a RuntimeError rather than reporting a
+        point mass as a confident result.
     hdi_prob : float, default=0.94
         Probability mass of the highest-density intervals in the results.
     progress_bar : bool, default=False
@@ -68,6 +81,18 @@ _COMMON_PARAMS_DOC = f"""
         per-draw progress, while SVI shows its optimisation steps.
     random_state : int, RandomState or None, default=None
         Seed of the sampler."""
+
+
+def _take(values, idx):
+    """Draws (draws x levels) of the levels ``idx`` (rows), 0 where a level is unseen (-1)."""
+    return np.where(idx[None, :] >= 0, values[:, np.clip(idx, 0, None)], 0.0)
+
+
+def _population(draws, fixed, per_condition):
+    """The population-level intercept or slope: the fixed one, else the mean over conditions."""
+    if fixed in draws:
+        return draws[fixed]
+    return draws[per_condition].mean(axis=-1)
 
 
 #: Variance components of the slope model: component -> numpyro site.
@@ -89,7 +114,13 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         mu = alpha + a_group[g] + a_group2[g2] + a_condition[c]
              + (beta + b_condition[c] + b_group[g]) * treatment
 
-    Random effects are normal with half-normal standard deviations. With a
+    Random effects are normal with half-normal standard deviations. A
+    continuous treatment (more than two values) whose mean lies more than two
+    standard deviations from 0 enters the model centered at its mean
+    (``treatment_center_``): intercepts at 0 would be an extrapolation far
+    from the data, tied to the slopes in a ridge NUTS samples badly. The
+    slopes are unchanged by it and ``intercepts_`` are reported at treatment
+    0. With a
     normal likelihood the rows are collapsed exactly to the sufficient
     statistics of every (group, group2, condition, treatment) cell, so a
     gradient costs O(cells), not O(rows); refits of the same configuration on
@@ -105,8 +136,9 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         Random intercept per group (needs a group).
     add_group_slope : bool or "auto", default="auto"
         Random treatment slope per group. ``"auto"``: a slope per group when the
-        treatment varies within groups (at least two groups with two or more
-        treatment values and three or more rows), the maximal structure the
+        treatment varies within groups (at least five groups with two or more
+        treatment values and three or more rows: fewer do not inform the spread
+        of the slopes), the maximal structure the
         design supports (Barr et al. 2013); without it, animals that differ in
         their response inflate the false-positive rate. Conditions nested in the
         groups (neurons within mice) with condition slopes already let the
@@ -160,7 +192,12 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
     config_ : SlopeConfig
         Static model configuration.
     centered_ : tuple of str
-        Roles whose random effects were centered.
+        Random effects that were centered (parameterization).
+    add_group_slope_, condition_pooling_ :
+        The model structure used (the ``"auto"`` choices resolved).
+    treatment_center_ : float
+        The value subtracted from a continuous treatment inside the model (0
+        for a binary one).
 
     Examples
     --------
@@ -206,7 +243,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         target_accept_prob=0.95,
         max_tree_depth=10,
         dense_mass=False,
-        num_steps=3000,
+        num_steps=20000,
         guide="normal",
         hdi_prob=0.94,
         progress_bar=False,
@@ -255,17 +292,13 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         return codes
 
     def _choose_structure(self, codes, t):
-        has_cond, has_group = codes["c"].max() > 0, codes["g"].max() > 0
-        self.condition_pooling_ = self.condition_pooling
-        if self.condition_pooling == "auto":
-            many = codes["c"].max() + 1 >= MIN_POOLED_LEVELS
-            self.condition_pooling_ = "partial" if many else "none"
-        slope = self.add_group_slope and self._group_given()
-        if self.add_group_slope == "auto":
-            # conditions nested in groups with their own slopes already vary within each group
-            within = self.add_condition_slope and has_cond and nested(codes["c"], codes["g"])
-            slope = varies_within(codes["g"], t) and not within
-        self.add_group_slope_ = bool(slope and has_group)
+        self.condition_pooling_, self.add_group_slope_ = auto_structure(
+            codes,
+            t,
+            self.condition_pooling,
+            self.add_group_slope if self._group_given() else False,
+            self.add_condition_slope,
+        )
 
     def _random_effects(self):
         partial = self.condition_pooling_ == "partial"
@@ -304,29 +337,25 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         return {"c_group": parent}
 
     def _row_mu(self, draws, codes, t):
-        def take(name, idx):
-            values = draws[name][:, np.clip(idx, 0, None)]
-            return np.where(idx[None, :] >= 0, values, 0.0)
-
         n = len(t)
         if "alpha" in draws:
             mu = np.repeat(draws["alpha"][:, None], n, axis=1)
             if "a_condition" in draws:
-                mu = mu + take("a_condition", codes["c"])
+                mu = mu + _take(draws["a_condition"], codes["c"])
         else:
-            mu = take("a_condition", codes["c"])
+            mu = _take(draws["a_condition"], codes["c"])
         if "beta" in draws:
             slope = np.repeat(draws["beta"][:, None], n, axis=1)
             if "b_condition" in draws:
-                slope = slope + take("b_condition", codes["c"])
+                slope = slope + _take(draws["b_condition"], codes["c"])
         else:
-            slope = take("b_condition", codes["c"])
+            slope = _take(draws["b_condition"], codes["c"])
         if "a_group" in draws:
-            mu = mu + take("a_group", codes["g"])
+            mu = mu + _take(draws["a_group"], codes["g"])
         if "b_group" in draws:
-            slope = slope + take("b_group", codes["g"])
+            slope = slope + _take(draws["b_group"], codes["g"])
         if "a_group2" in draws:
-            mu = mu + take("a_group2", codes["g2"])
+            mu = mu + _take(draws["a_group2"], codes["g2"])
         return mu + slope * t[None, :]
 
     def _effect_draws(self):
@@ -347,15 +376,18 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         self.variance_components_ = self._variance_table(_VARIANCE_SITES, self.y_scale_.scale)
         self.intercepts_ = self._intercepts(draws, data)
 
-    def _population_intercept(self, draws):
-        if "alpha" in draws:
-            return draws["alpha"]
-        return draws["a_condition"].mean(axis=-1)
+    def _treatment_center(self, t):
+        return treatment_center(t)
 
     def _intercepts(self, draws, data):
         if "a_group" not in draws:
             return None
-        values = self._population_intercept(draws)[..., None] + draws["a_group"]
+        values = _population(draws, "alpha", "a_condition")[..., None] + draws["a_group"]
+        if self.treatment_center_:  # back to the intercept at treatment 0
+            slopes = _population(draws, "beta", "b_condition")[..., None]
+            if "b_group" in draws:
+                slopes = slopes + draws["b_group"]
+            values = values - self.treatment_center_ * slopes
         return self._summary_frame(
             self.y_scale_.location(values),
             {self._label_column(data, "group"): data.spec.categories_["group"]},
@@ -432,7 +464,7 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
         target_accept_prob=0.95,
         max_tree_depth=10,
         dense_mass=False,
-        num_steps=3000,
+        num_steps=20000,
         guide="normal",
         hdi_prob=0.94,
         progress_bar=False,

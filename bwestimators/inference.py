@@ -42,6 +42,9 @@ repair_numpyro()
 
 logger = logging.getLogger(__name__)
 
+#: SVI guides by name (the ``guide`` parameter): full-rank normal, or Laplace.
+_GUIDE_NAMES = ("normal", "laplace")
+
 __all__ = ["compiled_sampler_count", "configure_cache", "run_nuts", "run_nuts_batched", "run_svi"]
 
 #: Compiled samplers of this process, least recently used first (bounded: each holds
@@ -360,6 +363,91 @@ def _run_compiled(model_fn, cfg, settings, keys, data, batched=False):
     return draws, {"diverging": np.asarray(diverging), "num_steps": np.asarray(num_steps)}
 
 
+#: SVI runs in jitted chunks of this many steps; the plateau is checked between chunks.
+_SVI_CHUNK = 250
+#: The plateau compares the mean loss of the last window of steps with the one before.
+_SVI_WINDOW = 1000
+#: Relative change of the mean loss (per window) under which the optimisation has converged.
+_SVI_RTOL = 1e-3
+#: Draws of the guide used for the Pareto k-hat of its importance weights.
+_SVI_PSIS_DRAWS = 4000
+#: Compiled SVI programs (chunk of steps, draws -> model): configuration -> functions.
+_SVI_PROGRAMS = OrderedDict()
+
+
+def _svi_guide(guide, model):
+    from numpyro.infer.autoguide import AutoLaplaceApproximation, AutoMultivariateNormal
+
+    guides = {"normal": AutoMultivariateNormal, "laplace": AutoLaplaceApproximation}
+    if guide not in guides:
+        raise InputError(f"guide must be one of {sorted(guides)}, got {guide!r}.")
+    return guides[guide](model)
+
+
+def _svi_program(model_fn, cfg, guide, learning_rate, key, data):
+    """The jitted chunk of SVI steps and the jitted model terms of draws, cached per shape.
+
+    The cached SVI object's guide is only used for its structure (the jitted
+    update substitutes the parameters); the initial values and the posterior of
+    a fit come from a fresh guide set up on that fit's data and seed.
+    """
+    from numpyro.infer import SVI, Trace_ELBO
+    from numpyro.optim import Adam
+
+    shapes = tuple(sorted((k, v.shape, str(v.dtype)) for k, v in data.items()))
+    cache_key = (model_fn.__module__, model_fn.__qualname__, cfg, guide, learning_rate, shapes)
+    with _LOCK:
+        if cache_key in _SVI_PROGRAMS:
+            _SVI_PROGRAMS.move_to_end(cache_key)
+            return _SVI_PROGRAMS[cache_key]
+        model = functools.partial(model_fn, cfg=cfg)
+        svi = SVI(model, _svi_guide(guide, model), Adam(learning_rate), Trace_ELBO())
+        svi.init(key, data)  # sets the guide's structure up with concrete values
+
+        @jax.jit
+        def chunk(state, data):
+            return jax.lax.scan(lambda s, _: svi.update(s, data), state, None, length=_SVI_CHUNK)
+
+        @jax.jit
+        def model_terms(z, data):
+            log_p = jax.vmap(lambda zi: -potential_energy(model, (data,), {}, zi))(z)
+            draws = jax.vmap(lambda zi: constrain_fn(model, (data,), {}, zi, True))(z)
+            return draws, log_p
+
+        _SVI_PROGRAMS[cache_key] = (chunk, model_terms)
+        while len(_SVI_PROGRAMS) > _MAX_SAMPLERS:
+            _SVI_PROGRAMS.popitem(last=False)
+        return chunk, model_terms
+
+
+def _plateau(losses):
+    """Whether the mean loss of the last window changed by less than the tolerance.
+
+    The change counts as a plateau when it is below ``_SVI_RTOL`` times the loss
+    (at least 1) or below twice the standard error of the difference of the two
+    window means (the steps are noisy); NaN losses are no plateau.
+    """
+    if len(losses) < 2 * _SVI_WINDOW:
+        return False
+    prev, last = losses[-2 * _SVI_WINDOW : -_SVI_WINDOW], losses[-_SVI_WINDOW:]
+    if not (np.all(np.isfinite(prev)) and np.all(np.isfinite(last))):
+        return False
+    change = abs(float(np.mean(prev) - np.mean(last)))
+    se = np.sqrt((np.var(prev) + np.var(last)) / _SVI_WINDOW)
+    return change < max(_SVI_RTOL * max(abs(float(np.mean(last))), 1.0), 2 * se)
+
+
+def _pareto_k(log_weights):
+    """PSIS Pareto k-hat of importance log-weights (arviz_stats); inf when they are not finite."""
+    from arviz_stats.base import array_stats
+
+    lw = np.asarray(log_weights, dtype=float)
+    if not np.all(np.isfinite(lw)):
+        return float("inf")
+    _, k = array_stats.psislw(lw - lw.max(), r_eff=1.0)
+    return float(k)
+
+
 def run_svi(
     model_fn,
     cfg,
@@ -374,6 +462,17 @@ def run_svi(
 ):
     """Fit ``model(data)`` by stochastic variational inference and draw from the guide.
 
+    Adam runs in jitted chunks of ``_SVI_CHUNK`` steps (compiled once per model
+    configuration and data shape) until the mean ELBO loss reaches a plateau: its
+    change between two consecutive windows of ``_SVI_WINDOW`` steps is under
+    ``_SVI_RTOL`` relative, or within the noise of the steps (see :func:`_plateau`),
+    or until ``num_steps``. The draws are then checked: a guide whose draws are
+    not finite, or with a latent of zero sd (a Laplace approximation at a
+    singular Hessian, a collapsed scale), raises a RuntimeError instead of
+    returning a point mass as a confident posterior. The Pareto k-hat of the
+    importance weights ``log p(theta, y) - log q(theta)`` (PSIS) of the guide's
+    draws measures how usable the approximation is (above 0.7: not usable).
+
     Parameters
     ----------
     model_fn : callable
@@ -381,41 +480,97 @@ def run_svi(
     cfg : hashable
     data : dict of arrays
     guide : {"normal", "laplace"}
-        numpyro's ``AutoNormal`` or ``AutoLaplaceApproximation``.
+        numpyro's ``AutoMultivariateNormal`` (a full-rank normal in the
+        unconstrained space) or ``AutoLaplaceApproximation``.
     num_steps : int
-        Optimisation steps (Adam).
+        The most optimisation steps (Adam); fewer when the loss reaches its plateau.
     num_draws : int
         Draws from the fitted guide.
     seed_value : int
     learning_rate : float, default=0.01
         Adam's step size.
     progress_bar : bool, default=False
-        numpyro's progress bar over the optimisation steps.
+        A tqdm bar over the optimisation steps.
 
     Returns
     -------
     draws : dict of ndarray
         Shape ``(1, num_draws, ...)`` (one "chain").
-    losses : ndarray
-        ELBO loss per step.
+    stats : dict
+        ``losses`` (ELBO loss per step run), ``num_steps`` (steps run),
+        ``converged`` (the plateau was reached), ``final_loss`` (mean loss of the
+        last window) and ``pareto_k`` (PSIS k-hat of the guide's draws).
+
+    Raises
+    ------
+    RuntimeError
+        When the fitted guide is degenerate (non-finite draws or a zero sd).
     """
-    from numpyro.infer import SVI, Predictive, Trace_ELBO
-    from numpyro.infer.autoguide import AutoLaplaceApproximation, AutoNormal
+    from tqdm.auto import tqdm
+
+    if guide not in _GUIDE_NAMES:
+        raise InputError(f"guide must be one of ['laplace', 'normal'], got {guide!r}.")
+    model = functools.partial(model_fn, cfg=cfg)
+    auto = _svi_guide(guide, model)
+    data = {k: jnp.asarray(v) for k, v in data.items()}
+    key, sub = jax.random.split(jax.random.PRNGKey(seed_value))
+    k_init, k_draw = jax.random.split(sub)
+    chunk, model_terms = _svi_program(model_fn, cfg, guide, float(learning_rate), k_init, data)
+
+    from numpyro.infer import SVI, Trace_ELBO
     from numpyro.optim import Adam
 
-    guides = {"normal": AutoNormal, "laplace": AutoLaplaceApproximation}
-    if guide not in guides:
-        raise InputError(f"guide must be one of {sorted(guides)}, got {guide!r}.")
-    data = {k: jnp.asarray(v) for k, v in data.items()}
-    model = functools.partial(model_fn, cfg=cfg)
-    auto = guides[guide](model)
-    svi = SVI(model, auto, Adam(learning_rate), Trace_ELBO())
-    key, sub = jax.random.split(jax.random.PRNGKey(seed_value))
-    k_guide, k_model = jax.random.split(sub)
-    with _LOCK:  # SVI traces the model on every run
-        result = svi.run(key, num_steps, data, progress_bar=progress_bar)
-        latent = auto.sample_posterior(k_guide, result.params, sample_shape=(num_draws,))
-        deterministic = Predictive(model, posterior_samples=latent)(k_model, data)
-    draws = {**latent, **deterministic}
-    draws = {k: np.asarray(v)[None] for k, v in draws.items() if k != "loglik"}
-    return draws, np.asarray(result.losses)
+    with _LOCK:  # a fresh guide, set up (traced) on this data and seed
+        svi = SVI(model, auto, Adam(float(learning_rate)), Trace_ELBO())
+        state = svi.init(key, data)
+    losses, converged = [], False
+    with tqdm(total=int(num_steps), desc="SVI", disable=not progress_bar) as bar:
+        while len(losses) < num_steps and not converged:
+            state, chunk_losses = chunk(state, data)
+            chunk_losses = np.asarray(chunk_losses)[: num_steps - len(losses)]
+            losses.extend(chunk_losses.tolist())
+            bar.update(len(chunk_losses))
+            converged = _plateau(np.asarray(losses))
+    losses = np.asarray(losses)
+    params = svi.get_params(state)
+    with warnings.catch_warnings():  # a singular Hessian is reported below, as an error
+        warnings.filterwarnings("ignore", message="Hessian of log posterior")
+        posterior = auto.get_posterior(params)
+    n = max(int(num_draws), _SVI_PSIS_DRAWS)
+    flat = posterior.sample(k_draw, (n,))
+    log_q = posterior.log_prob(flat)
+    z = jax.vmap(auto._unpack_latent)(flat)
+    draws, log_p = model_terms(z, data)
+    _check_guide_draws(guide, z, flat)
+    stats = {
+        "losses": losses,
+        "num_steps": len(losses),
+        "converged": bool(converged),
+        "final_loss": float(np.mean(losses[-_SVI_WINDOW:])),
+        "pareto_k": _pareto_k(log_p - log_q),
+    }
+    draws = {k: np.asarray(v)[None, :num_draws] for k, v in draws.items() if k != "loglik"}
+    return draws, stats
+
+
+def _check_guide_draws(guide, z, flat):
+    """Raise when the guide's draws are not finite or a latent has zero sd (a point mass)."""
+    flat = np.asarray(flat)
+    bad = []
+    if not np.all(np.isfinite(flat)):
+        bad.append("non-finite draws")
+    spread = np.ptp(flat, axis=0)  # exactly 0 for a point mass (a float32 sd need not be)
+    if np.any(spread == 0) or not np.all(np.isfinite(spread)):
+        names = [k for k, v in z.items() if not np.all(np.ptp(np.asarray(v), axis=0) > 0)]
+        bad.append(f"zero or non-finite posterior sd of {names or 'some latents'}")
+    if bad:
+        hint = (
+            "The Laplace approximation needs a non-singular Hessian at the posterior mode, "
+            "which hierarchical models often lack (a random-effect sd at 0)"
+            if guide == "laplace"
+            else "The optimisation diverged"
+        )
+        raise RuntimeError(
+            f"SVI guide {guide!r} is degenerate ({'; '.join(bad)}): it would report a point "
+            f"mass as a confident posterior. {hint}; use guide='normal' or method='nuts'."
+        )

@@ -90,6 +90,218 @@ def _to_treatment_units(center, scale):
     return np.array([[1.0, -center / scale], [0.0, 1.0 / scale]])
 
 
+def _scale_treatment(t, center, scale):
+    """The treatment as MixedLM is fitted on it.
+
+    Parameters
+    ----------
+    t : array-like
+        The treatment in its own units.
+    center, scale : float
+        The internal scaling (``treatment_center_``, ``treatment_scale_``).
+
+    Returns
+    -------
+    ndarray
+        ``(t - center) / scale``.
+    """
+    return (np.asarray(t, dtype=float) - center) / scale
+
+
+def _cov_re_in_treatment_units(cov_re, center, scale):
+    """The random-effects covariance of the scaled fit, back in the treatment's units.
+
+    Parameters
+    ----------
+    cov_re : array-like of shape (k, k)
+        ``result.cov_re`` of the fit on the scaled treatment.
+    center, scale : float
+        The internal scaling of the treatment.
+
+    Returns
+    -------
+    ndarray
+        With a slope (``k > 1``): the (intercept at treatment 0, slope per unit of
+        treatment) block ``A @ cov_re[:2, :2] @ A.T``; else ``cov_re`` as it is.
+    """
+    cov_re = np.asarray(cov_re, dtype=float)
+    if cov_re.shape[0] > 1:  # to (intercept at treatment 0, slope per unit of treatment)
+        A = _to_treatment_units(center, scale)
+        cov_re = A @ cov_re[:2, :2] @ A.T
+    return cov_re
+
+
+def _blups_in_treatment_units(blups, center, scale, slope):
+    """Each group's BLUPs in the treatment's units, as arrays.
+
+    Parameters
+    ----------
+    blups : dict
+        Group to its random effects of the scaled fit (``result.random_effects``).
+    center, scale : float
+        The internal scaling of the treatment.
+    slope : bool
+        Whether the fit has a random slope per group.
+
+    Returns
+    -------
+    dict
+        Group to (intercept at treatment 0, slope per unit of treatment, others).
+    """
+    out = {}
+    for g, effect in blups.items():
+        effect = np.asarray(effect, dtype=float)
+        if slope and effect.shape[0] > 1:
+            A = _to_treatment_units(center, scale)
+            effect = np.concatenate([A @ effect[:2], effect[2:]])
+        out[g] = effect
+    return out
+
+
+def _random_part(groups, t, blups, slope):
+    """The random part of the predictions: each row's group BLUPs (0 for unseen groups).
+
+    Parameters
+    ----------
+    groups : ndarray of object
+        Each row's group label (None or NaN when missing).
+    t : ndarray
+        Each row's treatment in its own units.
+    blups : dict
+        Group to its BLUPs in the treatment's units (``_blups_in_treatment_units``).
+    slope : bool
+        Whether the fit has a random slope per group.
+
+    Returns
+    -------
+    ndarray of shape (n_rows,)
+    """
+    random = np.zeros(len(groups))
+    for i, g in enumerate(groups):
+        if g is not None and not (isinstance(g, float) and np.isnan(g)) and g in blups:
+            effect = np.asarray(blups[g])
+            random[i] = effect[0] + (effect[1] * t[i] if slope else 0.0)
+    return random
+
+
+def _mixedlm_formulas(roles, slope, user_formula, nested_group2):
+    """The formulas of MixedLM: fixed effects, random effects and variance components.
+
+    Parameters
+    ----------
+    roles : dict
+        Role (and ``"y"``) to the column name in the working frame.
+    slope : bool
+        Add a random treatment slope per group.
+    user_formula : str or None
+        The estimator's ``formula`` (its right side replaces the default fixed effects).
+    nested_group2 : bool
+        Add ``group2`` nested in group as a variance component.
+
+    Returns
+    -------
+    formula : str
+    re_formula : str
+    vc_formula : dict or None
+    """
+    y, t = quote(roles["y"]), quote(roles["treatment"])
+    if user_formula is not None:
+        rhs = user_formula.split("~", 1)[1].strip() if "~" in user_formula else user_formula
+        formula = f"{y} ~ {rhs}"
+    elif "condition" in roles:
+        c = f"C({quote(roles['condition'])})"
+        formula = f"{y} ~ 0 + {c} + {c}:{t}"
+    else:
+        formula = f"{y} ~ {t}"
+    re_formula = f"1 + {t}" if slope else "1"
+    vc_formula = None
+    if nested_group2:
+        if "group2" not in roles:
+            raise InputError("nested_group2=True needs a group2 column in the ColumnSpec.")
+        vc_formula = {"group2": f"0 + C({quote(roles['group2'])})"}
+    return formula, re_formula, vc_formula
+
+
+def _with_columns(frame, raw, index, columns):
+    """The working frame with the caller's other columns a user formula may name.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The working frame (y, treatment and roles).
+    raw : DataFrame
+        The caller's X.
+    index : Index
+        The rows of ``raw`` that ``frame`` holds.
+    columns : iterable of str
+        The columns wanted; those already in ``frame`` are kept from ``frame``.
+
+    Returns
+    -------
+    DataFrame
+    """
+    extra = [c for c in columns if c not in frame.columns]
+    return pd.concat([frame, raw.loc[index, extra]], axis=1)
+
+
+def _condition_representatives(frame, roles):
+    """One row per condition level, in the order of its codes (the first row without one).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The working frame.
+    roles : dict
+        Role to the column name in ``frame``.
+
+    Returns
+    -------
+    DataFrame
+    """
+    if "condition" not in roles:
+        return frame.iloc[:1]
+    reps = frame.groupby(roles["condition"], observed=True, sort=False).head(1)
+    order = np.argsort(reps[roles["condition"]].cat.codes.to_numpy())
+    return reps.iloc[order]
+
+
+def _fit_with_retry(model, reml, scaled):
+    """Fit a MixedLM, refitting an unconverged scaled fit with Powell then L-BFGS.
+
+    Parameters
+    ----------
+    model : statsmodels MixedLM
+    reml : bool
+    scaled : bool
+        Whether the treatment is scaled internally; only then is the retry tried.
+
+    Returns
+    -------
+    result : MixedLMResults
+    messages : list of str
+        The warnings raised during the fit(s), with a note when the retry is kept.
+    """
+    with WarningLog() as log:
+        result = _fit_mixedlm(model, reml)
+    messages = log.messages
+    if scaled and not result.converged:
+        # statsmodels' gradient optimizers stop short on flat likelihoods (a variance
+        # near zero); the derivative-free Powell method then L-BFGS often converge.
+        # Only for a scaled (continuous) treatment: binary fits stay as they were.
+        with WarningLog() as retry_log:
+            try:
+                retry = model.fit(reml=reml, method=["powell", "lbfgs"])
+            except (np.linalg.LinAlgError, ValueError):
+                retry = None
+        if retry is not None and retry.converged:
+            note = (
+                "MixedLM's default optimizer did not converge; refitted with "
+                "method=['powell', 'lbfgs'], which converged"
+            )
+            return retry, [*messages, note, *retry_log.messages]
+    return result, messages
+
+
 class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
     """Linear mixed-effects model of y on a treatment, fitted by statsmodels' MixedLM.
 
@@ -107,7 +319,7 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         Roles of the columns of X; None when X is the output of a ColumnSpec.
     add_group_slope : bool or "auto", default="auto"
         Add a random treatment slope per group (correlated with the intercept).
-        ``"auto"``: when the treatment varies within groups (at least two groups
+        ``"auto"``: when the treatment varies within groups (at least five groups
         with two or more treatment values and three or more rows), the maximal
         structure the design supports (Barr et al. 2013). A fit with slopes
         that is singular (a variance at zero or a correlation at ±1, as lme4's
@@ -169,7 +381,10 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
     reported in the treatment's units, as a converged fit on the raw
     treatment would give them. A binary 0/1 treatment is fitted as it is
     (already well conditioned), and so is everything under a user
-    ``formula``, which names its own columns and transformations.
+    ``formula``, which names its own columns and transformations. A scaled
+    fit that statsmodels' default optimizer leaves unconverged is refitted
+    with ``method=["powell", "lbfgs"]`` and kept when that converges (noted
+    in ``warnings_``); binary fits are left as statsmodels returns them.
 
     Examples
     --------
@@ -209,24 +424,6 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         self.reml = reml
         self.alpha = alpha
 
-    def _formulas(self, roles, slope):
-        y, t = quote(roles["y"]), quote(roles["treatment"])
-        if self.formula is not None:
-            rhs = self.formula.split("~", 1)[1].strip() if "~" in self.formula else self.formula
-            formula = f"{y} ~ {rhs}"
-        elif "condition" in roles:
-            c = f"C({quote(roles['condition'])})"
-            formula = f"{y} ~ 0 + {c} + {c}:{t}"
-        else:
-            formula = f"{y} ~ {t}"
-        re_formula = f"1 + {t}" if slope else "1"
-        vc_formula = None
-        if self.nested_group2:
-            if "group2" not in roles:
-                raise InputError("nested_group2=True needs a group2 column in the ColumnSpec.")
-            vc_formula = {"group2": f"0 + C({quote(roles['group2'])})"}
-        return formula, re_formula, vc_formula
-
     def fit(self, X, y):
         """Fit the mixed model.
 
@@ -250,8 +447,7 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         frame[roles["treatment"]] = self._scaled(t_raw)
         if self.formula is not None:
             raw = _as_frame(X)
-            extra = [c for c in raw.columns if c not in frame.columns]
-            frame = pd.concat([frame, raw.loc[data.Z.index, extra]], axis=1)
+            frame = _with_columns(frame, raw, data.Z.index, raw.columns)
         auto = self.add_group_slope == "auto"
         slope = self.add_group_slope
         if auto:
@@ -287,7 +483,12 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         self._roles = roles
         self.effects_ = self._effects(result, frame, roles, data)
         self.variance_components_ = self._variance_components(result)
-        self._blups = self._blups_in_treatment_units(_random_effects(result, self.warnings_))
+        self._blups = _blups_in_treatment_units(
+            _random_effects(result, self.warnings_),
+            self.treatment_center_,
+            self.treatment_scale_,
+            self.add_group_slope_,
+        )
         self.intercepts_ = self._intercepts(result, data)
         return self
 
@@ -295,7 +496,9 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         """Fit the model with or without group slopes; the result and its warnings."""
         import statsmodels.formula.api as smf
 
-        formula, re_formula, vc_formula = self._formulas(roles, slope)
+        formula, re_formula, vc_formula = _mixedlm_formulas(
+            roles, slope, self.formula, self.nested_group2
+        )
         self.formula_, self.re_formula_, self.vc_formula_ = formula, re_formula, vc_formula
         model = smf.mixedlm(
             formula,
@@ -304,35 +507,18 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
             re_formula=re_formula,
             vc_formula=vc_formula,
         )
-        with WarningLog() as log:
-            result = _fit_mixedlm(model, self.reml)
-        return result, log.messages
+        scaled = (self.treatment_center_, self.treatment_scale_) != (0.0, 1.0)
+        return _fit_with_retry(model, self.reml, scaled)
 
     def _scaled(self, t):
         """The treatment as MixedLM is fitted on it (``(t - center) / scale``)."""
-        return (np.asarray(t, dtype=float) - self.treatment_center_) / self.treatment_scale_
-
-    def _blups_in_treatment_units(self, blups):
-        """Each group's (intercept at treatment 0, slope per unit of treatment), as arrays."""
-        out = {}
-        for g, effect in blups.items():
-            effect = np.asarray(effect, dtype=float)
-            if self.add_group_slope_ and effect.shape[0] > 1:
-                A = _to_treatment_units(self.treatment_center_, self.treatment_scale_)
-                effect = np.concatenate([A @ effect[:2], effect[2:]])
-            out[g] = effect
-        return out
+        return _scale_treatment(t, self.treatment_center_, self.treatment_scale_)
 
     def _contrast_frames(self, frame, roles):
         """Rows at treatment 1 and 0 (scaled as fitted) for each condition level (or one
         pair overall): their design difference is the effect per unit of treatment."""
         t = roles["treatment"]
-        if "condition" in roles:
-            reps = frame.groupby(roles["condition"], observed=True, sort=False).head(1)
-            order = np.argsort(reps[roles["condition"]].cat.codes.to_numpy())
-            reps = reps.iloc[order]
-        else:
-            reps = frame.iloc[:1]
+        reps = _condition_representatives(frame, roles)
         one, zero = self._scaled([1.0, 0.0])
         return reps.assign(**{t: one}), reps.assign(**{t: zero})
 
@@ -356,10 +542,9 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         )
 
     def _variance_components(self, result):
-        cov_re = np.asarray(result.cov_re, dtype=float)
-        if cov_re.shape[0] > 1:  # to (intercept at treatment 0, slope per unit of treatment)
-            A = _to_treatment_units(self.treatment_center_, self.treatment_scale_)
-            cov_re = A @ cov_re[:2, :2] @ A.T
+        cov_re = _cov_re_in_treatment_units(
+            result.cov_re, self.treatment_center_, self.treatment_scale_
+        )
         rows = {"group": np.sqrt(cov_re[0, 0])}
         if self.add_group_slope_ and cov_re.shape[0] > 1:
             rows["group_slope"] = np.sqrt(cov_re[1, 1])
@@ -408,14 +593,8 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         t = data.Z["treatment"].to_numpy(float)
         frame[roles["treatment"]] = self._scaled(t)
         if self.formula is not None:
-            extra = [c for c in self._frame_like_fit().columns if c not in frame.columns]
-            frame = pd.concat([frame, _as_frame(X).loc[data.Z.index, extra]], axis=1)
+            columns = self._frame_like_fit().columns
+            frame = _with_columns(frame, _as_frame(X), data.Z.index, columns)
         fixed = design_rows(model_spec_of(self.result_), frame) @ np.asarray(self.result_.fe_params)
-        re = self._blups
         groups = data.Z["group"].astype(object).to_numpy()
-        random = np.zeros(len(frame))
-        for i, g in enumerate(groups):
-            if g is not None and not (isinstance(g, float) and np.isnan(g)) and g in re:
-                effect = np.asarray(re[g])
-                random[i] = effect[0] + (effect[1] * t[i] if self.add_group_slope_ else 0.0)
-        return fixed + random
+        return fixed + _random_part(groups, t, self._blups, self.add_group_slope_)

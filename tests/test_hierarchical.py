@@ -552,3 +552,23 @@ def test_student_predictive_std_is_finite():
     _, std = est.predict(df, return_std=True)
     assert np.isfinite(std).all()
     assert np.median(std) == pytest.approx(df["y value"].std(), rel=0.6)
+
+
+def test_continuous_treatment_is_centered_and_intercepts_are_at_zero():
+    """Doses far from 0 (as log2 dose 3..9): sampled centered, reported at treatment 0."""
+    rng = np.random.default_rng(2)
+    g = np.repeat(np.arange(8), 21)
+    dose = np.tile(np.repeat([3.0, 6.0, 9.0], 7), 8)
+    a = rng.normal(10, 2, 8)
+    df = pd.DataFrame({"g": g, "dose": dose, "y": a[g] + 0.5 * dose + rng.normal(0, 0.5, len(g))})
+    est = _fit(
+        HierarchicalSlopeRegressor(ColumnSpec("dose", group="g"), random_state=0, **FAST),
+        df,
+        df["y"],
+    )
+    assert est.treatment_center_ == pytest.approx(6.0)
+    assert est.effects_["estimate"].iloc[0] == pytest.approx(0.5, abs=0.05)
+    ols = [np.polyfit(df["dose"][g == i], df["y"][g == i], 1)[1] for i in range(8)]
+    np.testing.assert_allclose(est.intercepts_["estimate"], ols, atol=0.6)
+    pred = est.predict(df)
+    assert np.corrcoef(pred, df["y"])[0, 1] > 0.95

