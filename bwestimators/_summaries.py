@@ -194,13 +194,25 @@ class PosteriorSummaryMixin:
         self.warnings_ = []
         if self.method != "nuts" or not problems:
             return
-        message = (
-            f"{type(self).__name__}: {'; '.join(problems)}. Try more num_warmup/num_samples "
-            "or num_chains, parameterization='centered' or 'noncentered' (now centered: "
-            f"{list(self.centered_) or 'none'}), or a simpler model (fewer random effects)."
-        )
+        message = f"{type(self).__name__}: {'; '.join(problems)}. {self._remedy()}"
         self.warnings_.append(message)
         warnings.warn(message, ConvergenceWarning, stacklevel=4)
+
+    def _remedy(self):
+        """What to try, for the problem at hand (divergences, or slow mixing without them)."""
+        centered = list(self.centered_) or "none"
+        if self.diagnostics_["divergences"]:
+            return (
+                "Divergences come from the geometry of the random effects: try "
+                "parameterization='noncentered' (now centered: "
+                f"{centered}), condition_pooling='none', or target_accept_prob=0.99; a "
+                "simpler model (fewer random effects) if they persist."
+            )
+        return (
+            "Without divergences, slow mixing comes from correlated parameters (for example "
+            "a population intercept and effects with few levels): try dense_mass=True, then "
+            f"more num_warmup/num_samples (now centered: {centered})."
+        )
 
     def _diagnose_svi(self):
         """Diagnostics of an SVI fit (see :func:`svi_report`), warnings in ``warnings_``."""

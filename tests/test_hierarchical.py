@@ -572,3 +572,14 @@ def test_continuous_treatment_is_centered_and_intercepts_are_at_zero():
     np.testing.assert_allclose(est.intercepts_["estimate"], ols, atol=0.6)
     pred = est.predict(df)
     assert np.corrcoef(pred, df["y"])[0, 1] > 0.95
+
+
+def test_convergence_warning_names_the_remedy_for_the_case():
+    """Divergences point to the parameterization; slow mixing without them to dense_mass."""
+    est = HierarchicalSlopeRegressor(SPEC3)
+    est.centered_ = ("group",)
+    est.diagnostics_ = {"divergences": 3}
+    assert "parameterization='noncentered'" in est._remedy()
+    assert "['group']" in est._remedy()
+    est.diagnostics_ = {"divergences": 0}
+    assert "dense_mass=True" in est._remedy()
