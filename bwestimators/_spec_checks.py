@@ -38,6 +38,12 @@ def as_frame(X):
             "Expected a 2D array, got a 1D array instead. Reshape your data either using "
             "X.reshape(-1, 1) for a single feature, or pass a DataFrame."
         )
+    if arr.dtype.kind in "US":
+        raise InputError(
+            "X is an array of text: numpy turns rows that mix strings and numbers into "
+            "strings, numbers included. Pass a DataFrame with named columns instead, e.g. "
+            "pd.DataFrame(rows, columns=['mouse', 'stim', ...])."
+        )
     if arr.dtype == object:
         try:
             arr = arr.astype(float)

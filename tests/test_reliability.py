@@ -536,16 +536,7 @@ _BAD_INPUTS = [
     ),
 ]
 
-_XFAIL = {
-    **{
-        ("X-list-of-mixed-rows", name): (
-            "X as a list of rows mixing strings and numbers escapes as sklearn's plain "
-            "ValueError ('dtype='numeric' is not compatible with arrays of bytes/strings'), "
-            "not an InputError naming the column or suggesting a DataFrame"
-        )
-        for name in _ALL
-    },
-}
+_XFAIL = {}
 
 
 def _matrix():
