@@ -40,8 +40,8 @@ class PosteriorPredictiveMixin:
         block = max(1, _MAX_DRAWS_TIMES_ROWS // n_draws)
         for start in range(0, len(t), block):
             sl = slice(start, start + block)
-            block = {k: v[sl] for k, v in codes.items()}
-            yield sl, self._row_mu(draws, block, t[sl] - self.treatment_center_)
+            rows = {k: v[sl] for k, v in codes.items()}
+            yield sl, self._row_mu(draws, rows, t[sl] - self.treatment_center_)
 
     def _likelihood_params(self, draws):
         """The family's own parameters, as (draws, 1) columns."""

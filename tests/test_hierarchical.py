@@ -583,3 +583,17 @@ def test_convergence_warning_names_the_remedy_for_the_case():
     assert "['group']" in est._remedy()
     est.diagnostics_ = {"divergences": 0}
     assert "dense_mass=True" in est._remedy()
+
+
+def test_row_blocks_give_the_same_numbers(nested, monkeypatch):
+    """Rows are evaluated in blocks (memory bound): several blocks equal one."""
+    from bwestimators import _predictive
+
+    df, _, est = nested
+    whole = est.log_predictive_density(df, df["y value"], pointwise=True)
+    loglik = est._build_idata().log_likelihood["y"].values
+    monkeypatch.setattr(_predictive, "_MAX_DRAWS_TIMES_ROWS", 7 * 600)
+    np.testing.assert_allclose(
+        est.log_predictive_density(df, df["y value"], pointwise=True), whole, rtol=1e-6
+    )
+    np.testing.assert_allclose(est._build_idata().log_likelihood["y"].values, loglik, rtol=1e-6)
