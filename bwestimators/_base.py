@@ -7,8 +7,9 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.exceptions import DataConversionWarning
 
+from bwestimators._spec_checks import as_frame
 from bwestimators.exceptions import InputError, InputTypeError
-from bwestimators.spec import CATEGORICAL_ROLES, SPEC_ATTR, ColumnSpec, _as_frame
+from bwestimators.spec import CATEGORICAL_ROLES, SPEC_ATTR, ColumnSpec
 
 
 def final_estimator(estimator):
@@ -88,7 +89,7 @@ class EffectsEstimatorMixin:
 
     def _resolve(self, X, *, fit):
         labelled = isinstance(X, (pd.DataFrame, pd.Series))
-        X = _as_frame(X)
+        X = as_frame(X)
         if fit:
             if len(X) < 2:
                 raise InputError(

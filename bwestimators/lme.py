@@ -21,8 +21,9 @@ from bwestimators._frequentist import (
     quote,
     working_frame,
 )
+from bwestimators._spec_checks import as_frame
 from bwestimators.exceptions import InputError
-from bwestimators.spec import ColumnSpec, _as_frame
+from bwestimators.spec import ColumnSpec
 
 
 class LMEWarning(UserWarning):
@@ -446,7 +447,7 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         self.treatment_center_, self.treatment_scale_ = _treatment_scaling(t_raw, self.formula)
         frame[roles["treatment"]] = self._scaled(t_raw)
         if self.formula is not None:
-            raw = _as_frame(X)
+            raw = as_frame(X)
             frame = _with_columns(frame, raw, data.Z.index, raw.columns)
         auto = self.add_group_slope == "auto"
         slope = self.add_group_slope
@@ -594,7 +595,7 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         frame[roles["treatment"]] = self._scaled(t)
         if self.formula is not None:
             columns = self._frame_like_fit().columns
-            frame = _with_columns(frame, _as_frame(X), data.Z.index, columns)
+            frame = _with_columns(frame, as_frame(X), data.Z.index, columns)
         fixed = design_rows(model_spec_of(self.result_), frame) @ np.asarray(self.result_.fe_params)
         groups = data.Z["group"].astype(object).to_numpy()
         return fixed + _random_part(groups, t, self._blups, self.add_group_slope_)

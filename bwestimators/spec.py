@@ -20,8 +20,7 @@ from bwestimators._levels import (
     learn_treatment,
     sorted_levels,
 )
-from bwestimators._spec_checks import as_frame as _as_frame  # _base and lme import it here
-from bwestimators._spec_checks import check_columns, check_level_kind
+from bwestimators._spec_checks import as_frame, check_columns, check_level_kind
 from bwestimators.exceptions import InputError
 
 ROLES = ("treatment", "condition", "group", "group2", "detail")
@@ -176,7 +175,7 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
         -------
         self : ColumnSpec
         """
-        X = _as_frame(X)
+        X = as_frame(X)
         columns = self._role_columns()
         check_columns(X, columns)
         if len(X) == 0:
@@ -226,7 +225,7 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
             column changed between numbers and strings since fit.
         """
         check_is_fitted(self, "columns_")
-        X = _as_frame(X)
+        X = as_frame(X)
         if not hasattr(self, "feature_names_in_") and X.shape[1] != self.n_features_in_:
             raise InputError(
                 f"X has {X.shape[1]} features, but ColumnSpec is expecting "

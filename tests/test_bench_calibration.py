@@ -1,28 +1,13 @@
 """benchmarks/bench_calibration.py: its simulator, its arithmetic, and a tiny run of main()."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-_PATH = Path(__file__).parent.parent / "benchmarks" / "bench_calibration.py"
+from tests.conftest import load_benchmark
 
-
-def _load():
-    name = "_bwestimators_benchmarks_bench_calibration"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, _PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load()
+bench = load_benchmark("bench_calibration")
 
 
 def test_simulated_data_have_the_promised_shape_and_truth():

@@ -11,28 +11,12 @@ defaults a user gets; the criteria are not to be loosened to make a dataset
 pass. ``python benchmarks/corpus.py`` prints the numbers behind every assertion.
 """
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-_CORPUS_PATH = Path(__file__).parent.parent / "benchmarks" / "corpus.py"
+from tests.conftest import load_benchmark
 
-
-def _load_corpus_module():
-    name = "_bwestimators_benchmarks_corpus"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, _CORPUS_PATH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-corpus = _load_corpus_module()
+corpus = load_benchmark("corpus")
 
 #: The datasets whose test took 8.7 s or more with a cold compile cache (2 cores, the code of
 #: 65d3923): the whole file took 180 s cold and 71 s warm, without these 80 s cold and 26 s

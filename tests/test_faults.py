@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import TINY_SAMPLER_SCRIPT
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -272,10 +274,9 @@ def test_dask_threads_with_an_empty_cache_lose_no_rows(tmp_path):
 
 # ---- a full disk under the export cache ------------------------------------------------
 
-_FULL_DISK = """
-import errno, os, pathlib, warnings
-from pathlib import Path
-import numpy as np
+_FULL_DISK = (
+    """
+import errno, pathlib
 
 def full_disk(self, data):
     with open(self, "wb") as f:  # a part gets written, then the disk is full
@@ -283,16 +284,9 @@ def full_disk(self, data):
     raise OSError(errno.ENOSPC, "No space left on device", str(self))
 
 pathlib.Path.write_bytes = full_disk
-from bwestimators import inference
-from bwestimators.models import slope_model, SlopeConfig
-root = Path(os.environ["BWESTIMATORS_JAX_CACHE"])
-cfg = SlopeConfig("normal", 0, 0, 0, False, False, False, False, False, "partial", ())
-data = dict(t=np.r_[0, 1, 0, 1.0].astype("f4"), g=np.zeros(4, "i4"), g2=np.zeros(4, "i4"),
-            c=np.zeros(4, "i4"), n=np.full(4, 3, "f4"), ybar=np.r_[0, 1, 0.1, 0.9].astype("f4"),
-            ss=np.ones(4, "f4"), alpha_loc=np.float32(0), alpha_scale=np.float32(2.5),
-            beta_scale=np.float32(2.5), sd_scale=np.float32(1), resid_scale=np.float32(1),
-            log_var_ref=np.float32(0))
-kw = dict(num_warmup=20, num_samples=20, num_chains=1, target_accept_prob=0.8, max_tree_depth=4)
+"""
+    + TINY_SAMPLER_SCRIPT
+    + """
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     for c in (cfg, cfg._replace(condition_intercept=True)):
@@ -305,6 +299,7 @@ assert "No space left on device" in ours[0], ours
 exported = list((root / "exported").iterdir())
 assert exported == [], exported
 """
+)
 
 
 def test_a_full_disk_under_the_cache_falls_back_with_one_warning(tmp_path):

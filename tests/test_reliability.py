@@ -536,8 +536,6 @@ _BAD_INPUTS = [
     ),
 ]
 
-_XFAIL = {}
-
 
 def _matrix():
     seen = set()
@@ -546,10 +544,7 @@ def _matrix():
             case_id = f"{input_id}-{name}"
             assert case_id not in seen, case_id
             seen.add(case_id)
-            marks = ()
-            if (input_id, name) in _XFAIL:
-                marks = pytest.mark.xfail(reason=_XFAIL[input_id, name], strict=True)
-            yield pytest.param(builder, name, expected, id=case_id, marks=marks)
+            yield pytest.param(builder, name, expected, id=case_id)
 
 
 def _run_case(case, name):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bwestimators._families import FAMILIES, LIKELIHOODS
+from tests.conftest import TINY_SAMPLER_SCRIPT
 
 PACKAGE = Path(__file__).resolve().parents[1] / "bwestimators"
 #: The only modules that may name a likelihood in code: the families and their distributions.
@@ -141,20 +142,9 @@ def test_tests_do_not_write_into_home():
     assert not os.environ["BWESTIMATORS_JAX_CACHE"].startswith(str(Path.home()))
 
 
-_CACHE_SCRIPT = """
-import os, sys, warnings
-from pathlib import Path
-import numpy as np
-from bwestimators import inference
-from bwestimators.models import slope_model, SlopeConfig
-root = Path(os.environ["BWESTIMATORS_JAX_CACHE"])
-cfg = SlopeConfig("normal", 0, 0, 0, False, False, False, False, False, "partial", ())
-data = dict(t=np.r_[0, 1, 0, 1.0].astype("f4"), g=np.zeros(4, "i4"), g2=np.zeros(4, "i4"),
-            c=np.zeros(4, "i4"), n=np.full(4, 3, "f4"), ybar=np.r_[0, 1, 0.1, 0.9].astype("f4"),
-            ss=np.ones(4, "f4"), alpha_loc=np.float32(0), alpha_scale=np.float32(2.5),
-            beta_scale=np.float32(2.5), sd_scale=np.float32(1), resid_scale=np.float32(1),
-            log_var_ref=np.float32(0))
-kw = dict(num_warmup=20, num_samples=20, num_chains=1, target_accept_prob=0.8, max_tree_depth=4)
+_CACHE_SCRIPT = (
+    TINY_SAMPLER_SCRIPT
+    + """
 fault = sys.argv[1]
 if fault == "unwritable":
     root.mkdir(parents=True)
@@ -174,6 +164,7 @@ assert len(ours) == 1, ours
 if fault == "damaged":
     assert all(p.stat().st_size > 100 for p in (root / "exported").glob("*.jaxexport"))
 """
+)
 
 
 @pytest.mark.parametrize("fault", ["unwritable", "damaged"])
