@@ -84,7 +84,7 @@ def main(argv=None):
         "ols_estimates": {k: round(float(v), 4) for k, v in ols_effect.items()},
         "max_difference_to_ols_in_sd": round(
             max(
-                abs(effects.loc[k, "estimate"] - v) / effects.loc[k, "sd"]
+                abs(effects.loc[k, "estimate"] - v) / effects.loc[k, "std_error"]
                 for k, v in ols_effect.items()
             ),
             3,

@@ -210,8 +210,7 @@ def evaluate(dataset, **estimator_params):
         t_bayes = time.perf_counter() - t0
     diag = est.diagnostics_
     b, f = est.effects_, lme.effects_
-    sd_column = "sd" if "sd" in b else "std_error"
-    z = (b["estimate"].to_numpy() - f["estimate"].to_numpy()) / f["std_err"].to_numpy()
+    z = (b["estimate"].to_numpy() - f["estimate"].to_numpy()) / f["std_error"].to_numpy()
     min_ess = min(diag["min_ess_bulk"], diag["min_ess_tail"])
     ok = {
         "divergences": diag["divergences"] <= MAX_DIVERGENCES,
@@ -232,9 +231,9 @@ def evaluate(dataset, **estimator_params):
         "min_ess_bulk": float(diag["min_ess_bulk"]),
         "min_ess_tail": float(diag["min_ess_tail"]),
         "bayes_estimate": b["estimate"].round(6).tolist(),
-        "bayes_sd": b[sd_column].round(6).tolist(),
+        "bayes_std_error": b["std_error"].round(6).tolist(),
         "lme_estimate": f["estimate"].round(6).tolist(),
-        "lme_std_err": f["std_err"].round(6).tolist(),
+        "lme_std_error": f["std_error"].round(6).tolist(),
         "lme_converged": bool(lme.converged_),
         "lme_re_formula": getattr(lme, "re_formula_", None),
         "diff_in_lme_se": np.round(z, 3).tolist(),

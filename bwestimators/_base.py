@@ -68,6 +68,7 @@ class _RoleData:
     def __init__(self, Z, spec, meta, labelled=True):
         self.Z = Z
         self.spec = spec
+        self.meta = meta or {}
         #: X's index when X came with one (a pandas object), to align y with; else None
         self.index = Z.index if labelled else None
         columns = dict(meta.get("columns", {})) if meta else {}
@@ -146,7 +147,7 @@ class EffectsEstimatorMixin:
             raise InputError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        n_rows = len(data.Z)
+        n_rows, y_in = len(data.Z), y
         if isinstance(y, pd.Series) and data.index is not None:
             y = _aligned(y, data.index)
         y = np.asarray(y)
@@ -175,6 +176,8 @@ class EffectsEstimatorMixin:
                 f"y has {int(bad.sum())} missing or infinite value(s) (first at row "
                 f"{int(np.flatnonzero(bad)[0])}); drop those rows before fitting."
             )
+        if fit:
+            self._y_name = getattr(y_in, "name", None)
         if fit and np.ptp(y) == 0:
             raise InputError(f"y is constant ({y[0]!r}); there is no effect to estimate.")
         with np.errstate(over="ignore"):
@@ -270,11 +273,76 @@ class EffectsEstimatorMixin:
         return tags
 
     def _effects_table(self, data, values):
-        """Prepend the decoded condition columns to per-condition result columns."""
+        """Prepend the decoded condition columns to per-condition result columns.
+
+        The table's ``attrs`` say what it is (see :meth:`_effects_attrs`).
+        """
         values = pd.DataFrame(values)
         if "condition" in data.Z.columns:
-            return pd.concat([self._condition_frame(data), values], axis=1)
-        return values.reset_index(drop=True)
+            table = pd.concat([self._condition_frame(data), values], axis=1)
+        else:
+            table = values.reset_index(drop=True)
+        table.attrs = self._effects_attrs(data)
+        return table
+
+    def _interval_attrs(self):
+        """Method, interval kind and level, and scale of a frequentist estimator."""
+        name = type(self).__name__.removesuffix("Comparator").lower()
+        return {"method": name, "interval": "ci", "level": 1 - self.alpha, "scale": "y"}
+
+    def _effects_attrs(self, data):
+        """``effects_.attrs``: method, interval kind and level, scale, y and treatment."""
+        meta = data.meta or {}
+        levels = meta.get("treatment_levels")
+        kind = meta.get("treatment_kind")
+        if kind is None:
+            n_values = np.unique(data.Z["treatment"].dropna()).size
+            kind = "binary" if levels is not None or n_values == 2 else "continuous"
+        attrs = {
+            **self._interval_attrs(),
+            "y": getattr(self, "_y_name", None),
+            "treatment": data.names.get("treatment"),
+            "treatment_kind": kind,
+        }
+        if levels is not None:
+            attrs["reference"] = meta.get("treatment_reference", levels[0])
+        return attrs
+
+    def summary(self):
+        """The effects table as a reader wants it: one verdict per row.
+
+        Returns
+        -------
+        table : DataFrame
+            The decoded condition column(s), ``estimate``, ``lower``,
+            ``upper``, the method's test numbers (``p_value`` or
+            ``prob_positive``) and ``verdict``: for Bayesian fits whether the
+            HDI excludes 0, for the others whether ``p_value < alpha``. The
+            ``attrs`` of ``effects_`` are kept.
+
+        Examples
+        --------
+        >>> from bwestimators import ColumnSpec, LMEComparator
+        >>> from bwestimators.datasets import generate_fake_lfp
+        >>> df = generate_fake_lfp(n_trials=5, random_state=0).df
+        >>> lme = LMEComparator(ColumnSpec("stim", group="mouse")).fit(df, df["Log power"])
+        >>> table = lme.summary()
+        >>> list(table.columns)
+        ['estimate', 'p_value', 'lower', 'upper', 'verdict']
+        >>> table.attrs["method"], table.attrs["interval"], table.attrs["treatment"]
+        ('lme', 'ci', 'stim')
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        from bwestimators.effects import verdict
+
+        check_is_fitted(self, "effects_")
+        effects = self.effects_
+        hidden = ("std_error", "z", "t", "ess_tail")
+        table = effects[[c for c in effects.columns if c not in hidden]].copy()
+        table["verdict"] = [verdict(self, row) for row in effects.to_dict("records")]
+        table.attrs = dict(effects.attrs)
+        return table
 
     @property
     def condition_columns_(self):

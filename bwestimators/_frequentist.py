@@ -74,7 +74,7 @@ def contrast_table(L, params, cov, alpha, df=None):
         q = stats.t.ppf(1 - alpha / 2, df)
     return {
         "estimate": est,
-        "std_err": se,
+        "std_error": se,
         "stat": stat,
         "p_value": p,
         "lower": est - q * se,

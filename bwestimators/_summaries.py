@@ -233,6 +233,15 @@ class PosteriorSummaryMixin:
         """Mean, sd, HDI and probability of being positive of draws (chains, draws[, k])."""
         return summarize_draws(draws, self.hdi_prob, with_diagnostics=False)
 
+    def _interval_attrs(self):
+        """Method (``"bayes"``), interval ``"hdi"`` at ``hdi_prob``, the likelihood's scale."""
+        return {
+            "method": "bayes",
+            "interval": "hdi",
+            "level": self.hdi_prob,
+            "scale": self.family_.report_scale,
+        }
+
     def _effect_summary(self, data):
         """The effects table from the effect draws and their diagnostics."""
         s = self._summary(self._effect_draws())
@@ -242,10 +251,9 @@ class PosteriorSummaryMixin:
             data,
             {
                 "estimate": s["mean"],
-                "sd": s["sd"],
+                "std_error": s["sd"],
                 "lower": s["lower"],
                 "upper": s["upper"],
-                "p_value": np.full(k, np.nan),
                 "prob_positive": s["prob_positive"],
                 "ess_bulk": ess_bulk,
                 "ess_tail": ess_tail,

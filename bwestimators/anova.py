@@ -52,7 +52,7 @@ def _paired(frame, roles, low, high, alpha):
     q = stats.t.ppf(1 - alpha / 2, df)
     return {
         "estimate": est,
-        "std_err": se,
+        "std_error": se,
         "stat": stat,
         "p_value": 2 * stats.t.sf(np.abs(stat), df),
         "lower": est - q * se,
@@ -101,7 +101,7 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
         p-value of the treatment main effect.
     effects_ : DataFrame
         Per condition: ``estimate`` (mean at the highest minus the lowest
-        treatment level, in units of y), ``std_err``, ``t``, ``p_value`` (the
+        treatment level, in units of y), ``std_error``, ``t``, ``p_value`` (the
         treatment effect in that condition: a contrast of the cell means with
         the pooled error for ``between``, a paired t-test over subjects for
         ``rm``), ``lower``, ``upper``.
@@ -267,7 +267,7 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
             data,
             {
                 "estimate": tab["estimate"],
-                "std_err": tab["std_err"],
+                "std_error": tab["std_error"],
                 "t": tab["stat"],
                 "p_value": tab["p_value"],
                 "lower": tab["lower"],

@@ -68,52 +68,6 @@ def _make(method, spec, dist_y, seed, quick):
     return AnovaComparator(spec)
 
 
-def verdict(est, row):
-    """One line on a row of ``est.effects_``, at the estimator's own level.
-
-    Parameters
-    ----------
-    est : fitted estimator
-        A Bayesian estimator (one with ``hdi_prob``) is judged by its HDI at
-        that level; any other by ``p_value`` against its ``alpha``.
-    row : mapping
-        A row of ``est.effects_``: ``lower``, ``upper`` and, for frequentist
-        estimators, ``p_value``.
-
-    Returns
-    -------
-    text : str
-        Bayesian: whether the ``hdi_prob`` HDI excludes 0 (``"94% HDI"`` for
-        0.94). Frequentist: whether ``p_value < alpha``.
-
-    Examples
-    --------
-    >>> from types import SimpleNamespace
-    >>> verdict(SimpleNamespace(hdi_prob=0.9), {"lower": 0.2, "upper": 1.4})
-    'effect > 0: 90% HDI excludes 0'
-    >>> verdict(SimpleNamespace(alpha=0.01), {"lower": 0.1, "upper": 2, "p_value": 0.03})
-    'not significant (p = 0.03 >= 0.01)'
-    """
-    hdi_prob = getattr(est, "hdi_prob", None)
-    if hdi_prob is not None:
-        level = f"{100 * hdi_prob:g}% HDI"
-        lo, hi = row["lower"], row["upper"]
-        if lo > 0 or hi < 0:
-            return f"effect {'>' if lo > 0 else '<'} 0: {level} excludes 0"
-        if lo <= 0 <= hi:
-            return f"no clear effect: {level} includes 0"
-        return f"no {level}"
-    p, alpha = row.get("p_value"), est.alpha
-    if p is None or p != p:  # absent or NaN
-        return "no p-value"
-    digits = 2  # enough digits that p never prints as alpha unless it is alpha
-    while f"{p:.{digits}g}" == f"{alpha:g}" and p != alpha and digits < 6:
-        digits += 1
-    if p < alpha:
-        return f"significant (p = {p:.{digits}g} < {alpha:g})"
-    return f"not significant (p = {p:.{digits}g} >= {alpha:g})"
-
-
 def _fit_all(df, y_name, spec, methods, dist_y, seed, quick, out):
     """Fit each method, print the tables side by side, write CSVs and figures."""
     import matplotlib
@@ -138,15 +92,12 @@ def _fit_all(df, y_name, spec, methods, dist_y, seed, quick, out):
             _progress(f"  warning: {w}")
         _progress(f"  done in {time.perf_counter() - t0:.1f} s")
         fitted[method] = est
-        effects = est.effects_
-        effects.to_csv(out / f"effects_{method}.csv", index=False)
-        for _, row in effects.iterrows():
-            row = row.to_dict()
-            rows.append({"method": method, **row, "verdict": verdict(est, row)})
-    table = pd.DataFrame(rows)
-    keep = [c for c in table.columns if c not in ("ess_tail", "sd", "z", "t", "std_err")]
+        est.effects_.to_csv(out / f"effects_{method}.csv", index=False)
+        rows.append(est.summary().assign(method=method))
+    table = pd.concat(rows, ignore_index=True)
+    table = table[["method", *(c for c in table.columns if c != "method")]]
     with pd.option_context("display.width", 160, "display.max_columns", 20):
-        print(table[keep].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     table.to_csv(out / "effects_all.csv", index=False)
     fig, axes = plt.subplots(
         1,

@@ -99,3 +99,49 @@ def make_change(df, y, spec, method="subtract"):
     diff = wide["hi"] - wide["lo"] if method == "subtract" else wide["hi"] / wide["lo"]
     out = diff.rename(f"{y} diff")
     return out.reset_index() if keys else out.reset_index(drop=True).to_frame()
+
+
+def verdict(est, row):
+    """One line on a row of ``est.effects_``, at the estimator's own level.
+
+    Parameters
+    ----------
+    est : fitted estimator
+        A Bayesian estimator (one with ``hdi_prob``) is judged by its HDI at
+        that level; any other by ``p_value`` against its ``alpha``.
+    row : mapping
+        A row of ``est.effects_``: ``lower``, ``upper`` and, for frequentist
+        estimators, ``p_value``.
+
+    Returns
+    -------
+    text : str
+        Bayesian: whether the ``hdi_prob`` HDI excludes 0 (``"94% HDI"`` for
+        0.94). Frequentist: whether ``p_value < alpha``.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> verdict(SimpleNamespace(hdi_prob=0.9), {"lower": 0.2, "upper": 1.4})
+    'effect > 0: 90% HDI excludes 0'
+    >>> verdict(SimpleNamespace(alpha=0.01), {"lower": 0.1, "upper": 2, "p_value": 0.03})
+    'not significant (p = 0.03 >= 0.01)'
+    """
+    hdi_prob = getattr(est, "hdi_prob", None)
+    if hdi_prob is not None:
+        level = f"{100 * hdi_prob:g}% HDI"
+        lo, hi = row["lower"], row["upper"]
+        if lo > 0 or hi < 0:
+            return f"effect {'>' if lo > 0 else '<'} 0: {level} excludes 0"
+        if lo <= 0 <= hi:
+            return f"no clear effect: {level} includes 0"
+        return f"no {level}"
+    p, alpha = row.get("p_value"), est.alpha
+    if p is None or p != p:  # absent or NaN
+        return "no p-value"
+    digits = 2  # enough digits that p never prints as alpha unless it is alpha
+    while f"{p:.{digits}g}" == f"{alpha:g}" and p != alpha and digits < 6:
+        digits += 1
+    if p < alpha:
+        return f"significant (p = {p:.{digits}g} < {alpha:g})"
+    return f"not significant (p = {p:.{digits}g} >= {alpha:g})"

@@ -166,9 +166,11 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         One row per condition level (one row without a condition) with the
         decoded condition column(s), ``estimate`` (posterior mean of the
         treatment effect, in units of y per unit of treatment; on the log or
-        logit scale for link likelihoods), ``sd``, ``lower``/``upper``
-        (``hdi_prob`` HDI), ``p_value`` (NaN), ``prob_positive``, ``ess_bulk``,
-        ``ess_tail``, ``r_hat``.
+        logit scale for link likelihoods), ``std_error`` (posterior sd),
+        ``lower``/``upper`` (``hdi_prob`` HDI), ``prob_positive``,
+        ``ess_bulk``, ``ess_tail``, ``r_hat``. ``effects_.attrs`` holds
+        ``method``, ``interval`` (``"hdi"``), ``level``, ``scale``, ``y``,
+        ``treatment``, ``treatment_kind`` (and ``reference``).
     variance_components_ : DataFrame
         Standard deviations ``group``, ``group_slope``, ``group2``,
         ``condition``, ``condition_slope``, ``residual`` (those in the model),

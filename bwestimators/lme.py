@@ -345,8 +345,10 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
     ----------
     effects_ : DataFrame
         Per condition level (decoded columns first): ``estimate`` (treatment
-        effect, in units of y per unit of treatment), ``std_err``, ``z``,
-        ``p_value`` (Wald), ``lower``, ``upper`` (``1 - alpha`` interval).
+        effect, in units of y per unit of treatment), ``std_error``, ``z``,
+        ``p_value`` (Wald), ``lower``, ``upper`` (``1 - alpha`` interval);
+        ``attrs``: ``method``, ``interval`` (``"ci"``), ``level``, ``scale``,
+        ``y``, ``treatment``, ``treatment_kind`` (and ``reference``).
     variance_components_ : DataFrame
         Standard deviations ``group``, ``group_slope``, ``group2``,
         ``residual`` in units of y; ``lower``/``upper`` are NaN (MixedLM gives
@@ -534,7 +536,7 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
             data,
             {
                 "estimate": tab["estimate"],
-                "std_err": tab["std_err"],
+                "std_error": tab["std_error"],
                 "z": tab["stat"],
                 "p_value": tab["p_value"],
                 "lower": tab["lower"],

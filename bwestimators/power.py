@@ -97,8 +97,7 @@ def _effect_row(effects, condition):
 #: Effects-table columns copied into the results, in the order of the results table.
 _RESULT_ORDER = (
     "estimate",
-    "sd",
-    "std_err",
+    "std_error",
     "z",
     "t",
     "p_value",
@@ -126,7 +125,7 @@ def detection(row, alpha):
     """
     if pd.notna(row.get("prob_positive", np.nan)):
         detected = bool(row["lower"] > 0 or row["upper"] < 0)
-        score = row["estimate"] / row["sd"] if row.get("sd", 0) else np.nan
+        score = row["estimate"] / row["std_error"] if row.get("std_error", 0) else np.nan
     else:
         p = max(float(row["p_value"]), 1e-300)
         detected = bool(p < alpha)

@@ -8,8 +8,9 @@ import pytest
 from sklearn.utils._param_validation import InvalidParameterError
 
 from bwestimators import AnovaComparator, __version__, cli
-from bwestimators.cli import build_parser, verdict
+from bwestimators.cli import build_parser
 from bwestimators.datasets import generate_fake_lfp
+from bwestimators.effects import verdict
 from bwestimators.exceptions import InputError
 
 

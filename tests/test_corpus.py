@@ -25,7 +25,7 @@ SLOW = {"bodyweight", "milk", "chickweight", "assay", "orange", "pbg", "wafer"}
 
 
 #: Columns of the effects tables that are numbers, not decoded condition labels.
-_NUMBERS = {"estimate", "std_err", "sd", "std_error", "lower", "upper", "p_value", "z"}
+_NUMBERS = {"estimate", "std_error", "lower", "upper", "p_value", "z"}
 
 
 #: Default Bayesian fits that still miss a criterion (measured on this code, 4 x 1000 draws):
@@ -79,7 +79,7 @@ def test_lme_reference_converges(dataset):
     df = corpus.load(dataset.name)
     lme = LMEComparator(dataset.spec()).fit(df, df[dataset.y])
     assert lme.converged_, f"{dataset.name}: {lme.re_formula_=}, {lme.warnings_}"
-    assert np.all(np.isfinite(lme.effects_["std_err"])) and np.all(lme.effects_["std_err"] > 0)
+    assert np.all(np.isfinite(lme.effects_["std_error"])) and np.all(lme.effects_["std_error"] > 0)
 
 
 @pytest.mark.parametrize(
@@ -108,7 +108,7 @@ def test_default_fit_is_clean_and_agrees_with_lme(dataset):
     bayes, freq = est.effects_, lme.effects_
     labels = [c for c in bayes.columns if c in freq.columns and c not in _NUMBERS]
     assert bayes[labels].reset_index(drop=True).equals(freq[labels].reset_index(drop=True))
-    z = (bayes["estimate"].to_numpy() - freq["estimate"].to_numpy()) / freq["std_err"].to_numpy()
+    z = (bayes["estimate"].to_numpy() - freq["estimate"].to_numpy()) / freq["std_error"].to_numpy()
     assert np.all(np.isfinite(z)), context
     assert np.all(np.abs(z) <= corpus.MAX_SE_DIFFERENCE), (
         f"{dataset.name}: Bayesian {bayes['estimate'].tolist()} vs LME "

@@ -237,7 +237,7 @@ def _assert_no_lost_rows(results, n_datasets):
     assert len(done) == 2 * n_datasets and (done == 1).all()
     errors = results["error"].dropna()
     assert errors.empty, errors.value_counts().to_string()
-    for col in ("estimate", "sd", "lower", "upper"):
+    for col in ("estimate", "std_error", "lower", "upper"):
         assert np.isfinite(results[col].to_numpy(float)).all(), col
 
 

@@ -436,7 +436,7 @@ def test_fit_many_matches_fit(lfp_small):
     for m, s in zip(many, single, strict=True):
         assert m.draws_["beta"].shape == s.draws_["beta"].shape == (2, 300)
         diff = abs(m.effects_["estimate"].iloc[0] - s.effects_["estimate"].iloc[0])
-        assert diff < 0.3 * s.effects_["sd"].iloc[0]
+        assert diff < 0.3 * s.effects_["std_error"].iloc[0]
         assert m.effects_["ess_bulk"].iloc[0] > 200
 
 
@@ -483,7 +483,9 @@ def test_dense_mass_matches_diagonal(nested):
     )
     assert inference.compiled_sampler_count() == before + 1
     np.testing.assert_allclose(
-        dense.effects_["estimate"], diag.effects_["estimate"], atol=0.3 * diag.effects_["sd"].max()
+        dense.effects_["estimate"],
+        diag.effects_["estimate"],
+        atol=0.3 * diag.effects_["std_error"].max(),
     )
     assert dense.diagnostics_["divergences"] <= 5
 

@@ -32,7 +32,7 @@ def test_identical_to_statsmodels_no_condition(lfp):
     direct = smf.mixedlm("Q('Log power') ~ stim", lfp, groups=lfp["mouse"]).fit(reml=True)
     eff = lme.effects_.iloc[0]
     assert eff["estimate"] == pytest.approx(direct.params["stim"], abs=1e-8)
-    assert eff["std_err"] == pytest.approx(direct.bse["stim"], abs=1e-8)
+    assert eff["std_error"] == pytest.approx(direct.bse["stim"], abs=1e-8)
     assert eff["p_value"] == pytest.approx(direct.pvalues["stim"], rel=1e-6)
     ci = direct.conf_int(alpha=0.05).loc["stim"]
     assert eff["lower"] == pytest.approx(ci[0], abs=1e-8)
@@ -55,7 +55,7 @@ def test_identical_to_statsmodels_per_condition():
     ).fit(reml=True)
     names = [f"C(Q('brain region'))[{c}]:stim" for c in ("c0", "c1", "c2")]
     np.testing.assert_allclose(lme.effects_["estimate"], direct.params[names], atol=1e-8)
-    np.testing.assert_allclose(lme.effects_["std_err"], direct.bse[names], atol=1e-8)
+    np.testing.assert_allclose(lme.effects_["std_error"], direct.bse[names], atol=1e-8)
     np.testing.assert_allclose(lme.effects_["p_value"], direct.pvalues[names], rtol=1e-6)
     assert list(lme.effects_["brain region"]) == ["c0", "c1", "c2"]
 
@@ -83,7 +83,7 @@ def test_radon_gelman_hill_table():
     lme = LMEComparator(ColumnSpec("floor", group="county"), add_group_slope=False).fit(df, y)
     eff = lme.effects_.iloc[0]
     assert round(eff["estimate"], 2) == -0.69
-    assert round(eff["std_err"], 2) == 0.07
+    assert round(eff["std_error"], 2) == 0.07
     vc = lme.variance_components_["estimate"]
     assert round(vc["group"], 2) == 0.33
     assert round(vc["residual"], 2) == 0.76
@@ -272,7 +272,7 @@ def test_continuous_treatment_scaled_internally(
     slopes = [n for n in direct.fe_params.index if n.endswith(":ts")]
     eff = lme.effects_
     np.testing.assert_allclose(eff["estimate"], direct.fe_params[slopes] / scale, rtol=1e-4)
-    np.testing.assert_allclose(eff["std_err"], direct.bse[slopes] / scale, rtol=1e-3)
+    np.testing.assert_allclose(eff["std_error"], direct.bse[slopes] / scale, rtol=1e-3)
     np.testing.assert_allclose(eff["p_value"], direct.pvalues[slopes], rtol=1e-2, atol=1e-12)
 
     A = np.array([[1.0, -center / scale], [0.0, 1.0 / scale]])  # to (at t=0, per unit of t)

@@ -263,7 +263,7 @@ def test_batched_sweep_matches_unbatched():
     np.testing.assert_allclose(
         one.loc[bayes, "estimate"],
         batched.loc[bayes, "estimate"],
-        atol=0.3 * one.loc[bayes, "sd"].max(),
+        atol=0.3 * one.loc[bayes, "std_error"].max(),
     )
     assert batched["error"].isna().all()
 

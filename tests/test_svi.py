@@ -30,7 +30,7 @@ def test_svi_slope_sd_close_to_nuts(lfp):
     nuts = _fit(X, y, num_warmup=500, num_samples=1000)
     svi = _fit(X, y, method="svi")
     assert svi.diagnostics_["svi_converged"]
-    ratio = svi.effects_["sd"].iloc[0] / nuts.effects_["sd"].iloc[0]
+    ratio = svi.effects_["std_error"].iloc[0] / nuts.effects_["std_error"].iloc[0]
     assert 0.75 <= ratio <= 1.25, ratio
     assert abs(svi.effects_["estimate"].iloc[0] - nuts.effects_["estimate"].iloc[0]) < 0.01
 
