@@ -4,7 +4,9 @@ import argparse
 from pathlib import Path
 
 
-def parse(description, argv=None):
+def parse(doc, argv=None):
+    """Parse --quick and --out; ``doc`` is the example's docstring (empty in the gallery)."""
+    description = doc.strip().splitlines()[0] if doc and doc.strip() else None
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="few draws and small data")
     parser.add_argument("--out", default=".", help="folder for the PNG files")

@@ -1,4 +1,5 @@
 """Closed-loop stimulation in seven mice: effect on LFP power per phase and inversion.
+===================================================================================
 
 Real data: 1148 stimulation epochs, prefrontal cortex, closed-loop stimulation
 at 7 Hz at three phases of the cycle, with and without inversion. The
@@ -20,7 +21,7 @@ from bwestimators.display import DataDisplay, PosteriorSlopeDisplay
 
 
 def main(argv=None):
-    _, out, sampler = parse(__doc__.splitlines()[0], argv)
+    _, out, sampler = parse(__doc__, argv)
     df = load_chirp_power()
     y = df["Log power"]
     spec = ColumnSpec("stim_on", condition=["Stim phase", "Inversion"], group="Subject")

@@ -1,4 +1,5 @@
 """The LFP story: does stimulation raise oscillation power?
+========================================================
 
 Ten mice, 30 trials per stimulation level. Mice differ a lot in baseline power,
 and mice with a higher baseline respond less. An ANOVA on mouse means misses
@@ -26,7 +27,7 @@ from bwestimators.display import DataDisplay, InterceptDisplay, PosteriorSlopeDi
 
 
 def main(argv=None):
-    args, out, sampler = parse(__doc__.splitlines()[0], argv)
+    args, out, sampler = parse(__doc__, argv)
     data = generate_fake_lfp(
         mouse_response_slope=9, n_trials=10 if args.quick else 30, random_state=0
     )
@@ -49,7 +50,7 @@ def main(argv=None):
     ):
         PosteriorSlopeDisplay.from_estimator(est, df, y, kind="density", ax=ax)
         e = est.effects_.iloc[0]
-        p = f"p = {e['p_value']:.3g}" if e["p_value"] == e["p_value"] else "94% HDI"
+        p = f"p = {e['p_value']:.3g}" if "p_value" in e else "94% HDI"
         ax.set_title(
             f"{name}\n{e['estimate']:.3f} [{e['lower']:.3f}, {e['upper']:.3f}], {p}",
             fontsize="medium",

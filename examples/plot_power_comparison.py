@@ -1,4 +1,5 @@
 """Power: which method finds a real stimulation effect, with how many trials?
+==========================================================================
 
 Fake LFP power in ten mice, simulated over true effects (the response of the
 most responsive mouse), trials per mouse and trial-to-trial noise. ANOVA on
@@ -33,7 +34,7 @@ from bwestimators.power import SWEEP_SAMPLER, PowerSimulation, false_positive_ra
 
 
 def main(argv=None):
-    args, out, _ = parse(__doc__.splitlines()[0], argv)
+    args, out, _ = parse(__doc__, argv)
     if args.quick:
         grid = {"mouse_response_slope": [0, 4, 12], "n_trials": [5], "time_randomness": [10]}
         repeats, sampler = 3, {"num_warmup": 200, "num_samples": 300, "num_chains": 2}

@@ -1,4 +1,5 @@
 """Radon in Minnesota homes: partial pooling of 85 counties.
+=========================================================
 
 Log radon on floor (0 basement, 1 first floor) with a random intercept per
 county (Gelman & Hill 2007, ch. 12). Counties with few homes are pulled
@@ -20,7 +21,7 @@ from bwestimators.display import InterceptDisplay
 
 
 def main(argv=None):
-    _, out, sampler = parse(__doc__.splitlines()[0], argv)
+    _, out, sampler = parse(__doc__, argv)
     df = load_radon()
     y = df["log_radon"]
     est = HierarchicalSlopeRegressor(

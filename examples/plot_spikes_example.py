@@ -1,4 +1,5 @@
 """Fake spikes: does stimulation shorten inter-spike intervals, neuron by neuron?
+==============================================================================
 
 Seven neurons in each of six mice (42 neurons, condition ``neuron_x_mouse``,
 nested in ``mouse``), 20 trials per stimulation level. Slow neurons respond,
@@ -21,7 +22,7 @@ from bwestimators.display import PosteriorSlopeDisplay
 
 
 def main(argv=None):
-    args, out, sampler = parse(__doc__.splitlines()[0], argv)
+    args, out, sampler = parse(__doc__, argv)
     df = generate_fake_spikes(
         n_trials=6 if args.quick else 20,
         n_neurons=3 if args.quick else 7,

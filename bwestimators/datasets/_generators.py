@@ -24,7 +24,26 @@ _MAX_EVENTS_PER_TRIAL = 1e8
 
 
 class FakeData(NamedTuple):
-    """What a generator returns; unpacks as ``df, df_monster, index_cols, firing_rates``."""
+    """What a generator returns; unpacks as ``df, df_monster, index_cols, firing_rates``.
+
+    Attributes
+    ----------
+    df : DataFrame
+        One row per trial: the data to fit.
+    df_monster : DataFrame
+        One row per event (spike, oscillation cycle): the all-samples version.
+    index_cols : list of str
+        The columns that identify a trial.
+    firing_rates : DataFrame
+        The generating rates per trial, before noise.
+
+    Examples
+    --------
+    >>> from bwestimators.datasets import generate_fake_lfp
+    >>> df, df_monster, index_cols, rates = generate_fake_lfp(n_trials=5, random_state=0)
+    >>> len(df) < len(df_monster), index_cols[:2]
+    (True, ['mouse', 'stim'])
+    """
 
     df: pd.DataFrame
     df_monster: pd.DataFrame
