@@ -28,6 +28,39 @@ CATEGORICAL_ROLES = ROLES[1:]
 SPEC_ATTR = "bwestimators_spec"
 
 
+def _role_columns(spec):
+    """Role name to the column name(s) a ColumnSpec names; errors for an unusable choice."""
+    if spec.treatment is None:
+        raise InputError("ColumnSpec needs a treatment column: ColumnSpec('stim', group='mouse').")
+    columns = {"treatment": spec.treatment}
+    if spec.condition is not None:
+        cond = spec.condition
+        if isinstance(cond, (str, numbers.Integral)) or not hasattr(cond, "__iter__"):
+            cond = [cond]
+        cond = list(cond)
+        if not cond:
+            raise InputError("condition is an empty list; pass None for no condition.")
+        columns["condition"] = cond
+    for role in ("group", "group2", "detail"):
+        value = getattr(spec, role)
+        if value is not None:
+            columns[role] = value
+    named = [
+        (role, name)
+        for role, value in columns.items()
+        for name in (value if isinstance(value, list) else [value])
+    ]
+    seen = {}
+    for role, name in named:
+        if name in seen:
+            raise InputError(
+                f"Column {name!r} is given as both {seen[name]} and {role}; each role "
+                "needs a column of its own (a treatment cannot be its own group)."
+            )
+        seen[name] = role
+    return columns
+
+
 class ColumnSpec(TransformerMixin, BaseEstimator):
     """Name the roles of the columns of a DataFrame.
 
@@ -153,39 +186,6 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
         self.treatment_levels = treatment_levels
         self.treatment_kind = treatment_kind
 
-    def _role_columns(self):
-        if self.treatment is None:
-            raise InputError(
-                "ColumnSpec needs a treatment column: ColumnSpec('stim', group='mouse')."
-            )
-        columns = {"treatment": self.treatment}
-        if self.condition is not None:
-            cond = self.condition
-            if isinstance(cond, (str, numbers.Integral)) or not hasattr(cond, "__iter__"):
-                cond = [cond]
-            cond = list(cond)
-            if not cond:
-                raise InputError("condition is an empty list; pass None for no condition.")
-            columns["condition"] = cond
-        for role in ("group", "group2", "detail"):
-            value = getattr(self, role)
-            if value is not None:
-                columns[role] = value
-        named = [
-            (role, name)
-            for role, value in columns.items()
-            for name in (value if isinstance(value, list) else [value])
-        ]
-        seen = {}
-        for role, name in named:
-            if name in seen:
-                raise InputError(
-                    f"Column {name!r} is given as both {seen[name]} and {role}; each role "
-                    "needs a column of its own (a treatment cannot be its own group)."
-                )
-            seen[name] = role
-        return columns
-
     def fit(self, X, y=None):
         """Learn the levels of every role column.
 
@@ -200,7 +200,7 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
         self : ColumnSpec
         """
         X = as_frame(X)
-        columns = self._role_columns()
+        columns = _role_columns(self)
         check_columns(X, columns)
         if len(X) == 0:
             raise InputError("X has no rows; ColumnSpec needs data to learn the levels from.")
