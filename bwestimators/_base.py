@@ -143,6 +143,16 @@ def _with_labels(values, data, cond):
     return table
 
 
+def _treatment_attrs(data):
+    """The treatment part of ``effects_.attrs``: name, kind, reference, (categorical) levels."""
+    attrs = {"treatment": data.names.get("treatment"), "treatment_kind": data.kind}
+    if data.levels is not None:
+        attrs["reference"] = data.meta.get("treatment_reference", data.levels[0])
+    if data.kind == "categorical":
+        attrs["treatment_levels"] = list(data.levels)
+    return attrs
+
+
 def _check_categorical(est, data):
     """A categorical treatment: supported here, and every level in every condition."""
     names, levels = data.names, data.levels
@@ -399,19 +409,8 @@ class EffectsEstimatorMixin:
 
     def _effects_attrs(self, data):
         """``effects_.attrs``: method, interval kind and level, scale, y and treatment."""
-        meta = data.meta
-        levels = data.levels
-        attrs = {
-            **self._interval_attrs(),
-            "y": getattr(self, "_y_name", None),
-            "treatment": data.names.get("treatment"),
-            "treatment_kind": data.kind,
-        }
-        if levels is not None:
-            attrs["reference"] = meta.get("treatment_reference", levels[0])
-        if data.kind == "categorical":
-            attrs["treatment_levels"] = list(levels)
-        return attrs
+        y_name = getattr(self, "_y_name", None)
+        return {**self._interval_attrs(), "y": y_name, **_treatment_attrs(data)}
 
     def pairwise_effects(self, by="condition", adjust="holm"):
         """Every pairwise difference of the treatment effects, with its interval.
@@ -432,16 +431,15 @@ class EffectsEstimatorMixin:
         Returns
         -------
         table : DataFrame
-            One row per pair: the labels of both sides (``condition_a``,
-            ``condition_b`` or ``treatment_level_a``, ``treatment_level_b``,
-            after the shared ``treatment_level`` or condition columns), then
-            ``estimate`` (the effect at ``a`` minus the effect at ``b``; ``a``
-            the later level in the order of ``effects_``), ``std_error``,
-            ``lower``, ``upper`` and ``p_value``, ``p_adjusted`` (frequentist:
-            from the covariance of the effect estimates, t with the model's
-            residual degrees of freedom where it has them, else z) or
-            ``prob_positive`` (Bayesian: from the joint posterior draws, HDI at
-            ``hdi_prob``). ``attrs`` as ``effects_``, with ``by`` and ``adjust``.
+            One row per pair: the shared ``treatment_level`` or condition
+            columns, the sides (``condition_a``/``_b`` or
+            ``treatment_level_a``/``_b``; ``a`` the later in ``effects_``),
+            ``estimate`` (effect at ``a`` minus at ``b``), ``std_error``,
+            ``lower``, ``upper``, then ``p_value``, ``p_adjusted`` (frequentist:
+            from the covariance of the estimates; t with the residual df where
+            the model has them, else z) or ``prob_positive`` (Bayesian: from
+            the joint draws, HDI at ``hdi_prob``). ``attrs``: those of
+            ``effects_`` with ``by`` and ``adjust``.
 
         Examples
         --------

@@ -330,6 +330,14 @@ def _auto_slope(data, t):
     return True
 
 
+def _contrasts(est, result, frame, roles, data):
+    """The contrast rows over the fixed effects that give the rows of ``effects_``."""
+    n_levels = len(data.levels) if est._categorical else 2
+    hi, lo = est._contrast_frames(frame, roles, n_levels)
+    spec = model_spec_of(result)
+    return design_rows(spec, hi) - design_rows(spec, lo)
+
+
 def _effects(est, result, data):
     """The effects table: each contrast row of ``est._effect_L`` with its Wald test."""
     values, cov, _ = est._effect_covariance()
@@ -382,9 +390,11 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
     from the roles: ``y ~ treatment`` without a condition, and an intercept and
     a treatment slope per condition level with one
     (``y ~ 0 + C(condition) + C(condition):treatment``), so that every condition
-    gets its own test. Column names are quoted in the formula (``Q('Log
-    power')``), so names with spaces and symbols work, and they are never
-    renamed in the caller's data.
+    gets its own test. A categorical treatment (three or more levels) enters
+    as dummies against its reference level (``C(treatment)``, per condition
+    with one), and ``effects_`` has a row per condition and compared level.
+    Column names are quoted in the formula (``Q('Log power')``), so names with
+    spaces and symbols work, and they are never renamed in the caller's data.
 
     Parameters
     ----------
@@ -394,7 +404,9 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         Add a random treatment slope per group (correlated with the intercept).
         ``"auto"``: when the treatment varies within groups (at least five groups
         with two or more treatment values and three or more rows), the maximal
-        structure the design supports (Barr et al. 2013). A fit with slopes
+        structure the design supports (Barr et al. 2013); for a categorical
+        treatment (a random slope per dummy) also more rows than random effects
+        (levels x groups), as lme4 requires. A fit with slopes
         that is singular (a variance at zero or a correlation at ±1, as lme4's
         ``isSingular``) is then refitted with a random intercept only, with a
         warning kept in ``warnings_`` (with ``True`` the singular fit is kept,
@@ -416,15 +428,17 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
     Attributes
     ----------
     effects_ : DataFrame
-        Per condition level (decoded columns first): ``estimate`` (treatment
-        effect, in units of y per unit of treatment), ``std_error``, ``z``,
+        Per condition level (decoded columns first; for a categorical
+        treatment per condition and level, with ``treatment_level``):
+        ``estimate`` (treatment effect, in units of y per unit of treatment, or
+        of the level against the reference), ``std_error``, ``z``,
         ``p_value`` (Wald), ``lower``, ``upper`` (``1 - alpha`` interval);
         ``attrs``: ``method``, ``interval`` (``"ci"``), ``level``, ``scale``,
         ``y``, ``treatment``, ``treatment_kind`` (and ``reference``).
     variance_components_ : DataFrame
-        Standard deviations ``group``, ``group_slope``, ``group2``,
-        ``residual`` in units of y; ``lower``/``upper`` are NaN (MixedLM gives
-        no intervals for them).
+        Standard deviations ``group``, ``group_slope`` (categorical:
+        ``group_slope[level]`` per dummy), ``group2``, ``residual`` in units
+        of y; ``lower``/``upper`` are NaN (MixedLM gives no intervals for them).
     intercepts_ : DataFrame
         Per group: the fixed intercept (at treatment 0, first condition) plus
         the group's random intercept.
@@ -561,7 +575,7 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         self.result_ = result
         self.converged_ = bool(result.converged)
         self._roles = roles
-        self._effect_L = self._contrasts(result, frame, roles, data)
+        self._effect_L = _contrasts(self, result, frame, roles, data)
         self.effects_ = _effects(self, result, data)
         self.variance_components_ = _variance_components(self, result, data)
         self._blups = _blups_in_treatment_units(
@@ -608,13 +622,6 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
             return reps.assign(**{t: codes}), reps.assign(**{t: 0.0})
         one, zero = self._scaled([1.0, 0.0])
         return reps.assign(**{t: one}), reps.assign(**{t: zero})
-
-    def _contrasts(self, result, frame, roles, data):
-        """The contrast rows over the fixed effects that give the rows of ``effects_``."""
-        n_levels = len(data.levels) if self._categorical else 2
-        hi, lo = self._contrast_frames(frame, roles, n_levels)
-        spec = model_spec_of(result)
-        return design_rows(spec, hi) - design_rows(spec, lo)
 
     def _effect_covariance(self):
         """Estimates, covariance (Wald, df None) of the rows of ``effects_``."""

