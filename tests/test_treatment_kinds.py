@@ -273,3 +273,26 @@ def test_categorical_with_condition_is_condition_major(machines):
                 assert F == pytest.approx(ss / 2 / mse)
         else:
             assert np.abs(eff["estimate"] - want).max() < 1.0
+
+
+def test_rm_slopes_per_condition_and_their_difference(sleepstudy):
+    """Two within-subject conditions: with two, the RM F of the slopes is the paired t squared."""
+    rng = np.random.default_rng(0)
+    b = sleepstudy.assign(Reaction=sleepstudy["Reaction"] + 2.0 * sleepstudy["Days"])
+    b["Reaction"] += rng.normal(0, 20, len(b))
+    df = pd.concat([sleepstudy.assign(task="a"), b.assign(task="b")], ignore_index=True)
+    rm = AnovaComparator(ColumnSpec("Days", condition="task", group="Subject"), kind="rm")
+    rm.fit(df, df["Reaction"])
+    slopes = {
+        task: np.array(
+            [np.polyfit(d["Days"], d["Reaction"], 1)[0] for _, d in rows.groupby("Subject")]
+        )
+        for task, rows in df.groupby("task")
+    }
+    np.testing.assert_allclose(rm.effects_["estimate"], [slopes["a"].mean(), slopes["b"].mean()])
+    paired = stats.ttest_rel(slopes["b"], slopes["a"])
+    F = rm.anova_table_.loc["Days:task", "F"]
+    assert F == pytest.approx(paired.statistic**2)
+    pair = rm.pairwise_effects(adjust=None).iloc[0]
+    assert pair["p_value"] == pytest.approx(paired.pvalue)
+    assert pair["estimate"] == pytest.approx((slopes["b"] - slopes["a"]).mean())
