@@ -34,7 +34,9 @@ def _role_spec_for_frame(Z):
             "or put a ColumnSpec before the estimator in a pipeline."
         )
     roles = {r: r for r in CATEGORICAL_ROLES if r in Z.columns}
-    return ColumnSpec("treatment", **roles)
+    # the coded treatment passes through as it is; its kind comes with the frame's attrs
+    numeric = pd.api.types.is_numeric_dtype(Z["treatment"]) and Z["treatment"].dtype != bool
+    return ColumnSpec("treatment", treatment_kind="continuous" if numeric else "auto", **roles)
 
 
 def _aligned(y, index):
@@ -62,6 +64,27 @@ def align_target(X, y):
     return y
 
 
+def _infer_kind(Z, meta, spec):
+    """Treatment kind, levels and reference when X's attrs do not say them.
+
+    The attrs of a ColumnSpec's output say them; a frame of role columns without
+    them (or from an older ColumnSpec) gets them from its treatment levels, or
+    from its values: two values are a binary treatment, more a continuous one.
+    """
+    levels = meta.get("treatment_levels")
+    if levels is None and getattr(spec, "treatment_levels_", None) is not None:
+        levels = spec.treatment_levels_
+    if levels is not None:
+        kind = "binary" if len(levels) == 2 else "categorical"
+        return {
+            "treatment_kind": kind,
+            "treatment_levels": list(levels),
+            "treatment_reference": meta.get("treatment_reference", levels[0]),
+        }
+    n_values = np.unique(Z["treatment"].dropna()).size
+    return {"treatment_kind": "binary" if n_values == 2 else "continuous"}
+
+
 class _RoleData:
     """Role columns of X, coded, with the original names for decoding results."""
 
@@ -74,6 +97,18 @@ class _RoleData:
         columns = dict(meta.get("columns", {})) if meta else {}
         self.names = {role: columns.get(role, role) for role in spec.columns_}
         self.condition_levels = meta.get("condition_levels") if meta else None
+        if "treatment_kind" not in self.meta:
+            self.meta = {**self.meta, **_infer_kind(Z, self.meta, spec)}
+
+    @property
+    def kind(self):
+        """The kind of the treatment: ``"binary"``, ``"continuous"`` or ``"categorical"``."""
+        return self.meta["treatment_kind"]
+
+    @property
+    def levels(self):
+        """Every treatment level, the reference first (None for a continuous treatment)."""
+        return self.meta.get("treatment_levels")
 
     def codes(self, role):
         """Integer codes of a role (-1 where missing), or None when the role is absent."""
@@ -83,6 +118,123 @@ class _RoleData:
 
     def n_levels(self, role):
         return len(self.spec.categories_.get(role, []))
+
+
+def _with_labels(values, data, cond):
+    """``values`` after the condition columns ``cond`` (and ``treatment_level``), see
+    :meth:`EffectsEstimatorMixin._effects_table`."""
+    values = pd.DataFrame(values).reset_index(drop=True)
+    front = []
+    n_each = 1
+    if data.kind == "categorical":
+        compared = list(data.levels[1:])
+        n_each = len(compared)
+    if "condition" in data.Z.columns:
+        cond = cond.iloc[np.repeat(np.arange(len(cond)), n_each)].reset_index(drop=True)
+        front.append(cond)
+    if data.kind == "categorical":
+        n_cond = len(values) // n_each
+        front.append(pd.DataFrame({"treatment_level": compared * n_cond}))
+    if len(front) and sum(len(f) for f in front) != len(front) * len(values):
+        raise ValueError(
+            f"{len(values)} effect rows do not match {len(front[0])} condition x level rows"
+        )
+    table = pd.concat([*front, values], axis=1) if front else values
+    return table
+
+
+def _treatment_attrs(data):
+    """The treatment part of ``effects_.attrs``: name, kind, reference, (categorical) levels."""
+    attrs = {"treatment": data.names.get("treatment"), "treatment_kind": data.kind}
+    if data.levels is not None:
+        attrs["reference"] = data.meta.get("treatment_reference", data.levels[0])
+    if data.kind == "categorical":
+        attrs["treatment_levels"] = list(data.levels)
+    return attrs
+
+
+def _check_categorical(est, data):
+    """A categorical treatment: supported here, and every level in every condition."""
+    names, levels = data.names, data.levels
+    if not est._categorical_treatment:
+        raise InputError(
+            f"{type(est).__name__} does not fit a categorical treatment yet (column "
+            f"{names['treatment']!r} has {len(levels)} levels); use LMEComparator or "
+            "AnovaComparator, or compare two levels at a time (treatment_levels=[a, b] on "
+            "the rows of those two levels)."
+        )
+    codes = data.Z["treatment"].to_numpy().astype(np.int64)
+    if "condition" in data.Z.columns:
+        cond = data.codes("condition")
+        n_cond = data.n_levels("condition")
+    else:
+        cond, n_cond = np.zeros(len(codes), dtype=np.int64), 1
+    counts = np.zeros((n_cond, len(levels)), dtype=np.int64)
+    np.add.at(counts, (cond, codes), 1)
+    empty = np.argwhere(counts == 0)
+    if len(empty):
+        where = [
+            f"{levels[j]!r}"
+            + (
+                f" in condition {data.spec.categories_['condition'][i]!r}"
+                if "condition" in data.Z.columns
+                else ""
+            )
+            for i, j in empty[:5]
+        ]
+        raise InputError(
+            f"Treatment column {names['treatment']!r} has no rows at level(s) "
+            f"{', '.join(where)}, so the effect of every level against the reference "
+            f"{levels[0]!r} cannot be estimated there; drop that level (list the others "
+            "in treatment_levels) or those condition levels."
+        )
+
+
+def _checked_target(est, y, data, fit):
+    """See :meth:`EffectsEstimatorMixin._check_y`."""
+    if y is None:
+        raise InputError(f"{type(est).__name__} requires y to be passed, but the target y is None.")
+    n_rows, y_in = len(data.Z), y
+    if isinstance(y, pd.Series) and data.index is not None:
+        y = _aligned(y, data.index)
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected; using y.ravel().",
+            DataConversionWarning,
+            stacklevel=4,
+        )
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise InputError(f"y must be one-dimensional, got shape {y.shape}.")
+    if len(y) != n_rows:
+        raise InputError(f"y has {len(y)} values but X has {n_rows} rows.")
+    if np.iscomplexobj(y):  # astype(float) would only warn and drop the imaginary part
+        raise InputError("Complex data not supported in y.")
+    if y.dtype == bool:
+        y = y.astype(float)
+    try:
+        y = y.astype(float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"y must be numeric, got dtype {y.dtype}.") from exc
+    bad = ~np.isfinite(y)
+    if bad.any():
+        raise InputError(
+            f"y has {int(bad.sum())} missing or infinite value(s) (first at row "
+            f"{int(np.flatnonzero(bad)[0])}); drop those rows before fitting."
+        )
+    if fit:
+        est._y_name = getattr(y_in, "name", None)
+    if fit and np.ptp(y) == 0:
+        raise InputError(f"y is constant ({y[0]!r}); there is no effect to estimate.")
+    with np.errstate(over="ignore"):
+        overflow = fit and not np.isfinite(np.var(y))
+    if overflow:
+        raise InputError(
+            "y's values are too large for float64 arithmetic (its variance overflows); "
+            "rescale y (e.g. divide by a power of 10) before fitting."
+        )
+    return y
 
 
 class EffectsEstimatorMixin:
@@ -143,51 +295,7 @@ class EffectsEstimatorMixin:
         silent match by position). At fit, a constant y, or one whose spread
         overflows float64, is refused.
         """
-        if y is None:
-            raise InputError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
-        n_rows, y_in = len(data.Z), y
-        if isinstance(y, pd.Series) and data.index is not None:
-            y = _aligned(y, data.index)
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            warnings.warn(
-                "A column-vector y was passed when a 1d array was expected; using y.ravel().",
-                DataConversionWarning,
-                stacklevel=3,
-            )
-            y = y[:, 0]
-        if y.ndim != 1:
-            raise InputError(f"y must be one-dimensional, got shape {y.shape}.")
-        if len(y) != n_rows:
-            raise InputError(f"y has {len(y)} values but X has {n_rows} rows.")
-        if np.iscomplexobj(y):  # astype(float) would only warn and drop the imaginary part
-            raise InputError("Complex data not supported in y.")
-        if y.dtype == bool:
-            y = y.astype(float)
-        try:
-            y = y.astype(float)
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"y must be numeric, got dtype {y.dtype}.") from exc
-        bad = ~np.isfinite(y)
-        if bad.any():
-            raise InputError(
-                f"y has {int(bad.sum())} missing or infinite value(s) (first at row "
-                f"{int(np.flatnonzero(bad)[0])}); drop those rows before fitting."
-            )
-        if fit:
-            self._y_name = getattr(y_in, "name", None)
-        if fit and np.ptp(y) == 0:
-            raise InputError(f"y is constant ({y[0]!r}); there is no effect to estimate.")
-        with np.errstate(over="ignore"):
-            overflow = fit and not np.isfinite(np.var(y))
-        if overflow:
-            raise InputError(
-                "y's values are too large for float64 arithmetic (its variance overflows); "
-                "rescale y (e.g. divide by a power of 10) before fitting."
-            )
-        return y
+        return _checked_target(self, y, data, fit)
 
     def _check_roles(self, data, *, need_group=False):
         """Missing values, a single treatment level, one group, conditions without contrast."""
@@ -220,6 +328,8 @@ class EffectsEstimatorMixin:
                     f"Group column {names['group']!r} has a single level; group effects need at "
                     "least two groups. Drop the group role or switch off the group terms."
                 )
+        if data.kind == "categorical":
+            _check_categorical(self, data)
         if "condition" in Z.columns:
             levels = Z.groupby("condition", observed=True)["treatment"].nunique()
             flat = levels[levels < 2]
@@ -230,6 +340,10 @@ class EffectsEstimatorMixin:
                     "level, so their treatment effect cannot be estimated; drop those rows or "
                     "merge the levels."
                 )
+
+    #: whether the estimator fits a categorical (k >= 3 levels) treatment; the Bayesian
+    #: estimators refuse one until they do (set it True on an estimator class to allow it)
+    _categorical_treatment = False
 
     def _condition_frame(self, data):
         """Decoded condition columns, one row per condition level, in code order."""
@@ -275,13 +389,16 @@ class EffectsEstimatorMixin:
     def _effects_table(self, data, values):
         """Prepend the decoded condition columns to per-condition result columns.
 
-        The table's ``attrs`` say what it is (see :meth:`_effects_attrs`).
+        For a categorical treatment with k levels, ``values`` has one row per
+        (condition, non-reference level), condition-major (every level of the
+        first condition, then the second ...); the condition columns are
+        repeated and a ``treatment_level`` column (the level compared with the
+        reference) follows them. The table's ``attrs`` say what it is (see
+        :meth:`_effects_attrs`).
         """
-        values = pd.DataFrame(values)
-        if "condition" in data.Z.columns:
-            table = pd.concat([self._condition_frame(data), values], axis=1)
-        else:
-            table = values.reset_index(drop=True)
+        table = _with_labels(
+            values, data, self._condition_frame(data) if "condition" in data.Z else None
+        )
         table.attrs = self._effects_attrs(data)
         return table
 
@@ -292,21 +409,56 @@ class EffectsEstimatorMixin:
 
     def _effects_attrs(self, data):
         """``effects_.attrs``: method, interval kind and level, scale, y and treatment."""
-        meta = data.meta or {}
-        levels = meta.get("treatment_levels")
-        kind = meta.get("treatment_kind")
-        if kind is None:
-            n_values = np.unique(data.Z["treatment"].dropna()).size
-            kind = "binary" if levels is not None or n_values == 2 else "continuous"
-        attrs = {
-            **self._interval_attrs(),
-            "y": getattr(self, "_y_name", None),
-            "treatment": data.names.get("treatment"),
-            "treatment_kind": kind,
-        }
-        if levels is not None:
-            attrs["reference"] = meta.get("treatment_reference", levels[0])
-        return attrs
+        y_name = getattr(self, "_y_name", None)
+        return {**self._interval_attrs(), "y": y_name, **_treatment_attrs(data)}
+
+    def pairwise_effects(self, by="condition", adjust="holm"):
+        """Every pairwise difference of the treatment effects, with its interval.
+
+        Parameters
+        ----------
+        by : {"condition", "treatment"}, default="condition"
+            ``"condition"``: the effect in each pair of condition levels (within
+            each treatment level of a categorical treatment), e.g. whether the
+            slope in females differs from the slope in males. ``"treatment"``
+            (categorical treatments only): each pair of treatment levels within
+            each condition, the reference included (whose effect is 0), so the
+            table holds every k (k - 1) / 2 comparison of the levels.
+        adjust : {"holm", "bonferroni"} or None, default="holm"
+            Multiple-comparison adjustment of the p-values over all rows of
+            the table (frequentist estimators; a ``p_adjusted`` column).
+
+        Returns
+        -------
+        table : DataFrame
+            One row per pair: the shared ``treatment_level`` or condition
+            columns, the sides (``condition_a``/``_b`` or
+            ``treatment_level_a``/``_b``; ``a`` the later in ``effects_``),
+            ``estimate`` (effect at ``a`` minus at ``b``), ``std_error``,
+            ``lower``, ``upper``, then ``p_value``, ``p_adjusted`` (frequentist:
+            from the covariance of the estimates; t with the residual df where
+            the model has them, else z) or ``prob_positive`` (Bayesian: from
+            the joint draws, HDI at ``hdi_prob``). ``attrs``: those of
+            ``effects_`` with ``by`` and ``adjust``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from bwestimators import AnovaComparator, ColumnSpec
+        >>> from bwestimators.datasets import generate_fake_lfp
+        >>> df = generate_fake_lfp(n_trials=5, random_state=0).df
+        >>> df["half"] = (df["mouse"].astype(str) < "m5").map({True: "early", False: "late"})
+        >>> anova = AnovaComparator(ColumnSpec("stim", condition="half", group="mouse"))
+        >>> table = anova.fit(df, df["Log power"]).pairwise_effects()
+        >>> list(table.columns[:4])
+        ['condition_a', 'condition_b', 'estimate', 'std_error']
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        from bwestimators._pairwise import pairwise_table
+
+        check_is_fitted(self, "effects_")
+        return pairwise_table(self, by=by, adjust=adjust)
 
     def summary(self):
         """The effects table as a reader wants it: one verdict per row.

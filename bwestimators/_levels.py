@@ -1,9 +1,12 @@
 """Level coding of :class:`~bwestimators.spec.ColumnSpec`'s roles.
 
 The levels a role column holds in the user's order, Categoricals with the
-levels learned at fit time, the 0/1 coding of a two-level treatment (its
-reference first), and the levels of one or several condition columns.
+levels learned at fit time, the kind of the treatment (binary, continuous,
+categorical) and the coding of its levels (the reference first, coded 0), and
+the levels of one or several condition columns.
 """
+
+import numbers
 
 import pandas as pd
 
@@ -50,8 +53,50 @@ def _join_label(values):
     return ", ".join(str(v) for v in values)
 
 
-def learn_treatment(col, name, treatment_levels=None):
-    """The treatment levels coded 0 and 1, or None for a numeric treatment used as it is.
+TREATMENT_KINDS = ("auto", "binary", "continuous", "categorical")
+
+
+def _python_scalar(value):
+    """A numpy scalar as the Python scalar it holds (``np.int64(1)`` as ``1``)."""
+    return value.item() if hasattr(value, "item") and not isinstance(value, str) else value
+
+
+def _declared_levels(col, name, treatment_levels, kind):
+    """The kind and levels of a treatment whose levels the user listed."""
+    levels = [_python_scalar(v) for v in treatment_levels]
+    if len(levels) < 2 or len(set(levels)) != len(levels):
+        raise InputError(
+            f"treatment_levels must name two different levels of column {name!r} (or three "
+            f"or more for a categorical treatment), each once; got {treatment_levels!r}."
+        )
+    observed = set(pd.unique(col.dropna()))
+    unknown = observed - set(levels)
+    if unknown:
+        raise InputError(
+            f"Treatment column {name!r} has levels {sorted(map(str, unknown))} that are "
+            f"not in treatment_levels={levels!r}; list every level present in the data "
+            "(the reference first)."
+        )
+    if kind == "continuous":
+        raise InputError(
+            f"treatment_levels lists levels of column {name!r}, but treatment_kind="
+            "'continuous' uses the values as they are; drop one of the two."
+        )
+    if kind == "binary" and len(levels) != 2:
+        raise InputError(
+            f"treatment_kind='binary' needs two treatment_levels, got {len(levels)}: "
+            f"{levels!r}; use treatment_kind='categorical' for more."
+        )
+    if kind == "categorical" and len(levels) < 3:
+        raise InputError(
+            f"treatment_kind='categorical' needs three or more treatment levels of column "
+            f"{name!r}, got {levels!r}; two levels are a binary treatment (the default)."
+        )
+    return ("binary" if len(levels) == 2 else "categorical"), levels
+
+
+def learn_treatment(col, name, treatment_levels=None, treatment_kind="auto"):
+    """The kind of a treatment and its levels, the reference first.
 
     Parameters
     ----------
@@ -59,56 +104,67 @@ def learn_treatment(col, name, treatment_levels=None):
         The treatment column at fit time.
     name : str or int
         Name of the treatment column, for the messages.
-    treatment_levels : sequence of two values or None, default=None
-        The levels to code as 0 and 1, in that order. Without them a
-        non-numeric treatment is coded in sorted order, or a Categorical in the
-        order of its categories.
+    treatment_levels : sequence or None, default=None
+        Every level, the reference first. Without them levels are sorted, or a
+        Categorical's are in the order of its categories.
+    treatment_kind : {"auto", "binary", "continuous", "categorical"}, default="auto"
+        ``"auto"``: two levels are binary, a numeric column with more values is
+        continuous, a non-numeric one with three or more levels categorical.
+        The others force a kind, and are an error where the data cannot have it.
 
     Returns
     -------
-    levels : list of two values or None
-        The level coded 0 (the reference) and the level coded 1; None when the
-        treatment is numeric and no ``treatment_levels`` are given.
+    kind : {"binary", "continuous", "categorical"}
+    levels : list or None
+        Every level, the reference (coded 0) first; None for a continuous treatment.
 
     Raises
     ------
     InputError
-        When ``treatment_levels`` are not two different levels or miss a level
-        of the data, or a non-numeric treatment has other than two levels.
+        When ``treatment_levels`` repeat a level or miss a level of the data,
+        or the data cannot have the kind asked for.
     """
+    kind = treatment_kind
+    if kind not in TREATMENT_KINDS:
+        raise InputError(
+            f"treatment_kind must be one of {list(TREATMENT_KINDS)}, got {treatment_kind!r}."
+        )
     if treatment_levels is not None:
-        levels = list(treatment_levels)
-        if len(levels) != 2 or levels[0] == levels[1]:
-            raise InputError(
-                f"treatment_levels must name two different levels of column {name!r}, "
-                f"got {treatment_levels!r}."
-            )
-        observed = set(pd.unique(col.dropna()))
-        unknown = observed - set(levels)
-        if unknown:
-            raise InputError(
-                f"Treatment column {name!r} has levels {sorted(map(str, unknown))} that are "
-                f"not in treatment_levels={levels!r}; list both levels present in the data."
-            )
-        return levels
-    if is_numeric(col):
-        return None
-    levels = sorted_levels(col)
-    if is_categorical(col) and len(col.cat.categories) == 2:
+        return _declared_levels(col, name, treatment_levels, kind)
+    numeric = is_numeric(col)
+    levels = [_python_scalar(v) for v in sorted_levels(col)]
+    if is_categorical(col) and len(col.cat.categories) == 2 and kind in ("auto", "binary"):
         # the declared order, even where a subset of the data lacks one level
         levels = col.cat.categories.tolist()
-    if len(levels) != 2:
-        shown_levels = levels[:10]
+    if kind == "continuous" and not numeric:
+        raise InputError(
+            f"treatment_kind='continuous' needs a numeric treatment, but column {name!r} is "
+            f"{col.dtype} (levels {shown(levels)}); convert it with "
+            f"df[{name!r}].astype(float), or use treatment_kind='categorical'."
+        )
+    if kind == "binary" and len(levels) != 2:
+        raise InputError(
+            f"treatment_kind='binary' needs two levels, but column {name!r} has "
+            f"{len(levels)} ({shown(levels)}); use treatment_kind='auto' (or 'categorical' / "
+            "'continuous'), or keep two levels."
+        )
+    if kind == "categorical" and len(levels) < 3:
+        raise InputError(
+            f"treatment_kind='categorical' needs three or more levels, but column {name!r} "
+            f"has {len(levels)} ({shown(levels)}); two levels are a binary treatment."
+        )
+    if kind == "continuous" or (kind == "auto" and numeric and len(levels) != 2):
+        return "continuous", None
+    if len(levels) < 2:
         raise InputError(
             f"Treatment column {name!r} is not numeric and has {len(levels)} level(s) "
-            f"{shown_levels!r}; a non-numeric treatment needs exactly two levels. Code it as "
-            f"numbers (e.g. a stimulus strength), or use the extra levels as a condition."
+            f"{levels!r}; a treatment needs at least two levels."
         )
-    return levels
+    return ("binary" if len(levels) == 2 else "categorical"), levels
 
 
 def encode_treatment(col, name, levels):
-    """The treatment column as float64: as it is when numeric, else coded 0/1.
+    """The treatment column as float64: the values (continuous) or the level codes.
 
     Parameters
     ----------
@@ -116,14 +172,16 @@ def encode_treatment(col, name, levels):
         The treatment column now.
     name : str or int
         Name of the treatment column, for the messages.
-    levels : list of two values or None
-        The levels coded 0 and 1 learned at fit time (see
-        :func:`learn_treatment`); None for a numeric treatment.
+    levels : list or None
+        Every level learned at fit time, the reference first (see
+        :func:`learn_treatment`); None for a continuous treatment.
 
     Returns
     -------
     coded : ndarray of float64
-        One value per row; missing values stay NaN.
+        One value per row: the value itself (continuous), or the position of
+        the row's level in ``levels`` (0/1 for a binary treatment, 0..k-1 for
+        a categorical one); missing values stay NaN.
 
     Raises
     ------
@@ -139,17 +197,26 @@ def encode_treatment(col, name, levels):
             )
         return col.astype("float64").to_numpy(copy=True)
     values = col.astype(object) if is_categorical(col) else col
-    coded = values.map({levels[0]: 0.0, levels[1]: 1.0}).astype("float64")
+    coded = values.map({level: float(i) for i, level in enumerate(levels)}).astype("float64")
     unseen = coded.isna() & values.notna()
     if unseen.any():
         if unseen.sum() == values.notna().sum():
             check_level_kind("treatment", name, col, levels)
+            if all(isinstance(v, numbers.Number) for v in levels) and not is_numeric(col):
+                raise InputError(
+                    f"Treatment column {name!r} was numeric at fit time but is {col.dtype} "
+                    f"now; convert it with df[{name!r}].astype(float)."
+                )
         new = pd.unique(values[unseen])
+        fitted = (
+            f"{levels[0]!r} (coded 0, the reference) and {levels[1]!r} (coded 1)"
+            if len(levels) == 2
+            else f"{shown(levels, n=10)} (coded 0..{len(levels) - 1}, the reference first)"
+        )
         raise InputError(
             f"Treatment column {name!r} has {int(unseen.sum())} row(s) with "
             f"{len(new)} level(s) not seen at fit time: {shown(new)}. The fitted levels are "
-            f"{levels[0]!r} (coded 0, the reference) and {levels[1]!r} (coded 1); drop those "
-            "rows, or refit on data with every level."
+            f"{fitted}; drop those rows, or refit on data with every level."
         )
     return coded.to_numpy()
 

