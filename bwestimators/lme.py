@@ -30,11 +30,11 @@ class LMEWarning(UserWarning):
     """Warnings statsmodels raised while fitting a mixed model (convergence, boundary)."""
 
 
-def _fit_mixedlm(model, reml):
+def _fit_mixedlm(model, reml, free=None):
     """statsmodels' fit; when its gradient optimizer meets a singular matrix (a variance at
     the boundary), the derivative-free Powell method and then L-BFGS, with a warning."""
     try:
-        return model.fit(reml=reml)
+        return model.fit(reml=reml, free=free)
     except np.linalg.LinAlgError as exc:
         warnings.warn(
             f"MixedLM's default optimizer failed ({exc}: a variance component is probably at "
@@ -42,7 +42,16 @@ def _fit_mixedlm(model, reml):
             LMEWarning,
             stacklevel=3,
         )
-        return model.fit(reml=reml, method=["powell", "lbfgs"])
+        return model.fit(reml=reml, method=["powell", "lbfgs"], free=free)
+
+
+def _diagonal(model):
+    """statsmodels' free-parameter pattern of uncorrelated random effects (``(1 || t)``)."""
+    from statsmodels.regression.mixed_linear_model import MixedLMParams
+
+    return MixedLMParams.from_components(
+        fe_params=np.ones(model.k_fe), cov_re=np.eye(model.k_re), vcomp=np.ones(model.k_vc)
+    )
 
 
 def _singular(result):
@@ -278,7 +287,7 @@ def _condition_representatives(frame, roles):
     return reps.iloc[order]
 
 
-def _fit_with_retry(model, reml, scaled):
+def _fit_with_retry(model, reml, scaled, free=None):
     """Fit a MixedLM, refitting an unconverged scaled fit with Powell then L-BFGS.
 
     Parameters
@@ -287,6 +296,9 @@ def _fit_with_retry(model, reml, scaled):
     reml : bool
     scaled : bool
         Whether the treatment is scaled internally; only then is the retry tried.
+    free : MixedLMParams or None
+        statsmodels' pattern of free parameters (a diagonal ``cov_re`` for
+        uncorrelated random effects); None: all free.
 
     Returns
     -------
@@ -295,7 +307,7 @@ def _fit_with_retry(model, reml, scaled):
         The warnings raised during the fit(s), with a note when the retry is kept.
     """
     with WarningLog() as log:
-        result = _fit_mixedlm(model, reml)
+        result = _fit_mixedlm(model, reml, free)
     messages = log.messages
     if scaled and not result.converged:
         # statsmodels' gradient optimizers stop short on flat likelihoods (a variance
@@ -303,7 +315,7 @@ def _fit_with_retry(model, reml, scaled):
         # Only for a scaled (continuous) treatment: binary fits stay as they were.
         with WarningLog() as retry_log:
             try:
-                retry = model.fit(reml=reml, method=["powell", "lbfgs"])
+                retry = model.fit(reml=reml, method=["powell", "lbfgs"], free=free)
             except (np.linalg.LinAlgError, ValueError):
                 retry = None
         if retry is not None and retry.converged:
@@ -313,6 +325,29 @@ def _fit_with_retry(model, reml, scaled):
             )
             return retry, [*messages, note, *retry_log.messages]
     return result, messages
+
+
+def _simplify(est, frame, roles):
+    """After a singular fit with correlated group slopes: uncorrelated slopes, else none.
+
+    A correlation estimated at +-1 is the usual cause with few groups; dropping
+    the correlation keeps the slope variance, which protects the effect's
+    standard error against animals that differ in their response. Only a slope
+    variance at zero drops the slopes (lme4 practice, Matuschek et al. 2017).
+    """
+    result, messages = est._fit_structure(frame, roles, True, diagonal=True)
+    if not _singular(result):
+        note = (
+            "the fit with correlated random slopes per group is singular (a correlation "
+            "at +-1); refitted with uncorrelated random intercepts and slopes"
+        )
+        return result, True, [*messages, note]
+    result, messages = est._fit_structure(frame, roles, False)
+    note = (
+        "the fit with a random slope per group is singular (its variance at zero, also "
+        "without the correlation); refitted with a random intercept per group"
+    )
+    return result, False, [*messages, note]
 
 
 def _auto_slope(data, t):
@@ -408,9 +443,11 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         treatment (a random slope per dummy) also more rows than random effects
         (levels x groups), as lme4 requires. A fit with slopes
         that is singular (a variance at zero or a correlation at ±1, as lme4's
-        ``isSingular``) is then refitted with a random intercept only, with a
-        warning kept in ``warnings_`` (with ``True`` the singular fit is kept,
-        with a warning). The structure used is ``add_group_slope_``.
+        ``isSingular``) is then refitted with uncorrelated intercepts and slopes
+        (lme4's ``(1 + t || g)``), and only when that is singular too with a
+        random intercept only, with a warning kept in ``warnings_`` (with
+        ``True`` the singular fit is kept, with a warning). The structure used
+        is ``add_group_slope_`` and ``slope_correlation_``.
     nested_group2 : bool, default=False
         Add ``group2`` nested in group as a variance component.
     formula : str or None, default=None
@@ -453,6 +490,11 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         as it is for a binary treatment or a user ``formula``).
     treatment_center_, treatment_scale_ : float
         The internal scaling of the treatment (0 and 1 when there is none).
+    add_group_slope_ : bool
+        Whether the fitted model has a random treatment slope per group.
+    slope_correlation_ : bool
+        Whether those slopes are correlated with the intercepts (False after
+        the fallback to uncorrelated slopes, and without slopes).
     converged_ : bool
     warnings_ : list of str
         The warnings statsmodels raised during the fit, kept and re-emitted
@@ -547,6 +589,7 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         if auto:
             slope = _auto_slope(data, t_raw)
         result, messages = self._fit_structure(frame, roles, slope)
+        correlated = bool(slope)
         if slope and not auto and _singular(result):
             messages = [
                 *messages,
@@ -554,14 +597,10 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
                 "correlation at +-1); add_group_slope='auto' would refit without it",
             ]
         elif slope and _singular(result):
-            simpler, more = self._fit_structure(frame, roles, False)
-            messages = [
-                *more,
-                "the fit with a random slope per group is singular (a variance at zero or a "
-                "correlation at +-1); refitted with a random intercept per group",
-            ]
-            result, slope = simpler, False
+            result, slope, messages = _simplify(self, frame, roles)
+            correlated = False
         self.add_group_slope_ = bool(slope)
+        self.slope_correlation_ = correlated
         self.warnings_ = messages
         if messages:
             warnings.warn(
@@ -587,7 +626,7 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         self.intercepts_ = self._intercepts(result, data)
         return self
 
-    def _fit_structure(self, frame, roles, slope):
+    def _fit_structure(self, frame, roles, slope, diagonal=False):
         """Fit the model with or without group slopes; the result and its warnings."""
         import statsmodels.formula.api as smf
 
@@ -603,7 +642,7 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
             vc_formula=vc_formula,
         )
         scaled = (self.treatment_center_, self.treatment_scale_) != (0.0, 1.0)
-        return _fit_with_retry(model, self.reml, scaled)
+        return _fit_with_retry(model, self.reml, scaled, _diagonal(model) if diagonal else None)
 
     def _scaled(self, t):
         """The treatment as MixedLM is fitted on it (``(t - center) / scale``)."""

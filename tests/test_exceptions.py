@@ -72,7 +72,10 @@ def _spec_cases(df):
             lambda: ColumnSpec("stim", treatment_levels=[0, 2]).fit(df),
             "not in treatment_levels",
         ),
-        "three text levels": (lambda: ColumnSpec("dose").fit(df), "exactly two levels"),
+        "three text levels": (
+            lambda: ColumnSpec("dose", treatment_kind="binary").fit(df),
+            "needs two levels",
+        ),
         "dtype changed": (lambda: fitted.transform(as_text), "was numeric at fit time"),
         "n_features": (lambda: fitted_array.transform(np.zeros((3, 3))), "expecting 2"),
         "no condition": (lambda: fitted.decode_condition(["a"]), "no condition"),

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
+from scipy import stats
 from sklearn.base import clone
 from sklearn.model_selection import GroupKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -27,7 +28,8 @@ def lfp():
 
 def test_identical_to_statsmodels_no_condition(lfp):
     before = copy.deepcopy(lfp)
-    lme = LMEComparator(ColumnSpec("stim", group="mouse")).fit(lfp, lfp["Log power"])
+    lme = LMEComparator(ColumnSpec("stim", group="mouse"), add_group_slope=False)
+    lme.fit(lfp, lfp["Log power"])
     pd.testing.assert_frame_equal(lfp, before)
     direct = smf.mixedlm("Q('Log power') ~ stim", lfp, groups=lfp["mouse"]).fit(reml=True)
     eff = lme.effects_.iloc[0]
@@ -212,9 +214,8 @@ def test_boundary_fit_does_not_crash():
     assert len(est.intercepts_) == 6
 
 
-def test_auto_group_slope_follows_the_design(lfp):
-    """A slope per group when the treatment varies within groups, none when it does not;
-    a singular slope fit is refitted without slopes, with a warning."""
+def test_auto_group_slope_follows_the_design():
+    """A slope per group when the treatment varies within groups, none when it does not."""
     rng = np.random.default_rng(0)
     rows = []
     for g in range(8):
@@ -229,11 +230,46 @@ def test_auto_group_slope_follows_the_design(lfp):
     between = df.assign(t=(df["g"] % 2).astype(float))
     est = LMEComparator(ColumnSpec("t", group="g")).fit(between, between["y"])
     assert not est.add_group_slope_ and est.re_formula_ == "1"
+
+
+def test_slopes_dropped_only_when_singular_without_the_correlation(monkeypatch):
+    """When the uncorrelated fit is singular too (its slope variance at zero), the model
+    falls back to a random intercept per group, with the reason in warnings_."""
+    import bwestimators.lme as lme_module
+
+    df, _ = simulate_nested(n_rep=5, random_state=0)
+    monkeypatch.setattr(lme_module, "_singular", lambda result: result.cov_re.shape[0] > 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = LMEComparator(ColumnSpec("stim", group="mouse id")).fit(df, df["y value"])
+    assert not est.add_group_slope_ and not est.slope_correlation_
+    assert est.re_formula_ == "1"
+    assert any("variance at zero, also without the correlation" in m for m in est.warnings_)
+
+
+def test_singular_correlation_falls_back_to_uncorrelated_slopes(lfp):
+    """The fake LFP's mice respond in proportion to their baseline (a correlation of -1):
+    the correlated fit is singular, the uncorrelated one keeps the slope variance, and the
+    effect's standard error is statsmodels' with a diagonal covariance and close to the
+    paired t-test's on mouse means (dropping the slopes would report a third of it)."""
+    from statsmodels.regression.mixed_linear_model import MixedLMParams
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est = LMEComparator(ColumnSpec("stim", group="mouse")).fit(lfp, lfp["Log power"])
-    assert not est.add_group_slope_  # the fake LFP's mice share one response: singular
-    assert any("singular" in m for m in est.warnings_)
+        model = smf.mixedlm(
+            "Q('Log power') ~ stim", lfp, groups=lfp["mouse"], re_formula="1 + stim"
+        )
+        free = MixedLMParams.from_components(np.ones(2), np.eye(2))
+        direct = model.fit(reml=True, free=free)
+    assert est.add_group_slope_ and not est.slope_correlation_
+    assert any("uncorrelated" in m for m in est.warnings_)
+    eff = est.effects_.iloc[0]
+    assert eff["std_error"] == pytest.approx(direct.bse["stim"], rel=1e-4)
+    means = lfp.groupby(["mouse", "stim"])["Log power"].mean().unstack()
+    paired = stats.ttest_rel(means[1], means[0])
+    paired_se = (means[1] - means[0]).mean() / paired.statistic
+    assert eff["std_error"] == pytest.approx(paired_se, rel=0.25)
 
 
 @pytest.mark.parametrize(
