@@ -278,7 +278,16 @@ class EffectsEstimatorMixin:
         The table's ``attrs`` say what it is (see :meth:`_effects_attrs`).
         """
         values = pd.DataFrame(values)
-        if "condition" in data.Z.columns:
+        meta = data.meta or {}
+        if meta.get("treatment_kind") == "categorical":  # rows: (condition, level), condition-major
+            others = list(meta["treatment_levels"])[1:]
+            n_rows = len(values) // len(others)
+            values.insert(0, "treatment_level", others * n_rows)
+            if "condition" in data.Z.columns:
+                cond = self._condition_frame(data).loc[np.repeat(np.arange(n_rows), len(others))]
+                values = pd.concat([cond.reset_index(drop=True), values], axis=1)
+            table = values
+        elif "condition" in data.Z.columns:
             table = pd.concat([self._condition_frame(data), values], axis=1)
         else:
             table = values.reset_index(drop=True)

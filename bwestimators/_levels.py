@@ -97,6 +97,8 @@ def learn_treatment(col, name, treatment_levels=None):
     if is_categorical(col) and len(col.cat.categories) == 2:
         # the declared order, even where a subset of the data lacks one level
         levels = col.cat.categories.tolist()
+    if len(levels) >= 3:  # categorical treatment: levels coded 0..k-1, the first the reference
+        return levels
     if len(levels) != 2:
         shown_levels = levels[:10]
         raise InputError(
@@ -139,7 +141,7 @@ def encode_treatment(col, name, levels):
             )
         return col.astype("float64").to_numpy(copy=True)
     values = col.astype(object) if is_categorical(col) else col
-    coded = values.map({levels[0]: 0.0, levels[1]: 1.0}).astype("float64")
+    coded = values.map({level: float(i) for i, level in enumerate(levels)}).astype("float64")
     unseen = coded.isna() & values.notna()
     if unseen.any():
         if unseen.sum() == values.notna().sum():

@@ -255,6 +255,7 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
             },
             "condition_levels": self.condition_levels_,
             "treatment_levels": self.treatment_levels_,
+            "treatment_kind": _treatment_kind(self.treatment_levels_),
             # getattr: a ColumnSpec pickled before treatment_reference_ existed
             "treatment_reference": getattr(
                 self, "treatment_reference_", (self.treatment_levels_ or [None])[0]
@@ -299,3 +300,10 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
         tags.input_tags.categorical = True
         tags.transformer_tags.preserves_dtype = []
         return tags
+
+
+def _treatment_kind(levels):
+    """"categorical" for three or more coded levels, "binary" for two, None: from the values."""
+    if levels is None:
+        return None
+    return "categorical" if len(levels) >= 3 else "binary"
