@@ -61,8 +61,8 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import StrOptions
 
-from bwestimators._bayes import BayesianEstimatorBase
 from bwestimators import _slope_draws
+from bwestimators._bayes import BayesianEstimatorBase
 from bwestimators._cells import MIN_POOLED_LEVELS, auto_structure, nested, treatment_center
 from bwestimators._configs import MeansConfig, SlopeConfig
 from bwestimators._families import LIKELIHOODS
@@ -658,5 +658,7 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
         cats = self.spec_.categories_
         dims = {}
         if "group" in cats:
-            dims.update({n: ("group", cats["group"]) for n in ("a_group", "a_group_raw")})
+            dims.update(
+                {n: ("group", cats["group"]) for n in ("a_group", "a_group_dev", "a_group_dev_raw")}
+            )
         return dims

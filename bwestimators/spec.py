@@ -303,7 +303,7 @@ class ColumnSpec(TransformerMixin, BaseEstimator):
 
 
 def _treatment_kind(levels):
-    """"categorical" for three or more coded levels, "binary" for two, None: from the values."""
+    """The kind of a coded treatment: categorical (3+ levels), binary (2), None if numeric."""
     if levels is None:
         return None
     return "categorical" if len(levels) >= 3 else "binary"

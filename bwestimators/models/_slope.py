@@ -117,9 +117,7 @@ def slope_linear_predictor(cfg, data):
         slope = beta
         if cond_slope:
             sd = _scale("sigma_condition_slope", data)
-            b_cond = _random_effect(
-                "b_condition", cfg.n_conditions, sd, cent_cond_slope, beta, k=k
-            )
+            b_cond = _random_effect("b_condition", cfg.n_conditions, sd, cent_cond_slope, beta, k=k)
             slope = slope + b_cond[c]
     if group_int and not nested_centered:
         sd = _scale("sigma_group", data)
@@ -153,21 +151,37 @@ def slope_model(data, cfg):
 def means_linear_predictor(cfg, data):
     """One mean per (condition x treatment level) cell plus group intercepts.
 
-    The group intercepts are normal around 0 with a learned scale, so the cell
-    means are the means of the population of groups (the observed groups are a
-    sample of it): their posterior includes the between-group variation, as
+    The group intercepts are normal around 0 with a learned sd, so the cell
+    means are the means of the population of groups (the observed groups are
+    a sample of it): their posterior includes the between-group variation, as
     the standard error of the mean of the group means does.
+
+    Sampled as the same model in better coordinates: iid ``Normal(0, sd)``
+    intercepts are their mean ``m ~ Normal(0, sd / sqrt(n_groups))`` plus
+    zero-sum deviations (``ZeroSumNormal(sd)``), independent of it; the means
+    of the observed groups, ``cell_observed = cell_mean + m``, are what the
+    data inform, so the sampler sees ``m``, the deviations and
+    ``cell_observed`` (nearly independent) rather than a ridge between the
+    cell means and the intercepts; ``cell_mean = cell_observed - m``.
     """
-    m = numpyro.sample(
-        "cell_mean",
-        dist.Normal(jnp.full(cfg.n_cells, data["alpha_loc"]), data["alpha_scale"]).to_event(1),
+    loc = jnp.full(cfg.n_cells, data["alpha_loc"])
+    if not (cfg.n_groups and cfg.group_intercept):
+        m = numpyro.sample("cell_mean", dist.Normal(loc, data["alpha_scale"]).to_event(1))
+        return m[data["c"]]
+    sd = _scale("sigma_group", data)
+    shape = (cfg.n_groups,)
+    m_raw = numpyro.sample("a_group_mean_raw", dist.Normal(0.0, 1.0))
+    group_mean = m_raw * sd / jnp.sqrt(cfg.n_groups)
+    if "group" in cfg.centered:
+        dev = numpyro.sample("a_group_dev", dist.ZeroSumNormal(sd, event_shape=shape))
+    else:
+        dev = numpyro.sample("a_group_dev_raw", dist.ZeroSumNormal(1.0, event_shape=shape)) * sd
+    numpyro.deterministic("a_group", group_mean + dev)
+    observed = numpyro.sample(
+        "cell_observed", dist.Normal(loc + group_mean, data["alpha_scale"]).to_event(1)
     )
-    mu = m[data["c"]]
-    if cfg.n_groups and cfg.group_intercept:
-        sd = _scale("sigma_group", data)
-        a_group = _random_effect("a_group", cfg.n_groups, sd, "group" in cfg.centered)
-        mu = mu + a_group[data["g"]]
-    return mu
+    numpyro.deterministic("cell_mean", observed - group_mean)
+    return observed[data["c"]] + dev[data["g"]]
 
 
 def means_model(data, cfg):
