@@ -41,18 +41,19 @@ data are read exactly as the built-in model reads them::
 
 (both from :mod:`bwestimators.models`). The treatment effect is the site named
 by ``effect_site`` (a sample or deterministic site), of shape () or
-(n_conditions,), on the internal scale: it is reported in units of y per unit
-of treatment as the built-in ``beta``. ``effects_``, ``diagnostics_``,
-``variance_components_`` (the sd sites it shares with the built-in model,
-``sigma_group``, ``sigma``, ...), the displays that read ``effects_`` and
-power sweeps work with any such model. ``predict``, the predictive densities
-and ``idata_``'s log-likelihood rebuild the linear predictor from the
-built-in site names (``alpha``, ``beta``, ``a_group``, ``b_group``,
-``a_group2``, ``a_condition``, ``b_condition``, and the likelihood's
-parameters); a model that samples its effects under those names gets them,
-others get an error that says so. Compiled samplers of a user's model are
-cached in memory per function object (never on disk: the code it calls
-cannot be digested reliably); jax's compilation cache still applies.
+(n_conditions,) (for a categorical treatment of k levels: (k - 1,) or
+(n_conditions, k - 1), reference-coded), on the internal scale: it is reported
+in units of y per unit of treatment as the built-in ``beta``. ``effects_``,
+``diagnostics_``, ``variance_components_`` (the sd sites it shares with the
+built-in model, ``sigma_group``, ``sigma``, ...), the displays that read
+``effects_`` and power sweeps work with any such model. ``predict``, the
+predictive densities and ``idata_``'s log-likelihood rebuild the linear
+predictor from the built-in site names (``alpha``, ``beta``, ``a_group``,
+``b_group``, ``a_group2``, ``a_condition``, ``b_condition``, and the
+likelihood's parameters); a model that samples its effects under those names
+gets them, others get an error that says so. Compiled samplers of a user's
+model are cached in memory per function object (never on disk: the code it
+calls cannot be digested reliably); jax's compilation cache still applies.
 """
 
 from typing import ClassVar
@@ -150,8 +151,7 @@ _VARIANCE_SITES = {
 }
 
 
-class HierarchicalSlopeRegressor(BayesianEstimatorBase):
-    __doc__ = f"""Bayesian hierarchical regression of y on a treatment, with partial pooling.
+_SLOPE_DOC = f"""Bayesian hierarchical regression of y on a treatment, with partial pooling.
 
     The linear predictor, with non-centered (or centered) random effects, is::
 
@@ -213,8 +213,9 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         structure options above then only shape ``cfg``.
     effect_site : str, default="beta"
         The site of ``model`` that holds the treatment effect, of shape () or
-        (n_conditions,), on the model's internal scale (standardized y). Not
-        used without ``model``.
+        (n_conditions,), on the model's internal scale (standardized y); for a
+        categorical treatment of k levels, (k - 1,) or (n_conditions, k - 1).
+        Not used without ``model``.
 
     Attributes
     ----------
@@ -275,6 +276,10 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
     >>> bool(est.effects_["estimate"].iloc[0] > 0)
     True
     """
+
+
+class HierarchicalSlopeRegressor(BayesianEstimatorBase):
+    __doc__ = _SLOPE_DOC
 
     _model_name = "slope_model"
     _parameter_constraints: ClassVar[dict] = {
@@ -430,14 +435,18 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
                 f"{sorted(self.draws_)}. Name the site of the treatment effect in effect_site."
             )
         values = np.asarray(self.draws_[self.effect_site])
-        n_rows = max(self.config_.n_conditions, 1)
-        if values.ndim == 2:
-            values = np.repeat(values[..., None], n_rows, axis=-1)
-        if values.ndim != 3 or values.shape[-1] != n_rows:
+        n_cond, k = self.config_.n_conditions, max(self.config_.n_treatment_levels - 1, 0)
+        per_draw = values.shape[2:]
+        allowed = [(), (n_cond,)] if not k else [(k,), (n_cond, k)]
+        if per_draw not in allowed or (n_cond == 0 and per_draw == (0,)):
             raise InputError(
-                f"The effect site {self.effect_site!r} has shape {values.shape[2:]} per draw; "
-                f"it must be () or (n_conditions,) = ({self.config_.n_conditions},)."
+                f"The effect site {self.effect_site!r} has shape {per_draw} per draw; it must "
+                f"be one of {[s for s in allowed if s != (0,)]} (n_conditions={n_cond}"
+                + (f", {k} non-reference treatment levels)." if k else ").")
             )
+        if len(per_draw) < (2 if k else 1):  # the same effect in every condition
+            values = np.repeat(values[:, :, None], max(n_cond, 1), axis=2)
+        values = values.reshape(*values.shape[:2], -1)
         return values * self.y_scale_.scale
 
     def _likelihood_params(self, draws):
@@ -528,7 +537,10 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
         of group means does), in units of y (link scale for link likelihoods).
         Its ``treatment`` column holds the treatment values, or the levels of a
         categorical treatment.
-    variance_components_, intercepts_, idata_, diagnostics_, warnings_, draws_ :
+    intercepts_ : DataFrame or None
+        Per group, its deviation ``a_group`` from the population cell means, in
+        units of y (link scale for link likelihoods), with HDI.
+    variance_components_, idata_, diagnostics_, warnings_, draws_ :
         As in :class:`HierarchicalSlopeRegressor`.
 
     Examples

