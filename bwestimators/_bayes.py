@@ -34,6 +34,8 @@ class BayesianEstimatorBase(
 ):
     """Base of the Bayesian estimators; subclasses give the model and its results."""
 
+    _categorical_treatment = True
+
     _parameter_constraints: ClassVar[dict] = {
         "spec": [ColumnSpec, None],
         "dist_y": [StrOptions(set(LIKELIHOODS))],
@@ -227,15 +229,25 @@ class BayesianEstimatorBase(
         self.family_.check_support(y)
         self.y_scale_ = YScale(self.family_, y)
         z = self.y_scale_.forward(y)
+        self.treatment_levels_ = _categorical_levels(data)
         codes = self._cell_codes(data)
         t = data.Z["treatment"].to_numpy(dtype=float)
         self._choose_structure(codes, t)
         self.treatment_center_ = self._treatment_center(t)
         cells = _cells.collapse(codes, t - self.treatment_center_, z, self.family_)
-        constants = _cells.prior_constants(self.priors, self.family_, y, t)
+        # a categorical treatment's level index is no dose: its prior scale and the centering
+        # choice see whether a row has a non-reference level (the dummies' scale)
+        t_scale = (t != 0).astype(float) if self.treatment_levels_ else t
+        constants = _cells.prior_constants(self.priors, self.family_, y, t_scale)
         cells.update({k: np.float32(v) for k, v in constants.items()})
         self.centered_ = _cells.choose_centered(
-            self.parameterization, codes, z, t, self.family_, self.method, self._random_effects()
+            self.parameterization,
+            codes,
+            z,
+            t_scale,
+            self.family_,
+            self.method,
+            self._random_effects(),
         )
         self.config_ = self._config(data, self.centered_, codes)
         cells.update(self._extra_data(codes))
@@ -287,3 +299,11 @@ class BayesianEstimatorBase(
         tags = super().__sklearn_tags__()
         tags.non_deterministic = True
         return tags
+
+
+def _categorical_levels(data):
+    """All levels of a categorical treatment (k >= 3, reference first), else None."""
+    meta = data.meta or {}
+    if meta.get("treatment_kind") != "categorical":
+        return None
+    return list(meta["treatment_levels"])

@@ -18,6 +18,8 @@ class SlopeConfig(NamedTuple):
     pooling: str
     centered: tuple
     nested: bool = False
+    #: Levels of a categorical treatment (k >= 3, reference-coded dummies); 0 otherwise.
+    n_treatment_levels: int = 0
 
 
 class MeansConfig(NamedTuple):

@@ -1,4 +1,60 @@
-"""Bayesian hierarchical estimators: HierarchicalSlopeRegressor and ConditionMeansRegressor."""
+"""Bayesian hierarchical estimators: HierarchicalSlopeRegressor and ConditionMeansRegressor.
+
+Treatment kinds
+---------------
+A binary treatment (0/1, or two coded levels) and a continuous one (its values,
+an effect per unit) enter the slope model as one column with one slope per
+condition. A categorical treatment of k >= 3 levels (``treatment_kind``
+"categorical" in the ColumnSpec, coded 0..k-1 with the reference level 0)
+enters as k - 1 reference-coded dummies: ``beta`` has shape (k - 1,),
+``b_condition`` (n_conditions, k - 1) and ``b_group`` (n_groups, k - 1). Each
+random slope effect has one standard deviation shared by its k - 1 dummies: a
+spread per dummy would be estimated from the same few groups k - 1 times over
+(each poorly identified, each with its own funnel), and one sd per component
+keeps ``variance_components_`` one row per component. ``effects_`` then has
+one row per (condition, non-reference level), condition-major, with a
+``treatment_level`` column. A categorical treatment is never centered.
+
+User models
+-----------
+``HierarchicalSlopeRegressor(model=fn, effect_site="beta")`` samples the
+user's numpyro model ``fn(data, cfg)`` instead of
+:func:`bwestimators.models.slope_model`. It receives the same arguments:
+
+* ``data``, a dict of arrays, one entry per collapsed cell (padded with cells
+  of ``n == 0``): ``t``, ``g``, ``g2``, ``c``, ``n``, ``ybar``, ``ss``, the 0-d
+  ``log_var_ref`` and the prior constants ``alpha_loc``, ``alpha_scale``,
+  ``beta_scale``, ``sd_scale``, ``resid_scale`` (see
+  :mod:`bwestimators.models._slope`). y is on the internal scale
+  (standardized for the normal likelihood).
+* ``cfg``, the static :class:`~bwestimators.models.SlopeConfig` (hashable:
+  numbers of groups, conditions, treatment levels and the structure
+  switches). Python control flow may read ``cfg`` but not ``data``: the model
+  is traced once per configuration and shape.
+
+The likelihood is best written with the package's own pieces, so that the
+data are read exactly as the built-in model reads them::
+
+    mu = ...  # linear predictor per cell
+    params = sample_likelihood_params(cfg.dist_y, data)
+    numpyro.factor("loglik", jnp.sum(cell_loglik(cfg.dist_y, mu, data, params)))
+
+(both from :mod:`bwestimators.models`). The treatment effect is the site named
+by ``effect_site`` (a sample or deterministic site), of shape () or
+(n_conditions,) (for a categorical treatment of k levels: (k - 1,) or
+(n_conditions, k - 1), reference-coded), on the internal scale: it is reported
+in units of y per unit of treatment as the built-in ``beta``. ``effects_``,
+``diagnostics_``, ``variance_components_`` (the sd sites it shares with the
+built-in model, ``sigma_group``, ``sigma``, ...), the displays that read
+``effects_`` and power sweeps work with any such model. ``predict``, the
+predictive densities and ``idata_``'s log-likelihood rebuild the linear
+predictor from the built-in site names (``alpha``, ``beta``, ``a_group``,
+``b_group``, ``a_group2``, ``a_condition``, ``b_condition``, and the
+likelihood's parameters); a model that samples its effects under those names
+gets them, others get an error that says so. Compiled samplers of a user's
+model are cached in memory per function object (never on disk: the code it
+calls cannot be digested reliably); jax's compilation cache still applies.
+"""
 
 from typing import ClassVar
 
@@ -6,6 +62,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import StrOptions
 
+from bwestimators import _slope_draws
 from bwestimators._bayes import BayesianEstimatorBase
 from bwestimators._cells import MIN_POOLED_LEVELS, auto_structure, nested, treatment_center
 from bwestimators._configs import MeansConfig, SlopeConfig
@@ -83,18 +140,6 @@ _COMMON_PARAMS_DOC = f"""
         Seed of the sampler."""
 
 
-def _take(values, idx):
-    """Draws (draws x levels) of the levels ``idx`` (rows), 0 where a level is unseen (-1)."""
-    return np.where(idx[None, :] >= 0, values[:, np.clip(idx, 0, None)], 0.0)
-
-
-def _population(draws, fixed, per_condition):
-    """The population-level intercept or slope: the fixed one, else the mean over conditions."""
-    if fixed in draws:
-        return draws[fixed]
-    return draws[per_condition].mean(axis=-1)
-
-
 #: Variance components of the slope model: component -> numpyro site.
 _VARIANCE_SITES = {
     "group": "sigma_group",
@@ -106,15 +151,17 @@ _VARIANCE_SITES = {
 }
 
 
-class HierarchicalSlopeRegressor(BayesianEstimatorBase):
-    __doc__ = f"""Bayesian hierarchical regression of y on a treatment, with partial pooling.
+_SLOPE_DOC = f"""Bayesian hierarchical regression of y on a treatment, with partial pooling.
 
     The linear predictor, with non-centered (or centered) random effects, is::
 
         mu = alpha + a_group[g] + a_group2[g2] + a_condition[c]
              + (beta + b_condition[c] + b_group[g]) * treatment
 
-    Random effects are normal with half-normal standard deviations. A
+    A categorical treatment (k >= 3 levels) enters as k - 1 reference-coded
+    dummies, each with its own ``beta``, condition and group slopes (see the
+    module documentation). Random effects are normal with half-normal standard
+    deviations. A
     continuous treatment (more than two values) whose mean lies more than two
     standard deviations from 0 enters the model centered at its mean
     (``treatment_center_``): intercepts at 0 would be an extrapolation far
@@ -159,6 +206,16 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         the condition effects is not identified by two to four levels, and its
         posterior funnel makes NUTS diverge). The choice is kept in
         ``condition_pooling_``.
+    model : callable or None, default=None
+        A numpyro model ``model(data, cfg)`` sampled instead of the built-in
+        slope model; it gets the same collapsed data and static configuration
+        (the protocol is in this module's documentation, "User models"). The
+        structure options above then only shape ``cfg``.
+    effect_site : str, default="beta"
+        The site of ``model`` that holds the treatment effect, of shape () or
+        (n_conditions,), on the model's internal scale (standardized y); for a
+        categorical treatment of k levels, (k - 1,) or (n_conditions, k - 1).
+        Not used without ``model``.
 
     Attributes
     ----------
@@ -170,7 +227,9 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         ``lower``/``upper`` (``hdi_prob`` HDI), ``prob_positive``,
         ``ess_bulk``, ``ess_tail``, ``r_hat``. ``effects_.attrs`` holds
         ``method``, ``interval`` (``"hdi"``), ``level``, ``scale``, ``y``,
-        ``treatment``, ``treatment_kind`` (and ``reference``).
+        ``treatment``, ``treatment_kind`` (and ``reference``). For a
+        categorical treatment: one row per (condition, non-reference level),
+        with a ``treatment_level`` column, each level against the reference.
     variance_components_ : DataFrame
         Standard deviations ``group``, ``group_slope``, ``group2``,
         ``condition``, ``condition_slope``, ``residual`` (those in the model),
@@ -199,7 +258,10 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         The model structure used (the ``"auto"`` choices resolved).
     treatment_center_ : float
         The value subtracted from a continuous treatment inside the model (0
-        for a binary one).
+        for a binary or categorical one).
+    treatment_levels_ : list or None
+        The levels of a categorical treatment, the reference first; None for a
+        binary or continuous one.
 
     Examples
     --------
@@ -215,6 +277,10 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
     True
     """
 
+
+class HierarchicalSlopeRegressor(BayesianEstimatorBase):
+    __doc__ = _SLOPE_DOC
+
     _model_name = "slope_model"
     _parameter_constraints: ClassVar[dict] = {
         **BayesianEstimatorBase._parameter_constraints,
@@ -223,6 +289,8 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         "add_condition_intercept": ["boolean"],
         "add_condition_slope": ["boolean"],
         "condition_pooling": [StrOptions({"auto", "partial", "none"})],
+        "model": [callable, None],
+        "effect_site": [str],
     }
 
     def __init__(
@@ -236,6 +304,8 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         add_condition_intercept=True,
         add_condition_slope=True,
         condition_pooling="auto",
+        model=None,
+        effect_site="beta",
         parameterization="auto",
         priors=None,
         method="nuts",
@@ -259,6 +329,8 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         self.add_condition_intercept = add_condition_intercept
         self.add_condition_slope = add_condition_slope
         self.condition_pooling = condition_pooling
+        self.model = model
+        self.effect_site = effect_site
         self.parameterization = parameterization
         self.priors = priors
         self.method = method
@@ -329,6 +401,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
             nested=bool(
                 codes["c"].max() > 0 and codes["g"].max() > 0 and nested(codes["c"], codes["g"])
             ),
+            n_treatment_levels=len(self.treatment_levels_ or ()),
         )
 
     def _extra_data(self, codes):
@@ -339,54 +412,77 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         return {"c_group": parent}
 
     def _row_mu(self, draws, codes, t):
-        n = len(t)
-        if "alpha" in draws:
-            mu = np.repeat(draws["alpha"][:, None], n, axis=1)
-            if "a_condition" in draws:
-                mu = mu + _take(draws["a_condition"], codes["c"])
-        else:
-            mu = _take(draws["a_condition"], codes["c"])
-        if "beta" in draws:
-            slope = np.repeat(draws["beta"][:, None], n, axis=1)
-            if "b_condition" in draws:
-                slope = slope + _take(draws["b_condition"], codes["c"])
-        else:
-            slope = _take(draws["b_condition"], codes["c"])
-        if "a_group" in draws:
-            mu = mu + _take(draws["a_group"], codes["g"])
-        if "b_group" in draws:
-            slope = slope + _take(draws["b_group"], codes["g"])
-        if "a_group2" in draws:
-            mu = mu + _take(draws["a_group2"], codes["g2"])
-        return mu + slope * t[None, :]
+        self._check_standard_sites(draws)
+        return _slope_draws.row_mu(draws, codes, t, self.config_.n_treatment_levels)
 
     def _effect_draws(self):
-        d = self.draws_
-        n_cond = self.config_.n_conditions
-        if "beta" in d:
-            slopes = d["beta"][..., None]
-            if "b_condition" in d:
-                slopes = slopes + d["b_condition"]
-            elif n_cond:
-                slopes = np.repeat(slopes, n_cond, axis=-1)
-        else:
-            slopes = d["b_condition"]
-        return slopes * self.y_scale_.scale
+        if self.model is not None:
+            return self._user_effect_draws()
+        values = _slope_draws.effect_draws(
+            self.draws_, self.config_.n_conditions, self.config_.n_treatment_levels
+        )
+        return values * self.y_scale_.scale
+
+    def _model_fn(self):
+        return self.model if self.model is not None else super()._model_fn()
+
+    def _user_effect_draws(self):
+        """The user model's effect site, (chains, draws[, n_conditions]), in units of y."""
+        if self.effect_site not in self.draws_:
+            raise InputError(
+                f"The model {getattr(self.model, '__qualname__', self.model)!r} has no sample or "
+                f"deterministic site {self.effect_site!r} (effect_site); its sites are "
+                f"{sorted(self.draws_)}. Name the site of the treatment effect in effect_site."
+            )
+        values = np.asarray(self.draws_[self.effect_site])
+        n_cond, k = self.config_.n_conditions, max(self.config_.n_treatment_levels - 1, 0)
+        per_draw = values.shape[2:]
+        allowed = [(), (n_cond,)] if not k else [(k,), (n_cond, k)]
+        if per_draw not in allowed or (n_cond == 0 and per_draw == (0,)):
+            raise InputError(
+                f"The effect site {self.effect_site!r} has shape {per_draw} per draw; it must "
+                f"be one of {[s for s in allowed if s != (0,)]} (n_conditions={n_cond}"
+                + (f", {k} non-reference treatment levels)." if k else ").")
+            )
+        if len(per_draw) < (2 if k else 1):  # the same effect in every condition
+            values = np.repeat(values[:, :, None], max(n_cond, 1), axis=2)
+        values = values.reshape(*values.shape[:2], -1)
+        return values * self.y_scale_.scale
+
+    def _likelihood_params(self, draws):
+        self._check_standard_sites(draws)
+        return super()._likelihood_params(draws)
+
+    def _check_standard_sites(self, draws):
+        needed = set(self.family_.param_names)
+        if needed - set(draws) or ("alpha" not in draws and "a_condition" not in draws):
+            raise InputError(
+                "predict and the pointwise likelihood need the sites of the built-in slope "
+                "model (alpha or a_condition, beta or b_condition, a_group, ..., and the "
+                f"likelihood's {sorted(needed)}), which this "
+                f"model does not sample (it has {sorted(draws)}); sample them under those names "
+                "(see the module documentation)."
+            )
 
     def _results(self, draws, data):
         self.effects_ = self._effect_summary(data)
-        self.variance_components_ = self._variance_table(_VARIANCE_SITES, self.y_scale_.scale)
-        self.intercepts_ = self._intercepts(draws, data)
+        present = {c: v for c, v in _VARIANCE_SITES.items() if v in draws}
+        self.variance_components_ = (
+            self._variance_table(present, self.y_scale_.scale) if present else None
+        )
+        standard = "alpha" in draws or "a_condition" in draws
+        self.intercepts_ = self._intercepts(draws, data) if standard else None
 
     def _treatment_center(self, t):
-        return treatment_center(t)
+        return 0.0 if self.treatment_levels_ else treatment_center(t)
 
     def _intercepts(self, draws, data):
         if "a_group" not in draws:
             return None
-        values = _population(draws, "alpha", "a_condition")[..., None] + draws["a_group"]
+        values = _slope_draws.population(draws, "alpha", "a_condition")[..., None]
+        values = values + draws["a_group"]
         if self.treatment_center_:  # back to the intercept at treatment 0
-            slopes = _population(draws, "beta", "b_condition")[..., None]
+            slopes = _slope_draws.population(draws, "beta", "b_condition")[..., None]
             if "b_group" in draws:
                 slopes = slopes + draws["b_group"]
             values = values - self.treatment_center_ * slopes
@@ -413,9 +509,13 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
     __doc__ = f"""Bayesian mean of every condition x treatment-level cell, with group intercepts.
 
     ``mu = cell_mean[condition, treatment level] + a_group[g]``: the model of
-    bayes-window's BayesConditions. Its effects table is the posterior of the
-    difference between the highest and the lowest treatment level per
-    condition. The treatment is used as a factor (its distinct values).
+    bayes-window's BayesConditions, with the group intercepts normal around 0
+    (a learned sd), so that the cell means are the means of the population of
+    groups, not of the groups observed. Its effects table is the posterior of
+    the difference between the highest and the lowest treatment level per
+    condition; for a categorical treatment (k >= 3 levels), of every level
+    against the reference level, one row per (condition, level). The
+    treatment is used as a factor (its distinct values).
 
     Parameters
     ----------
@@ -431,9 +531,16 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
         Per condition: the highest minus the lowest treatment level's mean, with
         the columns of :class:`HierarchicalSlopeRegressor`'s ``effects_``.
     cell_means_ : DataFrame
-        Posterior mean and HDI of every condition x treatment-level mean, in
-        units of y (link scale for link likelihoods).
-    variance_components_, intercepts_, idata_, diagnostics_, warnings_, draws_ :
+        Posterior mean and HDI of every condition x treatment-level population
+        mean (the mean over the population of groups, whose uncertainty
+        includes the spread between groups, as the standard error of the mean
+        of group means does), in units of y (link scale for link likelihoods).
+        Its ``treatment`` column holds the treatment values, or the levels of a
+        categorical treatment.
+    intercepts_ : DataFrame or None
+        Per group, its deviation ``a_group`` from the population cell means, in
+        units of y (link scale for link likelihoods), with HDI.
+    variance_components_, idata_, diagnostics_, warnings_, draws_ :
         As in :class:`HierarchicalSlopeRegressor`.
 
     Examples
@@ -493,7 +600,8 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
     def _cell_codes(self, data, predict=False):
         t = data.Z["treatment"].to_numpy(dtype=float)
         if not predict:
-            self.treatment_values_ = np.unique(t)
+            levels = self.treatment_levels_
+            self.treatment_values_ = np.arange(float(len(levels))) if levels else np.unique(t)
         level = np.searchsorted(self.treatment_values_, t)
         level = np.clip(level, 0, len(self.treatment_values_) - 1)
         known = self.treatment_values_[level] == t
@@ -531,9 +639,10 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
         scale = self.y_scale_.scale
         self.effects_ = self._effect_summary(data)
         n_cond = self.config_.n_cells // n_levels
+        labels = self.treatment_levels_ or self.treatment_values_
         table = self._summary_frame(
             self.y_scale_.location(draws["cell_mean"]),
-            {"treatment": np.tile(self.treatment_values_, n_cond)},
+            {"treatment": np.tile(np.asarray(labels), n_cond)},
         )
         if "condition" in data.Z.columns:
             cond = self._condition_frame(data).loc[np.repeat(np.arange(n_cond), n_levels)]
@@ -552,11 +661,16 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
     def _effect_draws(self):
         cm = self.draws_["cell_mean"]
         means = cm.reshape(*cm.shape[:2], -1, len(self.treatment_values_))
+        if self.treatment_levels_:  # every level against the reference, condition-major
+            diff = means[..., 1:] - means[..., :1]
+            return diff.reshape(*cm.shape[:2], -1) * self.y_scale_.scale
         return (means[..., -1] - means[..., 0]) * self.y_scale_.scale
 
     def _posterior_dims(self):
         cats = self.spec_.categories_
         dims = {}
         if "group" in cats:
-            dims.update({n: ("group", cats["group"]) for n in ("a_group", "a_group_raw")})
+            dims.update(
+                {n: ("group", cats["group"]) for n in ("a_group", "a_group_dev", "a_group_dev_raw")}
+            )
         return dims

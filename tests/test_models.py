@@ -71,3 +71,74 @@ def test_padding_cells_contribute_nothing():
     for dist_y in ("normal", "poisson", "gamma", "bernoulli"):
         params = {"sigma": 1.0, "shape": 2.0}
         assert np.all(np.asarray(cell_loglik(dist_y, np.zeros(2), data, params)) == 0)
+
+
+def _consts():
+    return {
+        "alpha_loc": 0.0,
+        "alpha_scale": 2.5,
+        "beta_scale": 2.5,
+        "sd_scale": 1.0,
+        "resid_scale": 1.0,
+        "log_var_ref": 0.0,
+    }
+
+
+def test_categorical_slope_model_uses_reference_coded_dummies():
+    """k = 4 levels: beta (3,), b_condition (n_c, 3), b_group (n_g, 3); level 0 gets no slope."""
+    from numpyro.handlers import substitute
+
+    from bwestimators.models import slope_linear_predictor
+
+    rng = np.random.default_rng(0)
+    n = 40
+    data = {
+        "t": rng.integers(0, 4, n).astype(np.float32),
+        "g": rng.integers(0, 5, n).astype(np.int32),
+        "g2": np.zeros(n, np.int32),
+        "c": rng.integers(0, 2, n).astype(np.int32),
+        **_consts(),
+    }
+    cfg = SlopeConfig(
+        "normal", 5, 0, 2, True, True, False, True, True, "partial", (), n_treatment_levels=4
+    )
+    tr = trace(seed(slope_linear_predictor, 0)).get_trace(cfg, data)
+    assert tr["beta"]["value"].shape == (3,)
+    assert tr["b_condition"]["value"].shape == (2, 3)
+    assert tr["b_group"]["value"].shape == (5, 3)
+    v = {k: np.asarray(site["value"]) for k, site in tr.items()}
+    mu = np.asarray(substitute(seed(slope_linear_predictor, 1), v)(cfg, data))
+    level = data["t"].astype(int)
+    slope = v["beta"][None, :] + v["b_condition"][data["c"]] + v["b_group"][data["g"]]
+    expected = v["alpha"] + v["a_condition"][data["c"]] + v["a_group"][data["g"]]
+    expected = expected + np.where(level > 0, slope[np.arange(n), np.maximum(level - 1, 0)], 0)
+    np.testing.assert_allclose(mu, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_means_model_group_intercepts_are_iid_normal():
+    """Mean plus zero-sum deviations: a priori the intercepts are iid Normal(0, sigma_group)."""
+    import jax
+    from numpyro.handlers import condition
+    from numpyro.infer import Predictive
+
+    from bwestimators.models import MeansConfig, means_model
+
+    n = 8
+    data = {
+        "t": np.zeros(n, np.float32),
+        "g": np.arange(n, dtype=np.int32) % 4,
+        "c": np.zeros(n, np.int32),
+        "n": np.zeros(n, np.float32),  # no observations: the prior
+        "ybar": np.zeros(n, np.float32),
+        "ss": np.zeros(n, np.float32),
+        **_consts(),
+    }
+    for centered in ((), ("group",)):
+        cfg = MeansConfig("normal", 4, 2, True, centered)
+        model = condition(means_model, {"sigma_group": 0.7})
+        draws = Predictive(model, num_samples=20000)(jax.random.PRNGKey(0), data, cfg)
+        a = np.asarray(draws["a_group"])
+        cov = np.cov(a, rowvar=False)
+        np.testing.assert_allclose(cov, 0.49 * np.eye(4), atol=0.025)
+        # the population cell means keep their Normal(alpha_loc, alpha_scale) prior
+        assert np.asarray(draws["cell_mean"]).std(axis=0) == pytest.approx([2.5, 2.5], rel=0.03)

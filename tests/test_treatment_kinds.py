@@ -16,11 +16,11 @@ from scipy import stats
 from bwestimators import (
     AnovaComparator,
     ColumnSpec,
-    ConditionMeansRegressor,
     HierarchicalSlopeRegressor,
     LMEComparator,
 )
 from bwestimators.exceptions import InputError
+from tests.conftest import FAST
 
 
 @pytest.fixture(scope="module")
@@ -109,10 +109,25 @@ def test_unseen_level_at_transform_names_the_levels():
         binary.transform(pd.DataFrame({"stim": [0, 2]}))
 
 
-def test_bayesian_estimators_refuse_categorical_for_now(ergo):
-    for est in (HierarchicalSlopeRegressor, ConditionMeansRegressor):
-        with pytest.raises(InputError, match="does not fit a categorical treatment"):
-            est(ColumnSpec("Type", group="Subject")).fit(ergo, ergo["effort"])
+def test_bayesian_estimators_give_the_same_categorical_rows(ergo):
+    """Same rows and labels as the LME; effects within 2 SE of lme4's; pairwise from draws."""
+    spec = ColumnSpec("Type", group="Subject")
+    lme = LMEComparator(spec, add_group_slope=False).fit(ergo, ergo["effort"])
+    bayes = HierarchicalSlopeRegressor(spec, add_group_slope=False, random_state=0, **FAST)
+    bayes.fit(ergo, ergo["effort"])
+    assert list(bayes.effects_["treatment_level"]) == list(lme.effects_["treatment_level"])
+    assert bayes.effects_.attrs["reference"] == "T1"
+    z = (bayes.effects_["estimate"] - lme.effects_["estimate"]) / lme.effects_["std_error"]
+    assert (z.abs() < 2).all()
+    pairs = bayes.pairwise_effects(by="treatment")
+    assert len(pairs) == 6  # 4 levels: every pair, the reference included
+    draws = bayes.effect_draws()
+    t3_minus_t2 = draws[:, 1] - draws[:, 0]
+    row = pairs[(pairs.iloc[:, 0] == "T3") & (pairs.iloc[:, 1] == "T2")]
+    if row.empty:
+        row = pairs[(pairs.iloc[:, 0] == "T2") & (pairs.iloc[:, 1] == "T3")]
+        t3_minus_t2 = -t3_minus_t2
+    assert row["estimate"].iloc[0] == pytest.approx(t3_minus_t2.mean(), abs=1e-6)
 
 
 def test_every_level_needed_in_every_condition(ergo):

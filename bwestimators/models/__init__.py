@@ -8,6 +8,7 @@ from bwestimators.models._likelihoods import (
     expected_value,
     observation_dist,
     observation_variance,
+    sample_likelihood_params,
 )
 from bwestimators.models._slope import (
     means_linear_predictor,
@@ -27,6 +28,7 @@ __all__ = [
     "means_model",
     "observation_dist",
     "observation_variance",
+    "sample_likelihood_params",
     "slope_linear_predictor",
     "slope_model",
 ]

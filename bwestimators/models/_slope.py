@@ -22,20 +22,37 @@ import numpyro.distributions as dist
 from bwestimators.models._likelihoods import cell_loglik, sample_likelihood_params
 
 
-def _random_effect(name, n, sd, centered, loc=None):
+def _random_effect(name, n, sd, centered, loc=None, k=0):
     """Zero-mean normal effects with scale ``sd``, centered or not.
 
     Centered with a ``loc``, the totals ``loc + effect`` are sampled
     (``name_total ~ Normal(loc, sd)``), which removes the ridge between the
     population value and the effects when the data inform every level well.
+    ``k`` > 0: effects of shape (n, k), one per level and dummy of a
+    categorical treatment (``loc`` then of shape (k,)), all with the scale ``sd``.
     """
+    shape = (n, k) if k else (n,)
     if centered and loc is not None:
-        total = numpyro.sample(f"{name}_total", dist.Normal(jnp.full(n, loc), sd).to_event(1))
+        mean = jnp.broadcast_to(loc, shape) if k else jnp.full(n, loc)
+        total = numpyro.sample(f"{name}_total", dist.Normal(mean, sd).to_event(len(shape)))
         return numpyro.deterministic(name, total - loc)
     if centered:
-        return numpyro.sample(name, dist.Normal(jnp.zeros(n), sd).to_event(1))
-    raw = numpyro.sample(f"{name}_raw", dist.Normal(jnp.zeros(n), 1.0).to_event(1))
+        return numpyro.sample(name, dist.Normal(jnp.zeros(shape), sd).to_event(len(shape)))
+    raw = numpyro.sample(f"{name}_raw", dist.Normal(jnp.zeros(shape), 1.0).to_event(len(shape)))
     return numpyro.deterministic(name, raw * sd)
+
+
+def treatment_design(cfg, t):
+    """The treatment as the model multiplies it with the slopes.
+
+    The treatment itself (shape (cells,)) for a binary or continuous one; for a
+    categorical treatment of ``cfg.n_treatment_levels`` = k levels (``t`` the
+    level index 0..k-1), its k - 1 reference-coded dummies, shape (cells, k - 1).
+    """
+    k = getattr(cfg, "n_treatment_levels", 0)
+    if not k:
+        return t
+    return (t[:, None] == jnp.arange(1, k, dtype=t.dtype)).astype(t.dtype)
 
 
 def _scale(name, data):
@@ -57,6 +74,7 @@ def slope_linear_predictor(cfg, data):
     the condition level rather than a second additive term.
     """
     t, g, g2, c = data["t"], data["g"], data["g2"], data["c"]
+    k = max(cfg.n_treatment_levels - 1, 0)  # dummies of a categorical treatment, else 0
     has_cond = cfg.n_conditions > 0
     group_int = cfg.n_groups > 0 and cfg.group_intercept
     group_slope = cfg.n_groups > 0 and cfg.group_slope
@@ -88,16 +106,18 @@ def slope_linear_predictor(cfg, data):
     cond_slope = has_cond and cfg.condition_slope
     if cond_slope and cfg.pooling == "none":
         scale = data["beta_scale"]
+        shape = (cfg.n_conditions, k) if k else (cfg.n_conditions,)
         b_cond = numpyro.sample(
-            "b_condition", dist.Normal(jnp.zeros(cfg.n_conditions), scale).to_event(1)
+            "b_condition", dist.Normal(jnp.zeros(shape), scale).to_event(len(shape))
         )
         beta, slope = None, b_cond[c]
     else:
-        beta = numpyro.sample("beta", dist.Normal(0.0, data["beta_scale"]))
+        beta_prior = dist.Normal(jnp.zeros(k), data["beta_scale"]).to_event(1) if k else None
+        beta = numpyro.sample("beta", beta_prior or dist.Normal(0.0, data["beta_scale"]))
         slope = beta
         if cond_slope:
             sd = _scale("sigma_condition_slope", data)
-            b_cond = _random_effect("b_condition", cfg.n_conditions, sd, cent_cond_slope, beta)
+            b_cond = _random_effect("b_condition", cfg.n_conditions, sd, cent_cond_slope, beta, k=k)
             slope = slope + b_cond[c]
     if group_int and not nested_centered:
         sd = _scale("sigma_group", data)
@@ -105,11 +125,13 @@ def slope_linear_predictor(cfg, data):
     if group_slope:
         sd = _scale("sigma_group_slope", data)
         loc = None if (cond_slope and cent_cond_slope and cfg.pooling != "none") else beta
-        slope = slope + _random_effect("b_group", cfg.n_groups, sd, cent_group_slope, loc)[g]
+        slope = slope + _random_effect("b_group", cfg.n_groups, sd, cent_group_slope, loc, k=k)[g]
     if cfg.n_groups2 and cfg.group2_intercept:
         sd = _scale("sigma_group2", data)
         cent = "group2" in cfg.centered
         mu = mu + _random_effect("a_group2", cfg.n_groups2, sd, cent)[g2]
+    if k:  # per cell: the slope of its level's dummy (0 for the reference level)
+        return mu + jnp.sum(slope * treatment_design(cfg, t), axis=-1)
     return mu + slope * t
 
 
@@ -129,24 +151,37 @@ def slope_model(data, cfg):
 def means_linear_predictor(cfg, data):
     """One mean per (condition x treatment level) cell plus group intercepts.
 
-    The group intercepts sum to zero (``ZeroSumNormal``), so the cell means are
-    the population-level means of the cells.
+    The group intercepts are normal around 0 with a learned sd, so the cell
+    means are the means of the population of groups (the observed groups are
+    a sample of it): their posterior includes the between-group variation, as
+    the standard error of the mean of the group means does.
+
+    Sampled as the same model in better coordinates: iid ``Normal(0, sd)``
+    intercepts are their mean ``m ~ Normal(0, sd / sqrt(n_groups))`` plus
+    zero-sum deviations (``ZeroSumNormal(sd)``), independent of it; the means
+    of the observed groups, ``cell_observed = cell_mean + m``, are what the
+    data inform, so the sampler sees ``m``, the deviations and
+    ``cell_observed`` (nearly independent) rather than a ridge between the
+    cell means and the intercepts; ``cell_mean = cell_observed - m``.
     """
-    m = numpyro.sample(
-        "cell_mean",
-        dist.Normal(jnp.full(cfg.n_cells, data["alpha_loc"]), data["alpha_scale"]).to_event(1),
+    loc = jnp.full(cfg.n_cells, data["alpha_loc"])
+    if not (cfg.n_groups and cfg.group_intercept):
+        m = numpyro.sample("cell_mean", dist.Normal(loc, data["alpha_scale"]).to_event(1))
+        return m[data["c"]]
+    sd = _scale("sigma_group", data)
+    shape = (cfg.n_groups,)
+    m_raw = numpyro.sample("a_group_mean_raw", dist.Normal(0.0, 1.0))
+    group_mean = m_raw * sd / jnp.sqrt(cfg.n_groups)
+    if "group" in cfg.centered:
+        dev = numpyro.sample("a_group_dev", dist.ZeroSumNormal(sd, event_shape=shape))
+    else:
+        dev = numpyro.sample("a_group_dev_raw", dist.ZeroSumNormal(1.0, event_shape=shape)) * sd
+    numpyro.deterministic("a_group", group_mean + dev)
+    observed = numpyro.sample(
+        "cell_observed", dist.Normal(loc + group_mean, data["alpha_scale"]).to_event(1)
     )
-    mu = m[data["c"]]
-    if cfg.n_groups and cfg.group_intercept:
-        sd = _scale("sigma_group", data)
-        shape = (cfg.n_groups,)
-        if "group" in cfg.centered:
-            a_group = numpyro.sample("a_group", dist.ZeroSumNormal(sd, event_shape=shape))
-        else:
-            raw = numpyro.sample("a_group_raw", dist.ZeroSumNormal(1.0, event_shape=shape))
-            a_group = numpyro.deterministic("a_group", raw * sd)
-        mu = mu + a_group[data["g"]]
-    return mu
+    numpyro.deterministic("cell_mean", observed - group_mean)
+    return observed[data["c"]] + dev[data["g"]]
 
 
 def means_model(data, cfg):
