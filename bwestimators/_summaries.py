@@ -275,6 +275,7 @@ class PosteriorSummaryMixin:
         draws = np.stack([self.draws_[s] for s in present.values()], axis=-1) * scale
         table = self._summary_frame(draws).set_axis(list(present))
         table.index.name = "component"
+        table.attrs = {**self._interval_attrs(), "quantity": "standard deviation"}
         return table
 
     def effect_draws(self):

@@ -233,7 +233,9 @@ _SLOPE_DOC = f"""Bayesian hierarchical regression of y on a treatment, with part
     variance_components_ : DataFrame
         Standard deviations ``group``, ``group_slope``, ``group2``,
         ``condition``, ``condition_slope``, ``residual`` (those in the model),
-        in units of y, with ``estimate``, ``lower``, ``upper``.
+        with ``estimate``, ``lower``, ``upper``: in units of y for normal and
+        student likelihoods, of log y for lognormal, on the link scale (log,
+        logit) for the others; ``attrs["scale"]`` says which.
     intercepts_ : DataFrame
         Per group, ``alpha + a_group`` in units of y (link scale for link
         likelihoods), with HDI.

@@ -414,6 +414,7 @@ def _variance_components(est, result, data):
         rows["group2"] = np.sqrt(result.vcomp[0])
     rows["residual"] = np.sqrt(result.scale)
     vc = pd.DataFrame({"estimate": rows, "lower": np.nan, "upper": np.nan})
+    vc.attrs = {**est._interval_attrs(), "quantity": "standard deviation"}
     vc.index.name = "component"
     return vc
 
@@ -476,6 +477,7 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         Standard deviations ``group``, ``group_slope`` (categorical:
         ``group_slope[level]`` per dummy), ``group2``, ``residual`` in units
         of y; ``lower``/``upper`` are NaN (MixedLM gives no intervals for them).
+        ``attrs`` say the method, the scale and that these are standard deviations.
     intercepts_ : DataFrame
         Per group: the fixed intercept (at treatment 0, first condition) plus
         the group's random intercept.

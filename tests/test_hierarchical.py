@@ -54,6 +54,7 @@ def test_effects_table_contract(nested):
     vc = est.variance_components_
     assert {"group", "residual", "condition", "condition_slope"} <= set(vc.index)
     assert list(vc.columns) == ["estimate", "lower", "upper"]
+    assert vc.attrs["scale"] == "y" and vc.attrs["quantity"] == "standard deviation"
     assert list(est.intercepts_.columns) == ["mouse id", "estimate", "lower", "upper"]
     assert set(est.diagnostics_) >= {"divergences", "min_ess_bulk", "max_r_hat"}
 

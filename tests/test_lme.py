@@ -42,6 +42,8 @@ def test_identical_to_statsmodels_no_condition(lfp):
     vc = lme.variance_components_["estimate"]
     assert vc["group"] == pytest.approx(np.sqrt(direct.cov_re.iloc[0, 0]), abs=1e-8)
     assert vc["residual"] == pytest.approx(np.sqrt(direct.scale), abs=1e-8)
+    assert lme.variance_components_.attrs["method"] == "lme"
+    assert lme.variance_components_.attrs["scale"] == "y"
     assert lme.converged_
     # a binary treatment is fitted as it is
     assert (lme.treatment_center_, lme.treatment_scale_) == (0.0, 1.0)
