@@ -1,7 +1,16 @@
 """PosteriorSlopeDisplay: treatment effects per condition, with their uncertainty, over the data."""
 
-from bwestimators.display._base import _DisplayBase
-from bwestimators.display._common import effects_condition_columns, fitted_parts, is_bayesian
+import numpy as np
+
+from bwestimators.display._base import _DisplayBase, fit_category_ticks
+from bwestimators.display._common import (
+    effect_label,
+    effects_condition_columns,
+    fitted_parts,
+    interval_label,
+    is_bayesian,
+    method_label,
+)
 from bwestimators.display._slope_artists import (
     draw_change,
     draw_density,
@@ -44,13 +53,18 @@ class PosteriorSlopeDisplay(_DisplayBase):
         The change of the data between treatment levels (:func:`make_change`).
     change_column : str or None
         The column of ``change`` with the change.
-    y_label : str, default="effect"
-        Axis label.
+    y_label : str or None, default=None
+        Label of the effect axis; by default from ``effects.attrs``
+        (``"effect of stim on Log power"``).
     estimator_name : str or None
-        Title.
+        Name of the method in the title; by default from ``effects.attrs["method"]``.
+        The title names the interval too (``"94 % HDI"``, ``"95 % CI"``) when
+        ``effects.attrs`` says which it is.
 
     Attributes
     ----------
+    title : str or None
+        The title drawn: method and interval (``"Mixed model (LME) (95 % CI)"``).
     ax_ : matplotlib Axes
         The first (or only) panel.
     axes_ : ndarray of matplotlib Axes, shape (n_rows, n_cols)
@@ -86,7 +100,7 @@ class PosteriorSlopeDisplay(_DisplayBase):
         draws=None,
         change=None,
         change_column=None,
-        y_label="effect",
+        y_label=None,
         estimator_name=None,
     ):
         if condition_columns is None:
@@ -97,8 +111,14 @@ class PosteriorSlopeDisplay(_DisplayBase):
         self.draws = draws
         self.change = change
         self.change_column = change_column
-        self.y_label = y_label
+        self.y_label = effect_label(effects.attrs) if y_label is None else y_label
         self.estimator_name = estimator_name
+        name = estimator_name or method_label(effects.attrs)
+        interval = interval_label(effects.attrs)
+        if name and interval:
+            self.title = f"{name} ({interval})"
+        else:
+            self.title = name or (f"estimate and {interval}" if interval else None)
         self._layout = {"x": None, "hue": None, "col": None, "row": None, "order": "auto"}
 
     @classmethod
@@ -131,14 +151,14 @@ class PosteriorSlopeDisplay(_DisplayBase):
         change_column : str or None
             The column of ``change`` with the change (default: its last column).
         y_label : str or None
-            Axis label; by default from ``effects.attrs["y"]`` when present.
+            Axis label; by default from ``effects.attrs`` (treatment and y names).
         estimator_name : str or None
-            Title (drawn with a single panel).
+            Method named in the title; by default from ``effects.attrs["method"]``.
         ax : matplotlib Axes, array of Axes or None
             Where to draw: one Axes per facet panel.
         **plot_kwargs
-            ``x``, ``hue``, ``col``, ``row``, ``kind``, ``order`` and the style
-            dictionaries of :meth:`plot`.
+            ``x``, ``hue``, ``col``, ``row``, ``col_wrap``, ``kind``, ``order``,
+            ``orient`` and the style dictionaries of :meth:`plot`.
 
         Returns
         -------
@@ -156,9 +176,6 @@ class PosteriorSlopeDisplay(_DisplayBase):
         >>> disp.frame()["x"].tolist()
         [0.0, 1.0]
         """
-        if y_label is None:
-            y = effects.attrs.get("y")
-            y_label = f"effect on {y}" if y else "treatment effect"
         if change is not None and change_column is None:
             change_column = change.columns[-1]
         disp = cls(
@@ -196,17 +213,16 @@ class PosteriorSlopeDisplay(_DisplayBase):
         ax : matplotlib Axes, array of Axes or None
             Where to draw: one Axes per facet panel.
         **plot_kwargs
-            ``x``, ``hue``, ``col``, ``row``, ``kind``, ``order`` and the style
-            dictionaries of :meth:`plot`.
+            ``x``, ``hue``, ``col``, ``row``, ``col_wrap``, ``kind``, ``order``,
+            ``orient`` and the style dictionaries of :meth:`plot`.
 
         Returns
         -------
         display : PosteriorSlopeDisplay
         """
         model, spec = fitted_parts(estimator)
-        change_frame, change_column, y_label = None, None, "treatment effect"
-        if y is not None:
-            y_label = f"effect on {getattr(y, 'name', None) or 'y'}"
+        change_frame, change_column = None, None
+        y_label = effect_label(model.effects_.attrs, getattr(y, "name", None))
         if add_data and X is not None and y is not None and spec is not None:
             change_frame, change_column = change_overlay(X, y, spec, change)
         return cls.from_effects(
@@ -216,7 +232,7 @@ class PosteriorSlopeDisplay(_DisplayBase):
             change=change_frame,
             change_column=change_column,
             y_label=y_label,
-            estimator_name=type(model).__name__,
+            estimator_name=method_label(model.effects_.attrs, type(model).__name__),
             ax=ax,
             **plot_kwargs,
         )
@@ -256,8 +272,10 @@ class PosteriorSlopeDisplay(_DisplayBase):
         hue=None,
         col=None,
         row=None,
+        col_wrap=None,
         kind="interval",
         order="auto",
+        orient="auto",
         errorbar_kwargs=None,
         scatter_kwargs=None,
         density_kwargs=None,
@@ -271,13 +289,24 @@ class PosteriorSlopeDisplay(_DisplayBase):
             Where to draw: one Axes per facet panel (rows x columns); a new
             figure when None.
         x, hue, col, row : str or None
-            Condition columns for the x axis, the colour (dodged), and facet
-            columns and rows. By default all conditions share the x axis.
+            Condition columns for the condition axis, the colour (dodged, legend
+            right of the panels), and facet columns and rows. By default all
+            conditions share the condition axis, labelled by all their columns.
+        col_wrap : int or None, default=None
+            Facets per row with ``col`` alone; by default chosen from their number.
         kind : {"interval", "density"}, default="interval"
             ``"density"`` adds the posterior density (half violin) of Bayesian fits.
-        order : {"auto", "data", "estimate"}, default="auto"
-            Order of the conditions on the x axis: ``"auto"`` orders by estimate
-            when there are more than 12 conditions.
+        order : {"auto", "data", "estimate"} or list, default="auto"
+            Order of the conditions: ``"data"`` the order of the effects table,
+            ``"estimate"`` ranked by estimate, ``"auto"`` ranked when there are more
+            than 12 conditions, or a list of condition labels (values, or the values
+            of several columns joined by ``", "``) drawn in that order (left to
+            right, or top to bottom): pass the same list to the displays of two
+            estimators to compare them condition by condition.
+        orient : {"auto", "v", "h"}, default="auto"
+            ``"h"`` draws a forest plot: conditions on the y axis, effects on the x
+            axis. ``"auto"`` does so with more than 12 conditions per panel (and
+            neither ``x`` nor ``hue``).
         errorbar_kwargs : dict or None
             Keywords of ``Axes.errorbar`` for the intervals (default black whiskers).
         scatter_kwargs : dict or None
@@ -293,30 +322,73 @@ class PosteriorSlopeDisplay(_DisplayBase):
         -------
         self : PosteriorSlopeDisplay
         """
-        check_layout(kind, order, {"x": x, "hue": hue, "col": col, "row": row}, self._label_columns)
-        self._layout = {"x": x, "hue": hue, "col": col, "row": row, "order": order}
+        check_layout(
+            kind, order, {"x": x, "hue": hue, "col": col, "row": row}, self._label_columns, orient
+        )
+        if not isinstance(order, str):
+            order = [str(v) for v in order]
+        self._layout = {
+            "x": x,
+            "hue": hue,
+            "col": col,
+            "row": row,
+            "order": order,
+            "orient": orient,
+            "col_wrap": col_wrap,
+        }
         panels = self._panels()
         nrows, ncols, figsize = grid_shape(panels, len(self.effects))
-        axes = self._make_axes(ax, nrows, ncols, sharey=True, figsize=figsize)
+        horizontal = panels[0].horizontal
+        share = {"sharex": True} if horizontal else {"sharey": True}
+        axes = self._make_axes(ax, nrows, ncols, figsize=figsize, **share)
         styles = slope_styles(errorbar_kwargs, scatter_kwargs, density_kwargs, data_kwargs)
         self.errorbar_, self.estimates_, self.violins_, self.data_artists_ = [], [], [], []
+        drawn = {(p.i, p.j) for p in panels}
+        ticks = []
         for panel in panels:
-            self._draw(axes[panel.i, panel.j], panel, kind, styles)
-        if self.estimator_name and axes.size == 1:
-            self.ax_.set_title(self.estimator_name)
+            where = {
+                "first_column": panel.j == 0,
+                "bottom": (panel.i + 1, panel.j) not in drawn,
+                "legend": panel.i == 0 and (panel.i, panel.j + 1) not in drawn,
+            }
+            where["small"] = len(panels) > 12
+            ticks.append(self._draw(axes[panel.i, panel.j], panel, kind, styles, where))
+        for i, j in np.ndindex(axes.shape):
+            if (i, j) not in drawn:
+                axes[i, j].set_visible(False)
+        title = self.title
+        if len(panels) > 12:
+            facets = " and ".join(c for c in (row, col) if c)
+            title = f"{title}, one panel per {facets}" if title else f"one panel per {facets}"
+        if title:
+            if len(panels) == 1:
+                self.ax_.set_title(title, fontsize="medium")
+            else:
+                self.figure_.suptitle(title, fontsize="medium")
+        fit_category_ticks([t for t in ticks if t is not None])
         return self
 
-    def _draw(self, ax, panel, kind, styles):
+    def _draw(self, ax, panel, kind, styles, where):
         """Draw one panel, layer by layer, and keep the artists of each layer."""
         x, hue = self._layout["x"], self._layout["hue"]
-        ax.axhline(0, color="0.4", lw=0.8, ls="--", zorder=0)
+        h = panel.horizontal
+        (ax.axvline if h else ax.axhline)(0, color="0.4", lw=0.8, ls="--", zorder=0)
         if panel.data is not None:
-            data = draw_change(ax, panel.data, self.change_column, styles["data"])
+            data = draw_change(ax, panel.data, self.change_column, styles["data"], h)
             self.data_artists_.extend(data)
         if panel.draws is not None and kind == "density":
-            density = draw_density(ax, panel.draws, panel.estimate_pos, styles["density"])
+            density = draw_density(ax, panel.draws, panel.estimate_pos, styles["density"], h)
             self.violins_.append(density)
-        errorbar, estimates = draw_estimates(ax, panel, hue, styles)
+        errorbar, estimates = draw_estimates(ax, panel, hue, styles, legend=where["legend"])
         self.errorbar_.append(errorbar)
         self.estimates_.append(estimates)
-        format_axes(ax, panel, x, hue, self._label_columns, self.y_label)
+        return format_axes(
+            ax,
+            panel,
+            x,
+            self._label_columns,
+            self.y_label,
+            first_column=where["first_column"],
+            bottom=where["bottom"],
+            small=where["small"],
+        )
