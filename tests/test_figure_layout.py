@@ -196,7 +196,7 @@ def _change(effects, columns, n_per=4, seed=0):
     return pd.concat(parts, ignore_index=True)
 
 
-@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("n", [1, 10, 42])  # 85: the radon counties below
 def test_data_display_facets(n):
     df = _lfp_like(n)
     disp = DataDisplay.from_data(df, "stim", "Log power", detail="i_trial", col="mouse")
@@ -222,8 +222,9 @@ def test_data_display_chirp_hue_and_facets():
     assert_readable(disp.figure_, "chirp data")
 
 
-@pytest.mark.parametrize("n", SIZES)
-@pytest.mark.parametrize("overlay", [False, True])
+@pytest.mark.parametrize(
+    ("n", "overlay"), [(1, True), (10, False), (10, True), (42, True), (85, False), (85, True)]
+)
 def test_slope_display_conditions(n, overlay):
     effects, draws = _effects(n)
     change = _change(effects, ["neuron"]) if overlay else None
@@ -256,7 +257,7 @@ def test_slope_display_two_condition_columns(layout):
     assert_readable(disp.figure_, f"slopes, two condition columns {layout}")
 
 
-@pytest.mark.parametrize("n", [10, 42])
+@pytest.mark.parametrize("n", [10, 21])
 def test_slope_display_facets(n):
     names = _names(n)
     columns = pd.DataFrame([(a, b) for a in names for b in ("left", "right")])
@@ -314,7 +315,11 @@ def _run_example(name, monkeypatch):
 
 POWER_XFAIL = pytest.mark.xfail(
     strict=False,
-    reason="power curves and ROC are drawn by bwestimators/display/power.py (helper H4)",
+    reason=(
+        "power figures: the example's suptitle is wider than PowerCurveDisplay's figure and its "
+        "bar chart's estimator tick labels overlap (examples/plot_power_comparison.py and "
+        "bwestimators/display/power.py belong to helper H4)"
+    ),
 )
 
 
@@ -370,8 +375,23 @@ def test_cli_fit_figures(n_conditions, saved_figures, tmp_path, capsys):
     # one condition level: no condition column (ANOVA cannot fit a one-level condition)
     condition = "region" if n_conditions > 1 else None
     spec = ColumnSpec("stim", condition=condition, group="mouse", detail="trial")
+    methods = ("lme", "anova") if n_conditions <= 10 else ("anova",)  # LME: slow with 42
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _fit_all(df, "Log power", spec, ("lme", "anova"), "normal", 0, True, tmp_path)
+        _fit_all(df, "Log power", spec, methods, "normal", 0, True, tmp_path)
+    bad = {fig: problems for fig, problems in saved_figures if problems}
+    assert not bad, "\n".join(f"{k}: {v[:8]}" for k, v in bad.items())
+
+
+def test_cli_power_figures(saved_figures, tmp_path, capsys):
+    from bwestimators import cli
+
+    config = tmp_path / "sweep.toml"
+    config.write_text("repeats = 2\n[grid]\nmouse_response_slope = [0, 9]\nn_trials = [5]\n")
+    argv = ["power", "--config", str(config), "--methods", "lme", "anova", "--out", str(tmp_path)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert cli.main(argv) == 0
+    assert {"power_curves.png", "roc.png"} <= {fig for fig, _ in saved_figures}
     bad = {fig: problems for fig, problems in saved_figures if problems}
     assert not bad, "\n".join(f"{k}: {v[:8]}" for k, v in bad.items())

@@ -13,6 +13,7 @@ from bwestimators._base import final_estimator, transform_to_final
 
 __all__ = [
     "RESULT_COLUMNS",
+    "display_title",
     "effect_label",
     "effects_condition_columns",
     "fitted_parts",
@@ -170,6 +171,24 @@ def interval_label(attrs):
         return None
     text = str(kind).upper()
     return text if level is None else f"{100 * float(level):.3g} % {text}"
+
+
+def display_title(attrs, estimator_name=None):
+    """Title of an effects display: the method and the interval, from the table's attrs.
+
+    Examples
+    --------
+    >>> from bwestimators.display._common import display_title
+    >>> display_title({"method": "bayes", "interval": "hdi", "level": 0.94})
+    'Bayesian hierarchical (94 % HDI)'
+    >>> display_title({"interval": "ci", "level": 0.95}), display_title({}, "my model")
+    ('estimate and 95 % CI', 'my model')
+    """
+    name = estimator_name or method_label(attrs)
+    interval = interval_label(attrs)
+    if name and interval:
+        return f"{name} ({interval})"
+    return name or (f"estimate and {interval}" if interval else None)
 
 
 def effect_label(attrs, y_name=None):

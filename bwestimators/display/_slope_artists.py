@@ -186,6 +186,63 @@ def draw_estimates(ax, panel, hue, styles, legend=True):
     return errorbar, estimates
 
 
+def set_titles(fig, ax, title, n_panels, facets):
+    """The display's title: on its Axes with one panel, else the figure's suptitle.
+
+    With more than 12 panels the facet titles are values only: the suptitle says
+    which columns the facets are (``"..., one panel per region"``).
+    """
+    if n_panels > 12:
+        by = " and ".join(c for c in facets if c)
+        title = f"{title}, one panel per {by}" if title else f"one panel per {by}"
+    if not title:
+        return
+    if n_panels == 1:
+        ax.set_title(title, fontsize="medium")
+    else:
+        fig.suptitle(title, fontsize="medium")
+
+
+def draw_panel(ax, panel, layout, kind, styles, where, names):
+    """Draw the layers of one panel: zero line, data overlay, density, estimates.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    panel : SlopePanel
+    layout : dict
+        The layout options of ``plot`` (``hue`` is read here).
+    kind : {"interval", "density"}
+    styles : dict
+        The layers' keywords (see :func:`slope_styles`), with ``"change_column"``.
+    where : dict
+        The panel's place (see ``panel_places``).
+    names : tuple
+        ``(label_columns, y_label)``: the condition columns and the effect axis label.
+
+    Returns
+    -------
+    artists : dict
+        ``data`` (list), ``density`` (list), ``errorbar``, ``estimates`` and
+        ``ticks`` (what :func:`format_axes` returns).
+    """
+    h = panel.horizontal
+    (ax.axvline if h else ax.axhline)(0, color="0.4", lw=0.8, ls="--", zorder=0)
+    artists = {"data": [], "density": []}
+    if panel.data is not None:
+        artists["data"] = draw_change(ax, panel.data, styles["change_column"], styles["data"], h)
+    if panel.draws is not None and kind == "density":
+        artists["density"] = [
+            draw_density(ax, panel.draws, panel.estimate_pos, styles["density"], h)
+        ]
+    artists["errorbar"], artists["estimates"] = draw_estimates(
+        ax, panel, layout["hue"], styles, legend=where["legend"]
+    )
+    places = {k: where[k] for k in ("first_column", "bottom", "small")}
+    artists["ticks"] = format_axes(ax, panel, layout["x"], *names, **places)
+    return artists
+
+
 def _outer(ax, which):
     """False for an Axes sharing its axis with one left of it (y) or below it (x) in its figure."""
     shared = ax.get_shared_y_axes() if which == "y" else ax.get_shared_x_axes()

@@ -147,6 +147,21 @@ def check_layout(kind, order, layout, label_columns, orient="auto"):
             )
 
 
+def make_layout(options, order, orient, col_wrap, kind, label_columns):
+    """The layout of ``PosteriorSlopeDisplay.plot``, validated (see :func:`check_layout`).
+
+    Returns
+    -------
+    layout : dict
+        ``x``, ``hue``, ``col``, ``row``, ``order`` (a list of str when a list
+        was given), ``orient`` and ``col_wrap``.
+    """
+    check_layout(kind, order, options, label_columns, orient)
+    if not isinstance(order, str):
+        order = [str(v) for v in order]
+    return {**options, "order": order, "orient": orient, "col_wrap": col_wrap}
+
+
 #: With more conditions than this in a panel, ``order="auto"`` sorts them by estimate and
 #: ``orient="auto"`` draws them as a horizontal forest plot.
 MANY_CONDITIONS = 12
@@ -331,6 +346,35 @@ def slope_panels(effects, condition_columns, layout, draws=None, change=None):
     return panels
 
 
+def panel_places(panels, axes):
+    """Where each panel sits in its grid, for its labels; hides the cells no panel fills.
+
+    Parameters
+    ----------
+    panels : list of SlopePanel
+    axes : ndarray of Axes, shape (nrows, ncols)
+
+    Returns
+    -------
+    places : list of dict
+        Per panel: ``first_column``, ``bottom`` (nothing drawn below it),
+        ``legend`` (the last panel of the first row) and ``small`` (many panels).
+    """
+    drawn = {(p.i, p.j) for p in panels}
+    for i, j in np.ndindex(axes.shape):
+        if (i, j) not in drawn:
+            axes[i, j].set_visible(False)
+    return [
+        {
+            "first_column": p.j == 0,
+            "bottom": (p.i + 1, p.j) not in drawn,
+            "legend": p.i == 0 and (p.i, p.j + 1) not in drawn,
+            "small": len(panels) > 12,
+        }
+        for p in panels
+    ]
+
+
 def overlay_frame(panels, change):
     """The rows of the data overlay of all panels, with their x position.
 
@@ -383,6 +427,8 @@ def grid_shape(panels, n_effects):
     nrows, ncols : int
     figsize : tuple of float
         At most :data:`~bwestimators.display._base.MAX_FIGSIZE`.
+    share : dict
+        The effect axis shared by the panels (``sharey``, or ``sharex`` in a forest plot).
     """
     nrows = max(p.i for p in panels) + 1
     ncols = max(p.j for p in panels) + 1
@@ -391,4 +437,5 @@ def grid_shape(panels, n_effects):
         panel = (4.2, 0.2 * per_panel + 0.9)
     else:
         panel = (min(max(3.2, 0.45 * per_panel + 1.6), 14.0), 3.4)
-    return nrows, ncols, facet_figsize(nrows, ncols, panel, extra=(1.0, 0.8))
+    share = {"sharex": True} if panels[0].horizontal else {"sharey": True}
+    return nrows, ncols, facet_figsize(nrows, ncols, panel, extra=(1.0, 0.8)), share

@@ -176,9 +176,7 @@ class DataDisplay(_DisplayBase):
             boxes = [part.loc[part[self.x] == lv, self.y].to_numpy() for lv in levels]
             edge = "black" if self.hue is None else color
             colors = {f"{k}props": {"color": edge} for k in ("box", "whisker", "cap", "median")}
-            a.boxplot(
-                boxes, positions=np.arange(len(levels)) + offset, **merge_style(colors, box)
-            )
+            a.boxplot(boxes, positions=np.arange(len(levels)) + offset, **merge_style(colors, box))
             if self.detail:
                 line = merge_style({"color": color, "alpha": 0.35, "linewidth": 0.8}, line_kwargs)
                 for _, trial in part.assign(_x=xs).groupby(self.detail, sort=False):

@@ -1,31 +1,24 @@
 """PosteriorSlopeDisplay: treatment effects per condition, with their uncertainty, over the data."""
 
-import numpy as np
-
 from bwestimators.display._base import _DisplayBase, fit_category_ticks
 from bwestimators.display._common import (
+    display_title,
     effect_label,
     effects_condition_columns,
     fitted_parts,
-    interval_label,
     is_bayesian,
     method_label,
 )
-from bwestimators.display._slope_artists import (
-    draw_change,
-    draw_density,
-    draw_estimates,
-    format_axes,
-    slope_styles,
-)
+from bwestimators.display._slope_artists import draw_panel, set_titles, slope_styles
 from bwestimators.display._slope_layout import (
     change_overlay,
     check_draws,
-    check_layout,
     effect_positions,
     grid_shape,
     label_columns,
+    make_layout,
     overlay_frame,
+    panel_places,
     slope_panels,
 )
 
@@ -33,10 +26,9 @@ from bwestimators.display._slope_layout import (
 class PosteriorSlopeDisplay(_DisplayBase):
     """Treatment effect per condition: estimate, interval, posterior density and data.
 
-    Create it with :meth:`from_estimator` (a fitted estimator) or
-    :meth:`from_effects` (an effects table, e.g. one saved as CSV); :meth:`plot`
-    draws it. Every estimator of the library works (no density for the
-    frequentist ones).
+    Create it with :meth:`from_estimator` (a fitted estimator) or :meth:`from_effects`
+    (an effects table, e.g. one saved as CSV); :meth:`plot` draws it. Every estimator
+    of the library works (no density for the frequentist ones).
 
     Parameters
     ----------
@@ -49,10 +41,9 @@ class PosteriorSlopeDisplay(_DisplayBase):
     draws : ndarray of shape (n_draws, n_effects) or None
         Posterior draws of the effects (Bayesian fits), one column per row of
         ``effects``.
-    change : DataFrame or None
-        The change of the data between treatment levels (:func:`make_change`).
-    change_column : str or None
-        The column of ``change`` with the change.
+    change, change_column : DataFrame or None, str or None
+        The change of the data between treatment levels (:func:`make_change`), and
+        its column with the change.
     y_label : str or None, default=None
         Label of the effect axis; by default from ``effects.attrs``
         (``"effect of stim on Log power"``).
@@ -113,12 +104,7 @@ class PosteriorSlopeDisplay(_DisplayBase):
         self.change_column = change_column
         self.y_label = effect_label(effects.attrs) if y_label is None else y_label
         self.estimator_name = estimator_name
-        name = estimator_name or method_label(effects.attrs)
-        interval = interval_label(effects.attrs)
-        if name and interval:
-            self.title = f"{name} ({interval})"
-        else:
-            self.title = name or (f"estimate and {interval}" if interval else None)
+        self.title = display_title(effects.attrs, estimator_name)
         self._layout = {"x": None, "hue": None, "col": None, "row": None, "order": "auto"}
 
     @classmethod
@@ -221,17 +207,16 @@ class PosteriorSlopeDisplay(_DisplayBase):
         display : PosteriorSlopeDisplay
         """
         model, spec = fitted_parts(estimator)
-        change_frame, change_column = None, None
-        y_label = effect_label(model.effects_.attrs, getattr(y, "name", None))
+        overlay = (None, None)
         if add_data and X is not None and y is not None and spec is not None:
-            change_frame, change_column = change_overlay(X, y, spec, change)
+            overlay = change_overlay(X, y, spec, change)
         return cls.from_effects(
             model.effects_.copy(),
             condition_columns=model.condition_columns_,
             draws=model.effect_draws() if is_bayesian(model) else None,
-            change=change_frame,
-            change_column=change_column,
-            y_label=y_label,
+            change=overlay[0],
+            change_column=overlay[1],
+            y_label=effect_label(model.effects_.attrs, getattr(y, "name", None)),
             estimator_name=method_label(model.effects_.attrs, type(model).__name__),
             ax=ax,
             **plot_kwargs,
@@ -307,88 +292,34 @@ class PosteriorSlopeDisplay(_DisplayBase):
             ``"h"`` draws a forest plot: conditions on the y axis, effects on the x
             axis. ``"auto"`` does so with more than 12 conditions per panel (and
             neither ``x`` nor ``hue``).
-        errorbar_kwargs : dict or None
-            Keywords of ``Axes.errorbar`` for the intervals (default black whiskers).
-        scatter_kwargs : dict or None
-            Keywords of ``Axes.scatter`` for the estimates (default black dots,
-            coloured by ``hue``).
-        density_kwargs : dict or None
-            Properties of the density bodies (default ``facecolor="tab:blue"``,
-            ``alpha=0.35``).
-        data_kwargs : dict or None
-            Keywords of ``Axes.scatter`` for the data points (default orange).
+        errorbar_kwargs, scatter_kwargs, density_kwargs, data_kwargs : dict or None
+            Keywords of ``Axes.errorbar`` for the intervals (default black), of
+            ``Axes.scatter`` for the estimates (black dots, coloured by ``hue``),
+            properties of the density bodies (``facecolor="tab:blue"``, ``alpha=0.35``)
+            and keywords of ``Axes.scatter`` for the data points (orange).
 
         Returns
         -------
         self : PosteriorSlopeDisplay
         """
-        check_layout(
-            kind, order, {"x": x, "hue": hue, "col": col, "row": row}, self._label_columns, orient
-        )
-        if not isinstance(order, str):
-            order = [str(v) for v in order]
-        self._layout = {
-            "x": x,
-            "hue": hue,
-            "col": col,
-            "row": row,
-            "order": order,
-            "orient": orient,
-            "col_wrap": col_wrap,
-        }
+        options = {"x": x, "hue": hue, "col": col, "row": row}
+        self._layout = make_layout(options, order, orient, col_wrap, kind, self._label_columns)
         panels = self._panels()
-        nrows, ncols, figsize = grid_shape(panels, len(self.effects))
-        horizontal = panels[0].horizontal
-        share = {"sharex": True} if horizontal else {"sharey": True}
+        nrows, ncols, figsize, share = grid_shape(panels, len(self.effects))
         axes = self._make_axes(ax, nrows, ncols, figsize=figsize, **share)
         styles = slope_styles(errorbar_kwargs, scatter_kwargs, density_kwargs, data_kwargs)
+        styles["change_column"] = self.change_column
         self.errorbar_, self.estimates_, self.violins_, self.data_artists_ = [], [], [], []
-        drawn = {(p.i, p.j) for p in panels}
-        ticks = []
-        for panel in panels:
-            where = {
-                "first_column": panel.j == 0,
-                "bottom": (panel.i + 1, panel.j) not in drawn,
-                "legend": panel.i == 0 and (panel.i, panel.j + 1) not in drawn,
-            }
-            where["small"] = len(panels) > 12
-            ticks.append(self._draw(axes[panel.i, panel.j], panel, kind, styles, where))
-        for i, j in np.ndindex(axes.shape):
-            if (i, j) not in drawn:
-                axes[i, j].set_visible(False)
-        title = self.title
-        if len(panels) > 12:
-            facets = " and ".join(c for c in (row, col) if c)
-            title = f"{title}, one panel per {facets}" if title else f"one panel per {facets}"
-        if title:
-            if len(panels) == 1:
-                self.ax_.set_title(title, fontsize="medium")
-            else:
-                self.figure_.suptitle(title, fontsize="medium")
+        ticks, names = [], (self._label_columns, self.y_label)
+        for panel, where in zip(panels, panel_places(panels, axes), strict=True):
+            drawn = draw_panel(
+                axes[panel.i, panel.j], panel, self._layout, kind, styles, where, names
+            )
+            self.data_artists_ += drawn["data"]
+            self.violins_ += drawn["density"]
+            self.errorbar_.append(drawn["errorbar"])
+            self.estimates_.append(drawn["estimates"])
+            ticks.append(drawn["ticks"])
+        set_titles(self.figure_, self.ax_, self.title, len(panels), (row, col))
         fit_category_ticks([t for t in ticks if t is not None])
         return self
-
-    def _draw(self, ax, panel, kind, styles, where):
-        """Draw one panel, layer by layer, and keep the artists of each layer."""
-        x, hue = self._layout["x"], self._layout["hue"]
-        h = panel.horizontal
-        (ax.axvline if h else ax.axhline)(0, color="0.4", lw=0.8, ls="--", zorder=0)
-        if panel.data is not None:
-            data = draw_change(ax, panel.data, self.change_column, styles["data"], h)
-            self.data_artists_.extend(data)
-        if panel.draws is not None and kind == "density":
-            density = draw_density(ax, panel.draws, panel.estimate_pos, styles["density"], h)
-            self.violins_.append(density)
-        errorbar, estimates = draw_estimates(ax, panel, hue, styles, legend=where["legend"])
-        self.errorbar_.append(errorbar)
-        self.estimates_.append(estimates)
-        return format_axes(
-            ax,
-            panel,
-            x,
-            self._label_columns,
-            self.y_label,
-            first_column=where["first_column"],
-            bottom=where["bottom"],
-            small=where["small"],
-        )
