@@ -257,6 +257,19 @@ def test_slope_display_two_condition_columns(layout):
     assert_readable(disp.figure_, f"slopes, two condition columns {layout}")
 
 
+@pytest.mark.parametrize("layout", [{}, {"x": "region", "hue": "treatment_level"}])
+def test_slope_display_categorical_treatment(layout):
+    """A categorical treatment: one row per (condition, level against the reference)."""
+    columns = pd.DataFrame(
+        [(r, lv) for r in _names(10) for lv in ("10 Hz", "20 Hz", "40 Hz")],
+        columns=["region", "treatment_level"],
+    )
+    effects, draws = _effects(len(columns), columns=columns)
+    disp = PosteriorSlopeDisplay.from_effects(effects, draws=draws, **layout)
+    assert disp.condition_columns == ["region"]
+    assert_readable(disp.figure_, f"categorical treatment {layout}")
+
+
 @pytest.mark.parametrize("n", [10, 21])
 def test_slope_display_facets(n):
     names = _names(n)

@@ -293,7 +293,8 @@ def format_axes(ax, panel, x, label_columns, y_label, first_column=True, bottom=
         if small:
             title = ", ".join(part.split(" = ", 1)[-1] for part in title.split(", "))
         ax.set_title(title, fontsize="small" if small else "medium")
-    condition_label = x or " · ".join(label_columns)
+    shown = label_columns if panel.shown is None else panel.shown
+    condition_label = x or " · ".join(shown)
     first_column = first_column and _outer(ax, "y")
     bottom = bottom and _outer(ax, "x")
     if h:

@@ -34,6 +34,7 @@ class SlopePanel:
     draws: np.ndarray | None
     data: pd.DataFrame | None
     horizontal: bool = False
+    shown: list | None = None  # the columns that label its rows (not the facet columns)
 
     @property
     def estimate_pos(self):
@@ -190,7 +191,7 @@ def _ranks(effects, label_columns, order):
     return ranks, False
 
 
-def condition_positions(effects, label_columns, x, hue, order, horizontal=False):
+def condition_positions(effects, label_columns, x, hue, order, horizontal=False, shown=None):
     """Position, label and hue levels of every row of an effects table (one panel).
 
     Parameters
@@ -210,6 +211,9 @@ def condition_positions(effects, label_columns, x, hue, order, horizontal=False)
         Forest plot: the first row at the top (the largest estimate at the top
         when ranked by estimate); several condition columns joined by ``" · "``
         instead of stacked.
+    shown : list of str or None, default=None
+        The columns written in the labels (default ``label_columns``): a facet's
+        columns are in its title.
 
     Returns
     -------
@@ -230,7 +234,8 @@ def condition_positions(effects, label_columns, x, hue, order, horizontal=False)
     [1.0, 0.0]
     """
     sep = " · " if horizontal else "\n"
-    labels = np.array(labels_of(effects, [x] if x else label_columns, sep=sep, empty=""))
+    shown = label_columns if shown is None else shown
+    labels = np.array(labels_of(effects, [x] if x else shown, sep=sep, empty=""))
     if x is None and hue is None:
         ranks, by_estimate = _ranks(effects, label_columns, order)
         if horizontal and not by_estimate:
@@ -323,6 +328,7 @@ def slope_panels(effects, condition_columns, layout, draws=None, change=None):
     facets = [(rv, cv) for rv in row_values for cv in col_values]
     n_max = max(len(effects) // max(len(facets), 1), 1)
     horizontal = is_horizontal(layout.get("orient", "auto"), layout, n_max)
+    shown = [c for c in labelled_by if c not in (row, col)]
     panels = []
     for k, (rv, cv) in enumerate(facets):
         i, j = divmod(k, ncols) if not row else (row_values.index(rv), col_values.index(cv))
@@ -332,7 +338,7 @@ def slope_panels(effects, condition_columns, layout, draws=None, change=None):
             mask &= (effects[name] == value).to_numpy()
         sub = effects[mask].reset_index(drop=True)
         pos, labels, hues = condition_positions(
-            sub, labelled_by, x, layout["hue"], layout["order"], horizontal
+            sub, labelled_by, x, layout["hue"], layout["order"], horizontal, shown
         )
         title = ", ".join(f"{c} = {v}" for c, v in facet.items())
         sub_draws = None if draws is None else np.asarray(draws)[:, mask]
@@ -341,7 +347,9 @@ def slope_panels(effects, condition_columns, layout, draws=None, change=None):
             keys = [x] if x else list(condition_columns)
             data = panel_change(change, sub, pos + DATA_SHIFT, facet, keys)
         panels.append(
-            SlopePanel(i, j, title, mask, sub, pos, labels, hues, sub_draws, data, horizontal)
+            SlopePanel(
+                i, j, title, mask, sub, pos, labels, hues, sub_draws, data, horizontal, shown
+            )
         )
     return panels
 
