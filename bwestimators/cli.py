@@ -514,6 +514,7 @@ def _power(args):
         n_jobs=args.n_jobs,
         random_state=args.seed,
         batch_size=args.batch_size,
+        progress=sys.stderr.isatty(),  # no carriage returns in a log file
     )
     out = _out_dir(args.out)
     _progress(
