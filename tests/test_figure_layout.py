@@ -216,6 +216,20 @@ def test_data_display_hue(n):
     assert_readable(disp.figure_, f"DataDisplay hue with {n} levels")
 
 
+def test_data_display_continuous_treatment():
+    """Ten days of sleep deprivation in 18 subjects (lme4's sleepstudy): ten x ticks per panel."""
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {
+            "Subject": np.repeat([f"subject {i}" for i in range(18)], 10),
+            "Days": np.tile(np.arange(10), 18),
+        }
+    )
+    df["Reaction"] = 250 + 10 * df["Days"] + rng.normal(0, 20, len(df))
+    disp = DataDisplay.from_data(df, "Days", "Reaction", col="Subject")
+    assert_readable(disp.figure_, "sleepstudy-like, 18 subjects x 10 days")
+
+
 def test_data_display_chirp_hue_and_facets():
     df = load_chirp_power()
     disp = DataDisplay.from_data(df, "stim_on", "Log power", hue="Inversion", col="Subject")

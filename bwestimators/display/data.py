@@ -1,5 +1,7 @@
 """DataDisplay: the data per treatment level, with a line per trial joining the levels."""
 
+import re
+
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
@@ -12,6 +14,32 @@ from bwestimators.display._base import (
     merge_style,
     wrap_shape,
 )
+
+
+def _natural_key(value):
+    """Sort key reading the numbers in a text as numbers: "subject 2" before "subject 10"."""
+    if not isinstance(value, str):
+        return (0, value)
+    parts = re.split(r"(\d+)", value)
+    return (1, [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts])
+
+
+def hue_colors(n):
+    """n distinct colours: matplotlib's cycle up to 10, seaborn's evenly spaced "husl" beyond.
+
+    Examples
+    --------
+    >>> from bwestimators.display.data import hue_colors
+    >>> hue_colors(2)
+    ['C0', 'C1']
+    >>> len(set(hue_colors(42)))
+    42
+    """
+    if n <= 10:
+        return [f"C{k}" for k in range(n)]
+    import seaborn as sns
+
+    return [tuple(c) for c in sns.color_palette("husl", n)]
 
 
 class DataDisplay(_DisplayBase):
@@ -96,7 +124,7 @@ class DataDisplay(_DisplayBase):
             return [c for c in values.cat.categories if c in present]
         levels = list(pd.unique(values))
         try:
-            return sorted(levels)
+            return sorted(levels, key=_natural_key)
         except TypeError:
             return levels
 
@@ -169,10 +197,11 @@ class DataDisplay(_DisplayBase):
         )
         self.lines_ = []
         flat = list(axes.flat)
+        palette = hue_colors(n_hues)
         small = n_facets > 12
         for k, ((rv, cv), (h_i, offset), part, xs) in enumerate(self._parts()):
             a = flat[k // n_hues]
-            color = "0.5" if self.hue is None else f"C{h_i % 10}"
+            color = "0.5" if self.hue is None else palette[h_i]
             boxes = [part.loc[part[self.x] == lv, self.y].to_numpy() for lv in levels]
             edge = "black" if self.hue is None else color
             colors = {f"{k}props": {"color": edge} for k in ("box", "whisker", "cap", "median")}
@@ -201,7 +230,7 @@ class DataDisplay(_DisplayBase):
             a.set_visible(False)
         if self.hue:
             handles = [
-                Line2D([], [], color=f"C{h_i % 10}", label=str(h)) for h_i, h in enumerate(hues)
+                Line2D([], [], color=palette[h_i], label=str(h)) for h_i, h in enumerate(hues)
             ]
             per_column = max(4, int(self.figure_.get_figheight() * 72 / 14))
             self.figure_.legend(
