@@ -59,7 +59,12 @@ def _make(method, spec, dist_y, seed, quick):
 
     if method == "bayes":
         return HierarchicalSlopeRegressor(
-            spec, dist_y=dist_y, random_state=seed, progress_bar=True, **_sampler_settings(quick)
+            spec,
+            dist_y=dist_y,
+            random_state=seed,
+            # a progress bar on a terminal only: carriage returns would fill a log file
+            progress_bar=sys.stderr.isatty(),
+            **_sampler_settings(quick),
         )
     if method == "lme":
         return LMEComparator(spec)
@@ -75,8 +80,6 @@ def _fit_all(df, y_name, spec, methods, dist_y, seed, quick, out):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import pandas as pd
-
-    from bwestimators.display import DataDisplay, PosteriorSlopeDisplay
 
     y = df[y_name]
     fitted, rows = {}, []
@@ -99,27 +102,48 @@ def _fit_all(df, y_name, spec, methods, dist_y, seed, quick, out):
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     table.to_csv(out / "effects_all.csv", index=False)
+    _figures(fitted, df, y_name, spec, out)
+    plt.close("all")
+    _progress(f"wrote {out}/effects_*.csv, slopes.png, data.png")
+    return fitted
+
+
+def _figures(fitted, df, y_name, spec, out):
+    """``slopes.png`` (one panel per method, conditions in one order) and ``data.png``."""
+    import matplotlib.pyplot as plt
+
+    from bwestimators.display import DataDisplay, PosteriorSlopeDisplay
+    from bwestimators.display._common import labels_of
+
+    y = df[y_name]
+    first = next(iter(fitted.values()))
+    columns = first.condition_columns_
+    n = len(first.effects_)
+    # the conditions of every panel in one order: the first method's, by estimate, top first
+    ranked = first.effects_.sort_values("estimate", ascending=False, kind="stable")
+    order = labels_of(ranked if n > 12 else first.effects_, columns)
+    height = min(0.2 * n + 1.6, 20.0) if n > 12 else 4.0
+    width = min((4.4 if n > 12 else max(3.6, 0.45 * n + 1.6)) * len(fitted), 16.0)
     fig, axes = plt.subplots(
         1,
         len(fitted),
-        figsize=(4.2 * len(fitted), 4),
+        figsize=(width, height),
         sharey=True,
+        sharex=n > 12,
         squeeze=False,
         layout="constrained",
     )
     for ax, est in zip(axes[0], fitted.values(), strict=True):
-        PosteriorSlopeDisplay.from_estimator(est, df, y, ax=ax, kind="density")
-        ax.set_title(type(est).__name__, fontsize="medium")
+        PosteriorSlopeDisplay.from_estimator(est, df, y, ax=ax, kind="density", order=order)
+    fig.suptitle(f"Effect of {spec.treatment} on {y_name}", fontsize="large")
     fig.savefig(out / "slopes.png", dpi=90)
     detail = spec.detail
     col = spec.group if spec.group is not None else None
-    data = DataDisplay.from_data(
-        df, spec.treatment, y_name, detail=detail, col=col, col_wrap=5 if col else None
-    )
+    data = DataDisplay.from_data(df, spec.treatment, y_name, detail=detail, col=col)
+    if col:
+        line = f": a line per {detail}" if detail else ""
+        data.figure_.suptitle(f"{y_name} per {col}{line}", fontsize="medium")
     data.figure_.savefig(out / "data.png", dpi=80)
-    plt.close("all")
-    _progress(f"wrote {out}/effects_*.csv, slopes.png, data.png")
-    return fitted
 
 
 def _demo(args):
@@ -490,6 +514,7 @@ def _power(args):
         n_jobs=args.n_jobs,
         random_state=args.seed,
         batch_size=args.batch_size,
+        progress=sys.stderr.isatty(),  # no carriage returns in a log file
     )
     out = _out_dir(args.out)
     _progress(

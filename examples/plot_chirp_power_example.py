@@ -33,14 +33,16 @@ def main(argv=None):
     PosteriorSlopeDisplay.from_estimator(
         bayes, df, y, x="Stim phase", hue="Inversion", add_data=False, ax=axes[0]
     )
-    axes[0].set_title("Hierarchical Bayesian (94% HDI)", fontsize="medium")
+    axes[0].set_title("Hierarchical Bayesian (94 % HDI)", fontsize="medium")
     PosteriorSlopeDisplay.from_estimator(
         lme, df, y, x="Stim phase", hue="Inversion", add_data=False, ax=axes[1]
     )
-    axes[1].set_title("LME (95% CI)", fontsize="medium")
-    axes[0].set_ylabel("stimulation effect on Log power")
+    axes[1].set_title("Mixed model, LME (95 % CI)", fontsize="medium")
+    axes[0].set_ylabel("effect of stim_on on Log power")
+    fig.suptitle("Stimulation effect per phase, with and without inversion")
     fig.savefig(out / "chirp_power_effects.png", dpi=90)
     data = DataDisplay.from_data(df, "stim_on", "Log power", hue="Inversion", col="Subject")
+    data.figure_.suptitle("Log power per subject, stimulation off and on")
     data.figure_.savefig(out / "chirp_power_data.png", dpi=80)
     plt.close("all")
     return {"bayes": bayes, "lme": lme}

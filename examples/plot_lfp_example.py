@@ -35,7 +35,7 @@ def main(argv=None):
     y = df["Log power"]
     spec = ColumnSpec("stim", group="mouse", detail="i_trial")
 
-    disp = DataDisplay.from_data(df, "stim", "Log power", detail="i_trial", col="mouse", col_wrap=5)
+    disp = DataDisplay.from_data(df, "stim", "Log power", detail="i_trial", col="mouse")
     disp.figure_.suptitle("Log power per mouse: a line per trial")
     disp.figure_.savefig(out / "lfp_data.png", dpi=90)
 
@@ -50,11 +50,14 @@ def main(argv=None):
     ):
         PosteriorSlopeDisplay.from_estimator(est, df, y, kind="density", ax=ax)
         e = est.effects_.iloc[0]
-        p = f"p = {e['p_value']:.3g}" if "p_value" in e else "94% HDI"
+        interval = f"{100 * est.effects_.attrs['level']:.0f} % {est.effects_.attrs['interval']}"
+        test = f"p = {e['p_value']:.2g}" if "p_value" in e else f"P(>0) = {e['prob_positive']:.2f}"
         ax.set_title(
-            f"{name}\n{e['estimate']:.3f} [{e['lower']:.3f}, {e['upper']:.3f}], {p}",
+            f"{name}\n{e['estimate']:.2f} [{e['lower']:.2f}, {e['upper']:.2f}] "
+            f"{interval.upper()}, {test}",
             fontsize="medium",
         )
+    fig.suptitle("Effect of stimulation on Log power: three methods, one dataset")
     fig.savefig(out / "lfp_methods.png", dpi=90)
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 4), layout="constrained")
@@ -67,10 +70,10 @@ def main(argv=None):
     ).fit(monster, monster["Log power"])
     fig, axes = plt.subplots(1, 2, figsize=(8, 4), sharey=True, layout="constrained")
     PosteriorSlopeDisplay.from_estimator(bayes, kind="density", ax=axes[0])
-    axes[0].set_title(f"trial level ({len(df)} rows)", fontsize="medium")
+    axes[0].set_title(f"trial level ({len(df)} rows)\n94 % HDI", fontsize="medium")
     PosteriorSlopeDisplay.from_estimator(monster_fit, kind="density", ax=axes[1])
     axes[1].set_title(
-        f"all samples ({len(monster)} rows):\nevents as replicates", fontsize="medium"
+        f"all samples ({len(monster)} rows):\nevents as replicates, 94 % HDI", fontsize="medium"
     )
     fig.savefig(out / "lfp_all_samples.png", dpi=90)
     plt.close("all")

@@ -38,13 +38,20 @@ def main(argv=None):
         warnings.simplefilter("ignore")
         lme = LMEComparator(spec).fit(df, y)
     bayes = HierarchicalSlopeRegressor(spec, random_state=0, **sampler).fit(df, y)
-    fig, axes = plt.subplots(2, 1, figsize=(12, 8), sharey=True, layout="constrained")
-    PosteriorSlopeDisplay.from_estimator(lme, df, y, ax=axes[0], order="estimate")
-    axes[0].set_title("LME: slope per neuron (95% CI) over the change per trial")
-    PosteriorSlopeDisplay.from_estimator(bayes, df, y, ax=axes[1], kind="density", order="estimate")
-    axes[1].set_title("Hierarchical Bayesian: slope per neuron (94% HDI), partial pooling")
-    for ax in axes:
-        ax.set_ylabel("change of ISI (s)")
+    # one order for both panels: the neurons by their Bayesian estimate, largest at the top
+    ranked = bayes.effects_.sort_values("estimate", ascending=False)
+    order = list(ranked["neuron_x_mouse"])
+    n = len(order)
+    fig, axes = plt.subplots(
+        1, 2, figsize=(11, min(0.2 * n + 2, 16)), sharex=True, sharey=True, layout="constrained"
+    )
+    PosteriorSlopeDisplay.from_estimator(lme, df, y, ax=axes[0], order=order, orient="h")
+    axes[0].set_title("Mixed model (LME): one test per neuron\n95 % CI, over the change per trial")
+    PosteriorSlopeDisplay.from_estimator(
+        bayes, df, y, ax=axes[1], kind="density", order=order, orient="h"
+    )
+    axes[1].set_title("Hierarchical Bayesian: partial pooling\n94 % HDI, posterior density")
+    fig.suptitle(f"Effect of stimulation on the inter-spike interval (s), {n} neurons")
     fig.savefig(out / "spikes_slopes.png", dpi=90)
     plt.close("all")
     return {"lme": lme, "bayes": bayes}

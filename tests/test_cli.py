@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -717,3 +718,48 @@ def test_fit_odd_inputs_are_one_line(csv, tmp_path, capsys, name, change, option
 def test_fit_empty_file_says_so(tmp_path, capsys):
     (tmp_path / "e.csv").write_text("")
     _one_line_error(capsys, _fit_args(tmp_path / "e.csv", tmp_path / "out"), "it is empty")
+
+
+# ---- progress bars only on a terminal ----
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_progress_bars_only_on_a_terminal(monkeypatch, tty):
+    import io
+
+    from bwestimators import ColumnSpec
+    from bwestimators.cli import _make
+
+    class Stderr(io.StringIO):
+        def isatty(self):
+            return tty
+
+    monkeypatch.setattr(sys, "stderr", Stderr())
+    est = _make("bayes", ColumnSpec("stim", group="mouse"), "normal", 0, True)
+    assert est.progress_bar is tty
+
+
+def test_demo_figures_name_the_methods_and_intervals(tmp_path, monkeypatch, capsys):
+    import matplotlib.figure
+
+    titles = {}
+
+    def keep(fig, fname, *args, **kwargs):
+        titles[Path(fname).name] = [ax.get_title() for ax in fig.axes] + [
+            t.get_text() for t in fig.texts
+        ]
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
+    monkeypatch.setattr(
+        cli,
+        "_sampler_settings",
+        lambda quick: {"num_warmup": 50, "num_samples": 50, "num_chains": 1},
+    )
+    assert cli.main(["demo", "--quick", "--out", str(tmp_path)]) == 0
+    assert titles["slopes.png"] == [
+        "Bayesian hierarchical (94 % HDI)",
+        "Mixed model (LME) (95 % CI)",
+        "ANOVA (95 % CI)",
+        "Effect of stim on Log power",
+    ]
+    assert "Log power per mouse: a line per i_trial" in titles["data.png"]

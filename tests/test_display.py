@@ -460,3 +460,128 @@ def test_posterior_predictive_display_from_estimator(fitted, data):
     assert disp.axes_.shape == (1, 2)
     np.testing.assert_array_equal(disp.observed["treatment"], data["stim"])
     assert (disp.frame()["source"] == "predicted").sum() == 3 * len(data)
+
+
+# --- labels from the data, interval named, one order across estimators, readable at any size ---
+
+
+def test_labels_and_titles_come_from_the_data(data):
+    spec = ColumnSpec("stim", group="mouse id")
+    lme = LMEComparator(spec).fit(data, data["y value"])
+    disp = PosteriorSlopeDisplay.from_estimator(lme, data, data["y value"])
+    assert disp.ax_.get_title() == "Mixed model (LME) (95 % CI)"
+    assert disp.ax_.get_ylabel() == "effect of stim on y value"
+    # no condition: no "all" tick, no condition axis label
+    assert [t.get_text() for t in disp.ax_.get_xticklabels()] == []
+    assert disp.ax_.get_xlabel() == ""
+
+
+def test_bayesian_title_names_the_hdi(fitted, data):
+    disp = PosteriorSlopeDisplay.from_estimator(fitted["bayes"], data, data["y value"])
+    assert disp.ax_.get_title() == "Bayesian hierarchical (94 % HDI)"
+    assert disp.ax_.get_xlabel() == "brain region"
+    hdi = fitted["bayes"].effects_.copy()
+    hdi.attrs = {**hdi.attrs, "level": 0.9}
+    assert PosteriorSlopeDisplay(hdi).title == "Bayesian hierarchical (90 % HDI)"
+
+
+def test_diagnostics_names_the_effect_without_condition(data):
+    spec = ColumnSpec("stim", group="mouse id")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bayes = HierarchicalSlopeRegressor(spec, random_state=0, **FAST).fit(data, data["y value"])
+    disp = DiagnosticsDisplay.from_estimator(bayes)
+    assert disp.names == ["effect of stim"]
+    assert disp.ax_.get_ylabel() == "effect of stim"
+
+
+def _many(n, seed=0):
+    rng = np.random.default_rng(seed)
+    est = rng.normal(size=n)
+    return pd.DataFrame(
+        {"neuron": [f"n{i}" for i in range(n)], "estimate": est, "lower": est - 1, "upper": est + 1}
+    )
+
+
+def test_many_conditions_make_a_sorted_forest_plot():
+    effects = _many(30)
+    disp = PosteriorSlopeDisplay.from_effects(effects)
+    drawn = disp.frame()
+    # conditions on the y axis, effects on the x axis, ranked by estimate (largest on top)
+    np.testing.assert_array_equal(drawn.sort_values("x")["estimate"], np.sort(effects["estimate"]))
+    offsets = disp.estimates_[0].get_offsets()
+    np.testing.assert_allclose(offsets[:, 0], effects["estimate"])
+    np.testing.assert_allclose(offsets[:, 1], drawn["x"])
+    assert disp.ax_.get_ylabel() == "neuron" and disp.ax_.get_xlabel() == "treatment effect"
+    assert len(disp.ax_.get_yticklabels()) == 30
+    few = PosteriorSlopeDisplay.from_effects(_many(5))
+    assert few.frame()["x"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]  # the table's order
+    assert [t.get_text() for t in few.ax_.get_xticklabels()] == ["n0", "n1", "n2", "n3", "n4"]
+
+
+def test_one_order_for_two_estimators():
+    first, second = _many(20, seed=0), _many(20, seed=1)
+    order = list(first.sort_values("estimate", ascending=False)["neuron"])
+    a = PosteriorSlopeDisplay.from_effects(first, order=order).frame()
+    b = PosteriorSlopeDisplay.from_effects(second, order=order).frame()
+    pd.testing.assert_series_equal(a["x"], b["x"])
+    # the first of the list on top
+    assert a.loc[a["x"].idxmax(), "neuron"] == order[0]
+    with pytest.raises(ValueError, match="orient"):
+        PosteriorSlopeDisplay.from_effects(first, orient="diagonal")
+
+
+def test_two_condition_columns_stack_their_labels():
+    effects = pd.DataFrame(
+        {
+            "phase": [0.0, 0.0, 0.25, 0.25],
+            "inverted": [False, True, False, True],
+            "estimate": [1.0, 2.0, 0.5, -0.5],
+            "lower": [0.5, 1.5, 0.0, -1.0],
+            "upper": [1.5, 2.5, 1.0, 0.0],
+        }
+    )
+    disp = PosteriorSlopeDisplay.from_effects(effects)
+    ticks = [t.get_text() for t in disp.ax_.get_xticklabels()]
+    assert ticks == ["0.0\nFalse", "0.0\nTrue", "0.25\nFalse", "0.25\nTrue"]
+    assert disp.ax_.get_xlabel() == "phase · inverted"
+
+
+def test_hue_legend_is_outside_the_data(fitted):
+    effects = _slopes_facets(fitted, None).effects
+    disp = PosteriorSlopeDisplay.from_effects(effects, x="region", hue="phase")
+    disp.figure_.canvas.draw()
+    legend = disp.ax_.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["early", "late"]
+    assert legend.get_title().get_text() == "phase"
+    assert legend.get_window_extent().x0 >= disp.ax_.get_window_extent().x1
+
+
+def test_facets_wrap_and_the_figure_stays_on_a_page():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {
+            "mouse": np.repeat([f"m{i:02d}" for i in range(25)], 4),
+            "stim": np.tile([0, 1], 50),
+            "y": rng.normal(size=100),
+        }
+    )
+    disp = DataDisplay.from_data(df, "stim", "y", col="mouse")
+    assert disp.axes_.shape == (4, 8)  # about sqrt(2 * 25) per row
+    width, height = disp.figure_.get_size_inches()
+    assert width <= 16 and height <= 20
+    assert sum(a.get_visible() for a in disp.axes_.flat) == 25
+    # the x label on the lowest panel of each column only, the y label on the first column
+    assert disp.axes_[3, 0].get_xlabel() == "stim" and disp.axes_[2, 0].get_xlabel() == ""
+    assert disp.axes_[2, 5].get_xlabel() == "stim"  # nothing below it
+    assert disp.axes_[1, 0].get_ylabel() == "y" and disp.axes_[1, 1].get_ylabel() == ""
+    assert [a.get_title() for a in disp.axes_[0, :2]] == ["m00", "m01"]
+    few = df[df["mouse"].isin(["m00", "m01", "m02"])]
+    assert DataDisplay.from_data(few, "stim", "y", col="mouse").axes_.shape == (1, 3)
+
+
+def test_data_display_hue_legend_names_the_column(data):
+    disp = DataDisplay.from_data(data, "stim", "y value", hue="brain region", detail="trial")
+    legend = disp.figure_.legends[0]
+    assert legend.get_title().get_text() == "brain region"
+    assert [t.get_text() for t in legend.get_texts()] == ["c0", "c1", "c2"]

@@ -135,11 +135,128 @@ def axes_grid(ax=None, nrows=1, ncols=1, **subplots_kw):
     return axes[0, 0].figure, axes
 
 
-def thin_ticks(ax, positions, labels, max_labels=25):
-    """Tick labels at every position, or at every k-th when there are many."""
-    step = max(1, int(np.ceil(len(positions) / max_labels)))
-    ax.set_xticks(positions[::step])
-    ax.set_xticklabels(labels[::step], rotation=90 if len(positions) > 8 else 0)
+#: The largest figure a display makes by itself, in inches (width, height): a page holds it.
+MAX_FIGSIZE = (16.0, 20.0)
+
+
+def wrap_shape(n_panels, col_wrap=None):
+    """Rows and columns of a grid of ``n_panels`` facets, wrapped.
+
+    Parameters
+    ----------
+    n_panels : int
+    col_wrap : int or None, default=None
+        Facets per row; by default one row up to 6 facets, else about
+        ``sqrt(2 * n_panels)`` per row, at most 10.
+
+    Returns
+    -------
+    nrows, ncols : int
+
+    Examples
+    --------
+    >>> from bwestimators.display._base import wrap_shape
+    >>> wrap_shape(4), wrap_shape(10), wrap_shape(85), wrap_shape(7, col_wrap=3)
+    ((1, 4), (2, 5), (9, 10), (3, 3))
+    """
+    n_panels = max(int(n_panels), 1)
+    if col_wrap:
+        ncols = min(int(col_wrap), n_panels)
+    elif n_panels <= 6:
+        ncols = n_panels
+    else:
+        ncols = min(10, int(np.ceil(np.sqrt(2 * n_panels))))
+    return int(np.ceil(n_panels / ncols)), ncols
+
+
+def facet_figsize(nrows, ncols, panel=(2.4, 2.8), extra=(0.8, 0.6)):
+    """The size of a new figure of ``nrows x ncols`` panels, bounded by :data:`MAX_FIGSIZE`.
+
+    Each panel gets ``panel`` inches, or less when the grid would not fit a page.
+
+    Examples
+    --------
+    >>> from bwestimators.display._base import facet_figsize
+    >>> facet_figsize(1, 2)
+    (5.6, 3.4)
+    >>> facet_figsize(9, 10)
+    (16.0, 20.0)
+    """
+    width = min(panel[0] * ncols + extra[0], MAX_FIGSIZE[0])
+    height = min(panel[1] * nrows + extra[1], MAX_FIGSIZE[1])
+    return (round(width, 2), round(height, 2))
+
+
+def bottom_of_column(axes, n_panels):
+    """Whether each of the first ``n_panels`` panels (row by row) is the lowest of its column."""
+    ncols = axes.shape[1]
+    return [k + ncols >= n_panels for k in range(n_panels)]
+
+
+def fit_category_ticks(items, margin=1.25):
+    """Tick labels at categorical positions, rotated (x) or thinned to fit their axes.
+
+    Sets every label, draws the figure once (without rendering) to measure the
+    labels and the axes, then, per axis: an x label wider than the space
+    between two ticks turns vertical; when the labels still do not fit, only
+    every k-th is kept.
+
+    Parameters
+    ----------
+    items : list of (Axes, positions, labels, which)
+        ``which`` is ``"x"`` or ``"y"``; all the Axes belong to one figure.
+    margin : float, default=1.25
+        Room kept for a later change of the layout (titles added afterwards).
+
+    Returns
+    -------
+    steps : list of int
+        Per item: 1 when every label is shown, k when every k-th is.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from bwestimators.display._base import fit_category_ticks
+    >>> fig, ax = plt.subplots(figsize=(3, 3), layout="constrained")
+    >>> fit_category_ticks([(ax, range(40), [f"neuron {i}" for i in range(40)], "y")])
+    [3]
+    >>> plt.close(fig)
+    """
+    prepared = []
+    for ax, positions, labels, which in items:
+        positions = np.asarray(positions, dtype=float)
+        order = np.argsort(positions, kind="stable")
+        positions, labels = positions[order], [str(labels[i]) for i in order]
+        axis = ax.xaxis if which == "x" else ax.yaxis
+        axis.set_ticks(positions, labels)
+        prepared.append((ax, axis, positions, labels, which))
+    steps = [1] * len(prepared)
+    if not any(len(p[2]) > 1 for p in prepared):
+        return steps
+    fig = prepared[0][0].figure
+    fig.draw_without_rendering()
+    renderer = fig.canvas.get_renderer()
+    for k, (ax, axis, positions, labels, which) in enumerate(prepared):
+        if len(positions) < 2:
+            continue
+        box = ax.get_window_extent(renderer)
+        low, high = axis.get_view_interval()
+        length = box.width if which == "x" else box.height
+        gap = np.min(np.diff(positions)) * length / max(abs(high - low), 1e-12)
+        extents = [t.get_window_extent(renderer) for t in axis.get_majorticklabels()]
+        if not extents:
+            continue
+        need = max(e.height for e in extents)
+        if which == "x":
+            if max(e.width for e in extents) * margin <= gap:
+                continue
+            ax.tick_params(axis="x", labelrotation=90)
+        steps[k] = max(1, int(np.ceil(need * margin / max(gap, 1e-9))))
+        if steps[k] > 1:
+            axis.set_ticks(positions[:: steps[k]], labels[:: steps[k]])
+    return steps
 
 
 class _DisplayBase:

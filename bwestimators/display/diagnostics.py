@@ -73,7 +73,12 @@ class DiagnosticsDisplay(_DisplayBase):
             raise TypeError(f"{type(model).__name__} has no posterior draws to diagnose.")
         n_chains = model.draws_[next(iter(model.draws_))].shape[0]
         draws = model.effect_draws().reshape(n_chains, -1, len(model.effects_))
-        names = np.array(labels_of(model.effects_, model.condition_columns_))
+        treatment = model.effects_.attrs.get("treatment") or "treatment"
+        names = np.array(
+            labels_of(
+                model.effects_, model.condition_columns_, sep="\n", empty=f"effect of {treatment}"
+            )
+        )
         order = np.argsort(model.effects_["ess_bulk"].to_numpy())[:max_params]
         diverging = model.sample_stats_.get("diverging")
         disp = cls(draws[..., order], list(names[order]), diverging=diverging)

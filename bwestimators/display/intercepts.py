@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from bwestimators.display._base import _DisplayBase, merge_style
-from bwestimators.display._common import fitted_parts
+from bwestimators.display._base import MAX_FIGSIZE, _DisplayBase, fit_category_ticks, merge_style
+from bwestimators.display._common import fitted_parts, interval_label, method_label
 
 
 class InterceptDisplay(_DisplayBase):
@@ -16,6 +16,9 @@ class InterceptDisplay(_DisplayBase):
     group_column : str or None, default=None
         The group column of ``intercepts``; by default its first column.
     estimator_name : str or None
+        The method, named in the title.
+    interval : str or None, default=None
+        The interval in words (``"94 % HDI"``), named in the x label.
 
     Attributes
     ----------
@@ -39,7 +42,7 @@ class InterceptDisplay(_DisplayBase):
     [0, 1, 2]
     """
 
-    def __init__(self, intercepts, group_column=None, *, estimator_name=None):
+    def __init__(self, intercepts, group_column=None, *, estimator_name=None, interval=None):
         missing = [c for c in ("estimate", "lower", "upper") if c not in intercepts.columns]
         if missing:
             raise ValueError(
@@ -48,9 +51,12 @@ class InterceptDisplay(_DisplayBase):
         self.intercepts = intercepts
         self.group_column = intercepts.columns[0] if group_column is None else group_column
         self.estimator_name = estimator_name
+        self.interval = interval
 
     @classmethod
-    def from_effects(cls, intercepts, *, group_column=None, estimator_name=None, ax=None, **kwargs):
+    def from_effects(
+        cls, intercepts, *, group_column=None, estimator_name=None, interval=None, ax=None, **kwargs
+    ):
         """Draw an intercepts table: a fitted ``intercepts_``, or one read back from a file.
 
         Parameters
@@ -61,6 +67,8 @@ class InterceptDisplay(_DisplayBase):
             The group column; by default the first column.
         estimator_name : str or None
             Title.
+        interval : str or None, default=None
+            The interval in words (``"94 % HDI"``).
         ax : matplotlib Axes or None
         **kwargs
             Style dictionaries of :meth:`plot`.
@@ -80,7 +88,7 @@ class InterceptDisplay(_DisplayBase):
         >>> InterceptDisplay.from_effects(table).frame()["mouse"].tolist()
         ['b', 'a']
         """
-        disp = cls(intercepts, group_column, estimator_name=estimator_name)
+        disp = cls(intercepts, group_column, estimator_name=estimator_name, interval=interval)
         return disp.plot(ax=ax, **kwargs)
 
     @classmethod
@@ -102,7 +110,14 @@ class InterceptDisplay(_DisplayBase):
         table = getattr(model, "intercepts_", None)
         if table is None:
             raise ValueError(f"{type(model).__name__} has no per-group intercepts to show.")
-        return cls.from_effects(table.copy(), estimator_name=type(model).__name__, ax=ax, **kwargs)
+        attrs = model.effects_.attrs
+        return cls.from_effects(
+            table.copy(),
+            estimator_name=method_label(attrs, type(model).__name__),
+            interval=interval_label(attrs),
+            ax=ax,
+            **kwargs,
+        )
 
     def frame(self):
         """The intercepts in drawing order (by estimate), with their y position."""
@@ -123,7 +138,8 @@ class InterceptDisplay(_DisplayBase):
         self : InterceptDisplay
         """
         t = self.frame()
-        ax = self._make_axes(ax, figsize=(4.5, 0.25 * len(t) + 1.5))[0, 0]
+        height = min(0.2 * len(t) + 1.4, MAX_FIGSIZE[1])
+        ax = self._make_axes(ax, figsize=(5.0, height))[0, 0]
         est = t["estimate"].to_numpy()
         has_interval = t["lower"].notna().all()
         err = [est - t["lower"], t["upper"] - est] if has_interval else None
@@ -131,10 +147,11 @@ class InterceptDisplay(_DisplayBase):
             {"fmt": "o", "color": "black", "markersize": 4, "elinewidth": 1.2}, errorbar_kwargs
         )
         self.errorbar_ = ax.errorbar(est, t["y"], xerr=err, **style)
-        ax.set_yticks(t["y"])
-        ax.set_yticklabels([str(v) for v in t[self.group_column]])
+        ax.set_ylim(-0.7, len(t) - 0.3)
         ax.set_ylabel(self.group_column)
-        ax.set_xlabel("intercept")
+        interval = f" ({self.interval})" if self.interval and has_interval else ""
+        ax.set_xlabel(f"intercept{interval}")
         if self.estimator_name:
             ax.set_title(f"{self.estimator_name}: intercepts", fontsize="medium")
+        fit_category_ticks([(ax, t["y"], [str(v) for v in t[self.group_column]], "y")])
         return self

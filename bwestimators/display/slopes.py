@@ -1,22 +1,24 @@
 """PosteriorSlopeDisplay: treatment effects per condition, with their uncertainty, over the data."""
 
-from bwestimators.display._base import _DisplayBase
-from bwestimators.display._common import effects_condition_columns, fitted_parts, is_bayesian
-from bwestimators.display._slope_artists import (
-    draw_change,
-    draw_density,
-    draw_estimates,
-    format_axes,
-    slope_styles,
+from bwestimators.display._base import _DisplayBase, fit_category_ticks
+from bwestimators.display._common import (
+    display_title,
+    effect_label,
+    effects_condition_columns,
+    fitted_parts,
+    is_bayesian,
+    method_label,
 )
+from bwestimators.display._slope_artists import draw_panel, set_titles, slope_styles
 from bwestimators.display._slope_layout import (
     change_overlay,
     check_draws,
-    check_layout,
     effect_positions,
     grid_shape,
     label_columns,
+    make_layout,
     overlay_frame,
+    panel_places,
     slope_panels,
 )
 
@@ -24,10 +26,9 @@ from bwestimators.display._slope_layout import (
 class PosteriorSlopeDisplay(_DisplayBase):
     """Treatment effect per condition: estimate, interval, posterior density and data.
 
-    Create it with :meth:`from_estimator` (a fitted estimator) or
-    :meth:`from_effects` (an effects table, e.g. one saved as CSV); :meth:`plot`
-    draws it. Every estimator of the library works (no density for the
-    frequentist ones).
+    Create it with :meth:`from_estimator` (a fitted estimator) or :meth:`from_effects`
+    (an effects table, e.g. one saved as CSV); :meth:`plot` draws it. Every estimator
+    of the library works (no density for the frequentist ones).
 
     Parameters
     ----------
@@ -40,17 +41,21 @@ class PosteriorSlopeDisplay(_DisplayBase):
     draws : ndarray of shape (n_draws, n_effects) or None
         Posterior draws of the effects (Bayesian fits), one column per row of
         ``effects``.
-    change : DataFrame or None
-        The change of the data between treatment levels (:func:`make_change`).
-    change_column : str or None
-        The column of ``change`` with the change.
-    y_label : str, default="effect"
-        Axis label.
+    change, change_column : DataFrame or None, str or None
+        The change of the data between treatment levels (:func:`make_change`), and
+        its column with the change.
+    y_label : str or None, default=None
+        Label of the effect axis; by default from ``effects.attrs``
+        (``"effect of stim on Log power"``).
     estimator_name : str or None
-        Title.
+        Name of the method in the title; by default from ``effects.attrs["method"]``.
+        The title names the interval too (``"94 % HDI"``, ``"95 % CI"``) when
+        ``effects.attrs`` says which it is.
 
     Attributes
     ----------
+    title : str or None
+        The title drawn: method and interval (``"Mixed model (LME) (95 % CI)"``).
     ax_ : matplotlib Axes
         The first (or only) panel.
     axes_ : ndarray of matplotlib Axes, shape (n_rows, n_cols)
@@ -86,7 +91,7 @@ class PosteriorSlopeDisplay(_DisplayBase):
         draws=None,
         change=None,
         change_column=None,
-        y_label="effect",
+        y_label=None,
         estimator_name=None,
     ):
         if condition_columns is None:
@@ -97,8 +102,9 @@ class PosteriorSlopeDisplay(_DisplayBase):
         self.draws = draws
         self.change = change
         self.change_column = change_column
-        self.y_label = y_label
+        self.y_label = effect_label(effects.attrs) if y_label is None else y_label
         self.estimator_name = estimator_name
+        self.title = display_title(effects.attrs, estimator_name)
         self._layout = {"x": None, "hue": None, "col": None, "row": None, "order": "auto"}
 
     @classmethod
@@ -131,14 +137,14 @@ class PosteriorSlopeDisplay(_DisplayBase):
         change_column : str or None
             The column of ``change`` with the change (default: its last column).
         y_label : str or None
-            Axis label; by default from ``effects.attrs["y"]`` when present.
+            Axis label; by default from ``effects.attrs`` (treatment and y names).
         estimator_name : str or None
-            Title (drawn with a single panel).
+            Method named in the title; by default from ``effects.attrs["method"]``.
         ax : matplotlib Axes, array of Axes or None
             Where to draw: one Axes per facet panel.
         **plot_kwargs
-            ``x``, ``hue``, ``col``, ``row``, ``kind``, ``order`` and the style
-            dictionaries of :meth:`plot`.
+            ``x``, ``hue``, ``col``, ``row``, ``col_wrap``, ``kind``, ``order``,
+            ``orient`` and the style dictionaries of :meth:`plot`.
 
         Returns
         -------
@@ -156,9 +162,6 @@ class PosteriorSlopeDisplay(_DisplayBase):
         >>> disp.frame()["x"].tolist()
         [0.0, 1.0]
         """
-        if y_label is None:
-            y = effects.attrs.get("y")
-            y_label = f"effect on {y}" if y else "treatment effect"
         if change is not None and change_column is None:
             change_column = change.columns[-1]
         disp = cls(
@@ -196,27 +199,25 @@ class PosteriorSlopeDisplay(_DisplayBase):
         ax : matplotlib Axes, array of Axes or None
             Where to draw: one Axes per facet panel.
         **plot_kwargs
-            ``x``, ``hue``, ``col``, ``row``, ``kind``, ``order`` and the style
-            dictionaries of :meth:`plot`.
+            ``x``, ``hue``, ``col``, ``row``, ``col_wrap``, ``kind``, ``order``,
+            ``orient`` and the style dictionaries of :meth:`plot`.
 
         Returns
         -------
         display : PosteriorSlopeDisplay
         """
         model, spec = fitted_parts(estimator)
-        change_frame, change_column, y_label = None, None, "treatment effect"
-        if y is not None:
-            y_label = f"effect on {getattr(y, 'name', None) or 'y'}"
+        overlay = (None, None)
         if add_data and X is not None and y is not None and spec is not None:
-            change_frame, change_column = change_overlay(X, y, spec, change)
+            overlay = change_overlay(X, y, spec, change)
         return cls.from_effects(
             model.effects_.copy(),
             condition_columns=model.condition_columns_,
             draws=model.effect_draws() if is_bayesian(model) else None,
-            change=change_frame,
-            change_column=change_column,
-            y_label=y_label,
-            estimator_name=type(model).__name__,
+            change=overlay[0],
+            change_column=overlay[1],
+            y_label=effect_label(model.effects_.attrs, getattr(y, "name", None)),
+            estimator_name=method_label(model.effects_.attrs, type(model).__name__),
             ax=ax,
             **plot_kwargs,
         )
@@ -256,8 +257,10 @@ class PosteriorSlopeDisplay(_DisplayBase):
         hue=None,
         col=None,
         row=None,
+        col_wrap=None,
         kind="interval",
         order="auto",
+        orient="auto",
         errorbar_kwargs=None,
         scatter_kwargs=None,
         density_kwargs=None,
@@ -271,52 +274,52 @@ class PosteriorSlopeDisplay(_DisplayBase):
             Where to draw: one Axes per facet panel (rows x columns); a new
             figure when None.
         x, hue, col, row : str or None
-            Condition columns for the x axis, the colour (dodged), and facet
-            columns and rows. By default all conditions share the x axis.
+            Condition columns for the condition axis, the colour (dodged, legend
+            right of the panels), and facet columns and rows. By default all
+            conditions share the condition axis, labelled by all their columns.
+        col_wrap : int or None, default=None
+            Facets per row with ``col`` alone; by default chosen from their number.
         kind : {"interval", "density"}, default="interval"
             ``"density"`` adds the posterior density (half violin) of Bayesian fits.
-        order : {"auto", "data", "estimate"}, default="auto"
-            Order of the conditions on the x axis: ``"auto"`` orders by estimate
-            when there are more than 12 conditions.
-        errorbar_kwargs : dict or None
-            Keywords of ``Axes.errorbar`` for the intervals (default black whiskers).
-        scatter_kwargs : dict or None
-            Keywords of ``Axes.scatter`` for the estimates (default black dots,
-            coloured by ``hue``).
-        density_kwargs : dict or None
-            Properties of the density bodies (default ``facecolor="tab:blue"``,
-            ``alpha=0.35``).
-        data_kwargs : dict or None
-            Keywords of ``Axes.scatter`` for the data points (default orange).
+        order : {"auto", "data", "estimate"} or list, default="auto"
+            Order of the conditions: ``"data"`` the order of the effects table,
+            ``"estimate"`` ranked by estimate, ``"auto"`` ranked when there are more
+            than 12 conditions, or a list of condition labels (values, or the values
+            of several columns joined by ``", "``) drawn in that order (left to
+            right, or top to bottom): pass the same list to the displays of two
+            estimators to compare them condition by condition.
+        orient : {"auto", "v", "h"}, default="auto"
+            ``"h"`` draws a forest plot: conditions on the y axis, effects on the x
+            axis. ``"auto"`` does so with more than 12 conditions per panel (and
+            neither ``x`` nor ``hue``).
+        errorbar_kwargs, scatter_kwargs, density_kwargs, data_kwargs : dict or None
+            Keywords of ``Axes.errorbar`` for the intervals (default black), of
+            ``Axes.scatter`` for the estimates (black dots, coloured by ``hue``),
+            properties of the density bodies (``facecolor="tab:blue"``, ``alpha=0.35``)
+            and keywords of ``Axes.scatter`` for the data points (orange).
 
         Returns
         -------
         self : PosteriorSlopeDisplay
         """
-        check_layout(kind, order, {"x": x, "hue": hue, "col": col, "row": row}, self._label_columns)
-        self._layout = {"x": x, "hue": hue, "col": col, "row": row, "order": order}
+        options = {"x": x, "hue": hue, "col": col, "row": row}
+        self._layout = make_layout(options, order, orient, col_wrap, kind, self._label_columns)
         panels = self._panels()
-        nrows, ncols, figsize = grid_shape(panels, len(self.effects))
-        axes = self._make_axes(ax, nrows, ncols, sharey=True, figsize=figsize)
+        nrows, ncols, figsize, share = grid_shape(panels, len(self.effects))
+        axes = self._make_axes(ax, nrows, ncols, figsize=figsize, **share)
         styles = slope_styles(errorbar_kwargs, scatter_kwargs, density_kwargs, data_kwargs)
+        styles["change_column"] = self.change_column
         self.errorbar_, self.estimates_, self.violins_, self.data_artists_ = [], [], [], []
-        for panel in panels:
-            self._draw(axes[panel.i, panel.j], panel, kind, styles)
-        if self.estimator_name and axes.size == 1:
-            self.ax_.set_title(self.estimator_name)
+        ticks, names = [], (self._label_columns, self.y_label)
+        for panel, where in zip(panels, panel_places(panels, axes), strict=True):
+            drawn = draw_panel(
+                axes[panel.i, panel.j], panel, self._layout, kind, styles, where, names
+            )
+            self.data_artists_ += drawn["data"]
+            self.violins_ += drawn["density"]
+            self.errorbar_.append(drawn["errorbar"])
+            self.estimates_.append(drawn["estimates"])
+            ticks.append(drawn["ticks"])
+        set_titles(self.figure_, self.ax_, self.title, len(panels), (row, col))
+        fit_category_ticks([t for t in ticks if t is not None])
         return self
-
-    def _draw(self, ax, panel, kind, styles):
-        """Draw one panel, layer by layer, and keep the artists of each layer."""
-        x, hue = self._layout["x"], self._layout["hue"]
-        ax.axhline(0, color="0.4", lw=0.8, ls="--", zorder=0)
-        if panel.data is not None:
-            data = draw_change(ax, panel.data, self.change_column, styles["data"])
-            self.data_artists_.extend(data)
-        if panel.draws is not None and kind == "density":
-            density = draw_density(ax, panel.draws, panel.estimate_pos, styles["density"])
-            self.violins_.append(density)
-        errorbar, estimates = draw_estimates(ax, panel, hue, styles)
-        self.errorbar_.append(errorbar)
-        self.estimates_.append(estimates)
-        format_axes(ax, panel, x, hue, self._label_columns, self.y_label)
