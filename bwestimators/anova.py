@@ -277,7 +277,8 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
     def _formula(self, roles):
         contrast = ", Sum" if self.typ == 3 else ""
         t = self._treatment_term(roles)
-        if "condition" in roles:
+        # a condition with a single level has no contrast to estimate: not a model term
+        if "condition" in roles and self.data_[roles["condition"]].nunique() > 1:
             c = f"C({quote(roles['condition'])}{contrast})"
             return f"{quote(roles['y'])} ~ {t} * {c}"
         return f"{quote(roles['y'])} ~ {t}"

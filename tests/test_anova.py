@@ -202,3 +202,17 @@ def test_categorical_pipeline_pickle_and_predict():
         assert anova.effects_.attrs["treatment_levels"] == ["A", "B", "C"]
         loaded = pickle.loads(pickle.dumps(anova))
         np.testing.assert_allclose(loaded.predict(df), anova.predict(df))
+
+
+@pytest.mark.parametrize("kind", ["between", "rm"])
+def test_single_level_condition_equals_no_condition(kind):
+    """A condition column with one level has nothing to contrast: the same numbers as
+    without it, its label kept in effects_ (it crashed in patsy before)."""
+    df = generate_fake_lfp(n_trials=5, random_state=0).df.assign(region="CA1")
+    with_c = AnovaComparator(ColumnSpec("stim", condition="region", group="mouse"), kind=kind)
+    without = AnovaComparator(ColumnSpec("stim", group="mouse"), kind=kind)
+    with_c.fit(df, df["Log power"])
+    without.fit(df, df["Log power"])
+    assert list(with_c.effects_["region"]) == ["CA1"]
+    cols = ["estimate", "std_error", "p_value", "lower", "upper"]
+    np.testing.assert_allclose(with_c.effects_[cols], without.effects_[cols], rtol=1e-10)
