@@ -1,13 +1,12 @@
 """What every estimator shares: reading X through a ColumnSpec, checking input, decoding labels."""
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.exceptions import DataConversionWarning
 
 from bwestimators._spec_checks import as_frame
+from bwestimators._warn import warn
 from bwestimators.exceptions import InputError, InputTypeError
 from bwestimators.spec import CATEGORICAL_ROLES, SPEC_ATTR, ColumnSpec
 
@@ -199,10 +198,9 @@ def _checked_target(est, y, data, fit):
         y = _aligned(y, data.index)
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
-        warnings.warn(
+        warn(
             "A column-vector y was passed when a 1d array was expected; using y.ravel().",
             DataConversionWarning,
-            stacklevel=4,
         )
         y = y[:, 0]
     if y.ndim != 1:

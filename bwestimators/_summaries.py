@@ -2,11 +2,11 @@
 convergence verdict of a fit (numpy and ArviZ's array statistics; no jax).
 """
 
-import warnings
-
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
+
+from bwestimators._warn import warn
 
 #: Thresholds of a clean NUTS fit (Vehtari et al. 2021).
 MAX_R_HAT = 1.01
@@ -196,7 +196,7 @@ class PosteriorSummaryMixin:
             return
         message = f"{type(self).__name__}: {'; '.join(problems)}. {self._remedy()}"
         self.warnings_.append(message)
-        warnings.warn(message, ConvergenceWarning, stacklevel=4)
+        warn(message, ConvergenceWarning)
 
     def _remedy(self):
         """What to try, for the problem at hand (divergences, or slow mixing without them)."""
@@ -227,7 +227,7 @@ class PosteriorSummaryMixin:
         for problem in problems:
             message = f"{type(self).__name__}: {problem}"
             self.warnings_.append(message)
-            warnings.warn(message, ConvergenceWarning, stacklevel=5)
+            warn(message, ConvergenceWarning)
 
     def _summary(self, draws):
         """Mean, sd, HDI and probability of being positive of draws (chains, draws[, k])."""

@@ -1,6 +1,5 @@
 """AnovaComparator: between-subjects ANOVA on cell means, or repeated-measures ANOVA."""
 
-import warnings
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -20,6 +19,7 @@ from bwestimators._frequentist import (
     quote,
     working_frame,
 )
+from bwestimators._warn import warn
 from bwestimators.exceptions import InputError
 from bwestimators.spec import ColumnSpec
 
@@ -249,12 +249,11 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
         self.aggregate_ = self.aggregate
         frame, roles = _aggregated(data, y_arr, y_name, self.aggregate)
         if self.kind == "between" and self.aggregate is not None and _one_per_cell(frame, roles):
-            warnings.warn(
+            warn(
                 f"Averaging over {self.aggregate!r} leaves one value per treatment x condition "
                 f"cell (the conditions are nested in {data.names[self.aggregate]!r}), so the "
                 "ANOVA has no error term; it uses the rows as they are (aggregate=None).",
                 UserWarning,
-                stacklevel=2,
             )
             self.aggregate_ = None
             frame, roles = _aggregated(data, y_arr, y_name, None)

@@ -1,11 +1,10 @@
 """Change of the data between treatment levels, and helpers for the effects table."""
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from bwestimators._warn import warn
 from bwestimators.exceptions import InputError, InputTypeError
 from bwestimators.spec import ColumnSpec
 
@@ -88,12 +87,11 @@ def make_change(df, y, spec, method="subtract"):
         wide = frame.groupby("_level")["_y"].mean().reindex(["lo", "hi"]).to_frame().T
     unpaired = wide.isna().any(axis=1)
     if unpaired.any():
-        warnings.warn(
+        warn(
             f"make_change dropped {int(unpaired.sum())} of {len(wide)} "
             f"({', '.join(map(str, keys)) or 'overall'}) combination(s) that lack one of the "
             f"treatment levels {lo:g} and {hi:g}.",
             UserWarning,
-            stacklevel=2,
         )
         wide = wide[~unpaired]
     diff = wide["hi"] - wide["lo"] if method == "subtract" else wide["hi"] / wide["lo"]

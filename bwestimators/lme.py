@@ -22,6 +22,7 @@ from bwestimators._frequentist import (
     working_frame,
 )
 from bwestimators._spec_checks import as_frame
+from bwestimators._warn import warn
 from bwestimators.exceptions import InputError
 from bwestimators.spec import ColumnSpec
 
@@ -605,13 +606,12 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         self.slope_correlation_ = correlated
         self.warnings_ = messages
         if messages:
-            warnings.warn(
+            warn(
                 "LMEComparator: "
                 + " | ".join(messages)
                 + " (kept in warnings_; a boundary or singular fit often means a variance "
                 "component is near zero: try a simpler model).",
                 LMEWarning,
-                stacklevel=2,
             )
         self.result_ = result
         self.converged_ = bool(result.converged)
