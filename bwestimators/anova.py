@@ -315,18 +315,33 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
         self.cell_means_ = means.rename("estimate").reset_index()
 
     # ---- prediction --------------------------------------------------------------------
-    def predict(self, X):
+    def predict(self, X, return_std=False):
         """Fitted mean of each row's treatment x condition cell.
 
         Parameters
         ----------
         X : DataFrame
+        return_std : bool, default=False
+            Also return the residual standard deviation of the ANOVA
+            (``sqrt(mse_resid)``, ``kind="between"`` only), the same for every
+            row: the spread of the values the ANOVA was fitted on, around their
+            cell means (with ``aggregate``, the spread of the group means, not of
+            single rows). The ANOVA knows no groups: rows are independent.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+        y_std : ndarray of shape (n_samples,), only with ``return_std=True``
         """
         check_is_fitted(self, "cell_means_")
+        if return_std:
+            if self.kind != "between":
+                raise InputError(
+                    "return_std needs kind='between' (the repeated-measures ANOVA has no "
+                    "residual variance of single values); use the LMEComparator."
+                )
+            pred = self.predict(X)
+            return pred, np.full(len(pred), float(np.sqrt(self.result_.mse_resid)))
         data = self._resolve(X, fit=False)
         roles = self._roles
         if self.kind == "between":

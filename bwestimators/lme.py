@@ -577,17 +577,28 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
     def _frame_like_fit(self):
         return self.result_.model.data.frame
 
-    def predict(self, X):
+    def predict(self, X, return_std=False):
         """Fixed effects plus the BLUPs of groups seen at fit time (fixed part for others).
 
         Parameters
         ----------
         X : DataFrame
+        return_std : bool, default=False
+            Also return the standard deviation of a new observation of each row
+            around the prediction, from the fitted variances (plug-in): the
+            residual variance, plus for a group not seen at fit time the variance
+            of its random intercept and slope at the row's treatment
+            (``[1, t] cov_re [1, t]'``), plus the group2 variance component
+            (whose BLUPs the prediction does not use). The standard error of the
+            fixed part and of the BLUPs is not included.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
+        y_std : ndarray of shape (n_samples,), only with ``return_std=True``
         """
+        from bwestimators._lme_predictive import predictive_variance
+
         check_is_fitted(self, "result_")
         data = self._resolve(X, fit=False)
         roles = self._roles
@@ -600,4 +611,7 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
             frame = _with_columns(frame, as_frame(X), data.Z.index, columns)
         fixed = design_rows(model_spec_of(self.result_), frame) @ np.asarray(self.result_.fe_params)
         groups = data.Z["group"].astype(object).to_numpy()
-        return fixed + _random_part(groups, t, self._blups, self.add_group_slope_)
+        pred = fixed + _random_part(groups, t, self._blups, self.add_group_slope_)
+        if return_std:
+            return pred, np.sqrt(predictive_variance(self, groups, t))
+        return pred
