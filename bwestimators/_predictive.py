@@ -386,8 +386,13 @@ class PosteriorPredictiveMixin:
     def idata_(self):
         """ArviZ data (a DataTree): posterior, log_likelihood, observed_data, sample_stats.
 
-        Built on first access (the pointwise log-likelihood has one value per
-        draw and observation) and kept.
+        Built on first access and kept (not pickled). The pointwise
+        log-likelihood has one float32 value per draw and observation, computed
+        in blocks of rows (at most 4 million values at a time): it takes
+        ``4 * rows * draws`` bytes, 1.6 GB for the 105,425-row all-samples LFP
+        frame with 4000 draws (built in 8 s there; peak memory is that array
+        plus about 30 MB). Leave-one-group-out comparison needs only
+        :meth:`group_log_likelihood` (groups x draws), which never forms it.
         """
         if not hasattr(self, "draws_"):
             raise AttributeError("idata_ exists after fit.")

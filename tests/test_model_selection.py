@@ -185,3 +185,33 @@ def test_grid_search_over_model_switches():
     # the spec inside is reachable and settable like any nested parameter
     est = grid.best_estimator_
     assert est.get_params(deep=True)["spec__condition"] == "c"
+
+
+def test_compare_models_leave_one_group_out_and_pareto_k():
+    X, y = _data(effect=0.5)
+    est = HierarchicalSlopeRegressor(SPEC, random_state=0, **FAST)
+    no_group = HierarchicalSlopeRegressor(
+        SPEC, add_group_intercept=False, add_group_slope=False, random_state=0, **FAST
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = compare_models({"groups": est, "no groups": no_group}, X, y, method="logo")
+    assert table.attrs["method"] == "logo"
+    assert {"max_pareto_k", "n_high_pareto_k", "reliable", "elpd", "dse"} <= set(table.columns)
+    assert (table["reliable"] == (table["max_pareto_k"] <= 0.7)).all()
+    assert (table["n_high_pareto_k"] <= 8).all()
+    flagged = any("unreliable" in str(w.message) for w in caught)
+    assert flagged == (not table["reliable"].all())
+    # the group-summed log-likelihood (computed in row blocks) sums idata_'s pointwise values
+    ll = est.idata_.log_likelihood["y"].to_numpy()
+    codes = est.spec_.transform(X)["group"].cat.codes.to_numpy()
+    manual = np.stack([ll[..., codes == k].sum(axis=-1) for k in range(8)], axis=-1)
+    np.testing.assert_allclose(est.group_log_likelihood(), manual, rtol=1e-5)
+    # a group's effect known from its own rows: LOGO ELPD below the in-sample group densities
+    assert table.loc["groups", "elpd"] < manual.sum(axis=-1).mean()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loo = compare_models({"groups": est}, method="loo")
+    assert loo.attrs["method"] == "loo" and loo["n_high_pareto_k"].iloc[0] >= 0
+    ModelComparisonDisplay.from_comparison(table)
+    plt.close("all")
