@@ -22,12 +22,12 @@ def _unseen_group(lme, groups):
 
 def _effect_factor(lme):
     """F with ``F F' = cov_re`` (intercept at treatment 0, slope per unit), from eigh (PSD)."""
-    from bwestimators.lme import _cov_re_in_treatment_units
-
-    cov = _cov_re_in_treatment_units(
-        lme.result_.cov_re, lme.treatment_center_, lme.treatment_scale_
-    )
+    cov = np.asarray(lme.result_.cov_re, dtype=float)
     k = 2 if lme.add_group_slope_ and cov.shape[0] > 1 else 1
+    if k == 2:  # fitted on (t - c) / s: back to (intercept at t = 0, slope per unit of t)
+        c, s = lme.treatment_center_, lme.treatment_scale_
+        A = np.array([[1.0, -c / s], [0.0, 1.0 / s]])
+        cov = A @ cov[:2, :2] @ A.T
     vals, vecs = np.linalg.eigh(cov[:k, :k])
     return vecs * np.sqrt(np.clip(vals, 0.0, None))
 

@@ -60,6 +60,22 @@ def _paired(frame, roles, low, high, alpha):
     }
 
 
+def _with_residual_sd(anova, pred, return_std):
+    """The predictions, and with ``return_std`` the residual sd per row (between only).
+
+    The residual sd is the spread of the values the ANOVA was fitted on (group means
+    with ``aggregate``) around the cell means; the ANOVA knows no groups.
+    """
+    if not return_std:
+        return pred
+    if anova.kind != "between":
+        raise InputError(
+            "return_std needs kind='between' (the repeated-measures ANOVA has no residual "
+            "variance of single values); use the LMEComparator."
+        )
+    return pred, np.full(len(pred), float(np.sqrt(anova.result_.mse_resid)))
+
+
 class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
     """ANOVA of y on the treatment (as a factor), crossed with the condition.
 
@@ -322,26 +338,13 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
         ----------
         X : DataFrame
         return_std : bool, default=False
-            Also return the residual standard deviation of the ANOVA
-            (``sqrt(mse_resid)``, ``kind="between"`` only), the same for every
-            row: the spread of the values the ANOVA was fitted on, around their
-            cell means (with ``aggregate``, the spread of the group means, not of
-            single rows). The ANOVA knows no groups: rows are independent.
+            Also return ``sqrt(mse_resid)`` per row (between ANOVA; rows independent).
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
-        y_std : ndarray of shape (n_samples,), only with ``return_std=True``
+        y_pred : ndarray of shape (n_samples,), and y_std with ``return_std=True``
         """
         check_is_fitted(self, "cell_means_")
-        if return_std:
-            if self.kind != "between":
-                raise InputError(
-                    "return_std needs kind='between' (the repeated-measures ANOVA has no "
-                    "residual variance of single values); use the LMEComparator."
-                )
-            pred = self.predict(X)
-            return pred, np.full(len(pred), float(np.sqrt(self.result_.mse_resid)))
         data = self._resolve(X, fit=False)
         roles = self._roles
         if self.kind == "between":
@@ -357,8 +360,8 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
                     "seen at fit time; the ANOVA predicts only the cells it estimated: drop "
                     "those rows."
                 )
-            spec = model_spec_of(self.result_)
-            return design_rows(spec, frame) @ np.asarray(self.result_.params)
+            pred = design_rows(model_spec_of(self.result_), frame) @ np.asarray(self.result_.params)
+            return _with_residual_sd(self, pred, return_std)
         keys = pd.DataFrame({roles["treatment"]: data.Z["treatment"].to_numpy()})
         if "condition" in roles:
             keys[roles["condition"]] = data.Z["condition"].astype(object).to_numpy()
@@ -372,4 +375,4 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
                 f"{int(missing.sum())} row(s) of X fall in treatment x condition cells not seen "
                 "at fit time; the ANOVA predicts only the cells it estimated: drop those rows."
             )
-        return merged["estimate"].to_numpy()
+        return _with_residual_sd(self, merged["estimate"].to_numpy(), return_std)

@@ -21,6 +21,7 @@ from bwestimators._frequentist import (
     quote,
     working_frame,
 )
+from bwestimators._lme_predictive import predictive_variance
 from bwestimators._spec_checks import as_frame
 from bwestimators.exceptions import InputError
 from bwestimators.spec import ColumnSpec
@@ -584,21 +585,12 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         ----------
         X : DataFrame
         return_std : bool, default=False
-            Also return the standard deviation of a new observation of each row
-            around the prediction, from the fitted variances (plug-in): the
-            residual variance, plus for a group not seen at fit time the variance
-            of its random intercept and slope at the row's treatment
-            (``[1, t] cov_re [1, t]'``), plus the group2 variance component
-            (whose BLUPs the prediction does not use). The standard error of the
-            fixed part and of the BLUPs is not included.
+            Also return the sd of a new observation (see :mod:`bwestimators._lme_predictive`).
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
-        y_std : ndarray of shape (n_samples,), only with ``return_std=True``
+        y_pred : ndarray of shape (n_samples,), and y_std with ``return_std=True``
         """
-        from bwestimators._lme_predictive import predictive_variance
-
         check_is_fitted(self, "result_")
         data = self._resolve(X, fit=False)
         roles = self._roles
@@ -612,6 +604,4 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         fixed = design_rows(model_spec_of(self.result_), frame) @ np.asarray(self.result_.fe_params)
         groups = data.Z["group"].astype(object).to_numpy()
         pred = fixed + _random_part(groups, t, self._blups, self.add_group_slope_)
-        if return_std:
-            return pred, np.sqrt(predictive_variance(self, groups, t))
-        return pred
+        return (pred, np.sqrt(predictive_variance(self, groups, t))) if return_std else pred
