@@ -65,9 +65,11 @@ def test_known_group_keeps_its_effects(held_out):
     X = pd.DataFrame({"g": ["g3", "g3"], "t": [0.0, 1.0]})
     mean, std = est.predict(X, return_std=True)
     s, loc = est.y_scale_.scale, est.y_scale_.loc
-    mu = d["alpha"][:, None] + d["a_group"][:, [3]] + (d["beta"] + d["b_group"][:, 3])[
-        :, None
-    ] * X["t"].to_numpy()
+    mu = (
+        d["alpha"][:, None]
+        + d["a_group"][:, [3]]
+        + (d["beta"] + d["b_group"][:, 3])[:, None] * X["t"].to_numpy()
+    )
     np.testing.assert_allclose(mean, loc + s * mu.mean(axis=0), rtol=1e-6)
     expected = s * np.sqrt(mu.var(axis=0) + (d["sigma"] ** 2).mean())
     np.testing.assert_allclose(std, expected, rtol=1e-5)
@@ -171,3 +173,40 @@ def test_lme_new_group_std_and_joint_density():
             )
         )
     np.testing.assert_allclose(joint, expected, rtol=1e-8)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_lme_group2_levels_share_their_effect_in_the_joint_density():
+    """Sessions (group2) within mice: the joint covariance has a block per session."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for g in range(8):
+        a = rng.normal(0, 1)
+        for s in range(3):
+            b = rng.normal(0, 0.5)
+            for t in (0, 1):
+                rows += [(f"m{g}", f"m{g}s{s}", t, 1 + a + b + 0.5 * t + rng.normal(0, 0.3))]
+                rows += [(f"m{g}", f"m{g}s{s}", t, 1 + a + b + 0.5 * t + rng.normal(0, 0.3))]
+    df = pd.DataFrame(rows, columns=["g", "s", "t", "y"])
+    train = ~df["g"].isin(["m6", "m7"])
+    spec = ColumnSpec("t", group="g", group2="s")
+    lme = LMEComparator(spec, nested_group2=True, add_group_slope=False)
+    lme.fit(df[train], df["y"][train])
+    vc = lme.variance_components_["estimate"]
+    new = df[~train]
+    mean, _ = lme.predict(new, return_std=True)
+    joint = log_predictive_density(lme, new, new["y"], by_group=True, pointwise=True)
+    expected = []
+    for g in ["m6", "m7"]:
+        r = (new["g"] == g).to_numpy()
+        s = new["s"].to_numpy()[r]
+        cov = (
+            vc["residual"] ** 2 * np.eye(r.sum())
+            + vc["group"] ** 2
+            + vc["group2"] ** 2 * (s[:, None] == s[None, :])
+        )
+        expected.append(stats.multivariate_normal(mean[r], cov).logpdf(new["y"].to_numpy()[r]))
+    np.testing.assert_allclose(joint, expected, rtol=1e-8)
+    # a known mouse: its BLUP is used, the session component is still integrated over
+    _, std = lme.predict(df[train].iloc[:3], return_std=True)
+    np.testing.assert_allclose(std, np.hypot(vc["residual"], vc["group2"]))
