@@ -215,3 +215,27 @@ def test_compare_models_leave_one_group_out_and_pareto_k():
     assert loo.attrs["method"] == "loo" and loo["n_high_pareto_k"].iloc[0] >= 0
     ModelComparisonDisplay.from_comparison(table)
     plt.close("all")
+
+
+def test_summarize_cross_validation_arithmetic():
+    from bwestimators.model_selection import summarize_cross_validation
+
+    table = pd.DataFrame(
+        {
+            "fold": [0, 0, 1, 1, 2, 2],
+            "estimator": ["a", "b"] * 3,
+            "group_log_predictive_density": [-1.0, -2.0, -1.5, -1.0, -2.0, -3.0],
+            "log_predictive_density": [-0.5, -0.6, -0.7, -0.4, -0.5, -0.9],
+            "n_groups": [2, 2, 2, 2, 2, 2],
+            "n_test": [10, 10, 12, 12, 8, 8],
+        }
+    )
+    out = summarize_cross_validation(table)
+    a, b = np.array([-2.0, -3.0, -4.0]), np.array([-4.0, -2.0, -6.0])  # fold totals
+    assert out.index.tolist() == ["a", "b"]
+    assert out.loc["a", "elpd"] == pytest.approx(a.sum())
+    assert out.loc["b", "elpd_diff"] == pytest.approx(a.sum() - b.sum())
+    assert out.loc["b", "dse"] == pytest.approx(np.sqrt(3) * (a - b).std(ddof=1))
+    assert out.loc["a", "se"] == pytest.approx(np.sqrt(3) * a.std(ddof=1))
+    rows = summarize_cross_validation(table, "log_predictive_density")
+    assert rows.loc["a", "elpd"] == pytest.approx(-0.5 * 10 - 0.7 * 12 - 0.5 * 8)
