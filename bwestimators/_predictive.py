@@ -111,7 +111,8 @@ class PosteriorPredictiveMixin(GroupPredictiveMixin):
         n_draws = next(iter(draws.values())).shape[0]
         out = np.empty((n_draws, len(t)), dtype=np.float32)
         x, w = gauss_hermite()
-        for sl, mu, v in self._row_blocks(codes, t, draws, width=len(x)):
+        width = 1 if self._gaussian else len(x)  # quadrature nodes per row
+        for sl, mu, v in self._row_blocks(codes, t, draws, width=width):
             if self._gaussian:
                 var = params["sigma"] ** 2 if v is None else params["sigma"] ** 2 + v
                 lp = -0.5 * (np.log(2 * np.pi * var) + (z[sl] - mu) ** 2 / var)
@@ -178,7 +179,8 @@ class PosteriorPredictiveMixin(GroupPredictiveMixin):
         params = self._likelihood_params(draws)
         mean = np.empty(len(t))
         std = np.empty(len(t))
-        for sl, mu, v_new in self._row_blocks(codes, t, draws, width=len(gauss_hermite()[0])):
+        width = 1 if self.family_.link == "identity" else len(gauss_hermite()[0])
+        for sl, mu, v_new in self._row_blocks(codes, t, draws, width=width):
             m_int, v_int = self._internal_moments(mu, v_new, params)
             m, v = self.y_scale_.moments(m_int, v_int)
             mean[sl] = m.mean(axis=0)
@@ -187,9 +189,6 @@ class PosteriorPredictiveMixin(GroupPredictiveMixin):
             v_mean = np.where(finite, v, 0.0).sum(axis=0) / np.maximum(finite.sum(axis=0), 1)
             std[sl] = np.sqrt(m.var(axis=0) + np.where(finite.any(axis=0), v_mean, np.inf))
         return (mean[inverse], std[inverse]) if return_std else mean[inverse]
-
-    def _labels(self, X, data, labels=None):
-        return role_labels(self.spec, X, data.Z, labels)
 
     def log_predictive_density(self, X, y, pointwise=False, by_group=False, labels=None):
         """Log posterior predictive density of observed y, in y's units.
@@ -233,7 +232,8 @@ class PosteriorPredictiveMixin(GroupPredictiveMixin):
         self.family_.check_support(y)
         draws = self._flat_draws()
         if by_group:
-            out = self._group_log_density(draws, codes, t, y, self._labels(X, data, labels))
+            labels = role_labels(self.spec, X, data.Z, labels)
+            out = self._group_log_density(draws, codes, t, y, labels)
         else:
             lp = self._log_density(draws, codes, t, y)
             out = log_mean_exp(lp, axis=0)
@@ -270,7 +270,7 @@ class PosteriorPredictiveMixin(GroupPredictiveMixin):
         mu = self._row_mu(draws, codes, tc)
         rng = check_random_state(random_state)
         terms = self._unseen_terms(draws, codes, tc)
-        Z, keys = design_columns(terms, self._labels(X, data, labels), len(t))
+        Z, keys = design_columns(terms, role_labels(self.spec, X, data.Z, labels), len(t))
         if keys:
             sd = np.stack([draws[k] for k in keys], axis=1)
             mu = mu + (rng.standard_normal(sd.shape) * sd) @ Z.T
