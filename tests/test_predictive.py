@@ -57,10 +57,9 @@ def test_new_group_std_matches_posterior_predictive_sampling(held_out):
     assert (std > 1.2 * std_known).all()
 
 
-def test_known_group_keeps_its_effects(held_out):
-    dist, est, _, _ = held_out
-    if dist != "normal":
-        pytest.skip("the closed form below is the normal one")
+def test_known_group_keeps_its_effects():
+    X, y = _data("normal")
+    est = _fit("normal", X, y)
     d = {k: v.reshape(-1, *v.shape[2:]) for k, v in est.draws_.items()}
     X = pd.DataFrame({"g": ["g3", "g3"], "t": [0.0, 1.0]})
     mean, std = est.predict(X, return_std=True)
