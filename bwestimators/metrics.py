@@ -32,6 +32,13 @@ def density_kind(estimator):
     Returns
     -------
     str
+
+    Examples
+    --------
+    >>> from bwestimators import HierarchicalSlopeRegressor, LMEComparator
+    >>> from bwestimators.metrics import density_kind
+    >>> density_kind(HierarchicalSlopeRegressor(dist_y="poisson")), density_kind(LMEComparator())
+    ('discrete', 'continuous')
     """
     from bwestimators._families import get_family
 
@@ -47,6 +54,18 @@ def check_comparable(estimators):
     Parameters
     ----------
     estimators : dict of str to estimator
+
+    Examples
+    --------
+    >>> from bwestimators import HierarchicalSlopeRegressor, LMEComparator
+    >>> from bwestimators.metrics import check_comparable
+    >>> check_comparable({"lme": LMEComparator(), "gamma": HierarchicalSlopeRegressor(
+    ...     dist_y="gamma")})
+    >>> check_comparable({"lme": LMEComparator(), "poisson": HierarchicalSlopeRegressor(
+    ...     dist_y="poisson")})
+    Traceback (most recent call last):
+    ...
+    bwestimators.exceptions.InputError: Cannot compare log predictive densities of discrete ...
     """
     kinds = {name: density_kind(est) for name, est in estimators.items()}
     if len(set(kinds.values())) > 1:

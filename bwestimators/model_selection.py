@@ -327,6 +327,19 @@ def summarize_cross_validation(table, score="group_log_predictive_density"):
         Per estimator, best first: ``elpd``, ``se`` (from the spread of the
         fold totals, ``sqrt(K) sd``), ``elpd_diff`` (to the best) and ``dse``
         (standard error of the paired difference over folds).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from bwestimators.model_selection import summarize_cross_validation
+    >>> table = pd.DataFrame({"fold": [0, 0, 1, 1], "estimator": ["a", "b", "a", "b"],
+    ...                       "group_log_predictive_density": [-1.0, -2.0, -1.5, -1.0],
+    ...                       "n_groups": [2, 2, 2, 2]})
+    >>> summarize_cross_validation(table)[["elpd", "elpd_diff"]]
+               elpd  elpd_diff
+    estimator
+    a          -5.0        0.0
+    b          -6.0        1.0
     """
     weight = table["n_groups"] if score == "group_log_predictive_density" else table["n_test"]
     totals = (table[score] * weight).to_frame("total")
