@@ -115,6 +115,22 @@ def _contrast_frames(frame, roles, data, slope, values):
     return reps.assign(**{t: hi_v}), reps.assign(**{t: lo_v})
 
 
+def _with_residual_sd(anova, pred, return_std):
+    """The predictions, and with ``return_std`` the residual sd per row (between only).
+
+    The residual sd is the spread of the values the ANOVA was fitted on (group means
+    with ``aggregate``) around the cell means; the ANOVA knows no groups.
+    """
+    if not return_std:
+        return pred
+    if anova.kind != "between":
+        raise InputError(
+            "return_std needs kind='between' (the repeated-measures ANOVA has no residual "
+            "variance of single values); use the LMEComparator."
+        )
+    return pred, np.full(len(pred), float(np.sqrt(anova.result_.mse_resid)))
+
+
 class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
     """ANOVA of y on the treatment, crossed with the condition.
 
@@ -351,16 +367,18 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
         self.cell_means_ = fitted["cell_means"]
 
     # ---- prediction --------------------------------------------------------------------
-    def predict(self, X):
+    def predict(self, X, return_std=False):
         """Fitted mean of each row's treatment x condition cell.
 
         Parameters
         ----------
         X : DataFrame
+        return_std : bool, default=False
+            Also return ``sqrt(mse_resid)`` per row (between ANOVA; rows independent).
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
+        y_pred : ndarray of shape (n_samples,), and y_std with ``return_std=True``
         """
         check_is_fitted(self, "cell_means_")
         data = self._resolve(X, fit=False)
@@ -379,7 +397,8 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
                     "those rows."
                 )
             spec = model_spec_of(self.result_)
-            return design_rows(spec, frame) @ np.asarray(self.result_.params)
+            pred = design_rows(spec, frame) @ np.asarray(self.result_.params)
+            return _with_residual_sd(self, pred, return_std)
         if self._lines is not None:  # rm, continuous: the mean line of each condition
             c = data.codes("condition") if "condition" in roles else np.zeros(len(data.Z), int)
             if (c < 0).any():
@@ -388,7 +407,7 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
                     "the ANOVA predicts only the conditions it estimated: drop those rows."
                 )
             t = data.Z["treatment"].to_numpy(float)
-            return self._lines[c, 0] + self._lines[c, 1] * t
+            return _with_residual_sd(self, self._lines[c, 0] + self._lines[c, 1] * t, return_std)
         keys = pd.DataFrame({roles["treatment"]: data.Z["treatment"].to_numpy()})
         if "condition" in roles:
             keys[roles["condition"]] = data.Z["condition"].astype(object).to_numpy()
@@ -402,4 +421,4 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
                 f"{int(missing.sum())} row(s) of X fall in treatment x condition cells not seen "
                 "at fit time; the ANOVA predicts only the cells it estimated: drop those rows."
             )
-        return merged["estimate"].to_numpy()
+        return _with_residual_sd(self, merged["estimate"].to_numpy(), return_std)

@@ -21,6 +21,7 @@ from bwestimators._frequentist import (
     quote,
     working_frame,
 )
+from bwestimators._lme_predictive import predictive_variance
 from bwestimators._spec_checks import as_frame
 from bwestimators._warn import warn
 from bwestimators.exceptions import InputError
@@ -690,16 +691,18 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
     def _frame_like_fit(self):
         return self.result_.model.data.frame
 
-    def predict(self, X):
+    def predict(self, X, return_std=False):
         """Fixed effects plus the BLUPs of groups seen at fit time (fixed part for others).
 
         Parameters
         ----------
         X : DataFrame
+        return_std : bool, default=False
+            Also return the sd of a new observation (see :mod:`bwestimators._lme_predictive`).
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
+        y_pred : ndarray of shape (n_samples,), and y_std with ``return_std=True``
         """
         check_is_fitted(self, "result_")
         data = self._resolve(X, fit=False)
@@ -714,4 +717,5 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         fixed = design_rows(model_spec_of(self.result_), frame) @ np.asarray(self.result_.fe_params)
         groups = data.Z["group"].astype(object).to_numpy()
         categorical = getattr(self, "_categorical", False)
-        return fixed + _random_part(groups, t, self._blups, self.add_group_slope_, categorical)
+        pred = fixed + _random_part(groups, t, self._blups, self.add_group_slope_, categorical)
+        return (pred, np.sqrt(predictive_variance(self, groups, t))) if return_std else pred

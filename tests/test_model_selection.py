@@ -185,3 +185,57 @@ def test_grid_search_over_model_switches():
     # the spec inside is reachable and settable like any nested parameter
     est = grid.best_estimator_
     assert est.get_params(deep=True)["spec__condition"] == "c"
+
+
+def test_compare_models_leave_one_group_out_and_pareto_k():
+    X, y = _data(effect=0.5)
+    est = HierarchicalSlopeRegressor(SPEC, random_state=0, **FAST)
+    no_group = HierarchicalSlopeRegressor(
+        SPEC, add_group_intercept=False, add_group_slope=False, random_state=0, **FAST
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = compare_models({"groups": est, "no groups": no_group}, X, y, method="logo")
+    assert table.attrs["method"] == "logo"
+    assert {"max_pareto_k", "n_high_pareto_k", "reliable", "elpd", "dse"} <= set(table.columns)
+    assert (table["reliable"] == (table["max_pareto_k"] <= 0.7)).all()
+    assert (table["n_high_pareto_k"] <= 8).all()
+    flagged = any("unreliable" in str(w.message) for w in caught)
+    assert flagged == (not table["reliable"].all())
+    # the group-summed log-likelihood (computed in row blocks) sums idata_'s pointwise values
+    ll = est.idata_.log_likelihood["y"].to_numpy()
+    codes = est.spec_.transform(X)["group"].cat.codes.to_numpy()
+    manual = np.stack([ll[..., codes == k].sum(axis=-1) for k in range(8)], axis=-1)
+    np.testing.assert_allclose(est.group_log_likelihood(), manual, rtol=1e-5)
+    # a group's effect known from its own rows: LOGO ELPD below the in-sample group densities
+    assert table.loc["groups", "elpd"] < manual.sum(axis=-1).mean()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loo = compare_models({"groups": est}, method="loo")
+    assert loo.attrs["method"] == "loo" and loo["n_high_pareto_k"].iloc[0] >= 0
+    ModelComparisonDisplay.from_comparison(table)
+    plt.close("all")
+
+
+def test_summarize_cross_validation_arithmetic():
+    from bwestimators.model_selection import summarize_cross_validation
+
+    table = pd.DataFrame(
+        {
+            "fold": [0, 0, 1, 1, 2, 2],
+            "estimator": ["a", "b"] * 3,
+            "group_log_predictive_density": [-1.0, -2.0, -1.5, -1.0, -2.0, -3.0],
+            "log_predictive_density": [-0.5, -0.6, -0.7, -0.4, -0.5, -0.9],
+            "n_groups": [2, 2, 2, 2, 2, 2],
+            "n_test": [10, 10, 12, 12, 8, 8],
+        }
+    )
+    out = summarize_cross_validation(table)
+    a, b = np.array([-2.0, -3.0, -4.0]), np.array([-4.0, -2.0, -6.0])  # fold totals
+    assert out.index.tolist() == ["a", "b"]
+    assert out.loc["a", "elpd"] == pytest.approx(a.sum())
+    assert out.loc["b", "elpd_diff"] == pytest.approx(a.sum() - b.sum())
+    assert out.loc["b", "dse"] == pytest.approx(np.sqrt(3) * (a - b).std(ddof=1))
+    assert out.loc["a", "se"] == pytest.approx(np.sqrt(3) * a.std(ddof=1))
+    rows = summarize_cross_validation(table, "log_predictive_density")
+    assert rows.loc["a", "elpd"] == pytest.approx(-0.5 * 10 - 0.7 * 12 - 0.5 * 8)

@@ -14,7 +14,9 @@ class ModelComparisonDisplay(_DisplayBase):
     ----------
     comparison : DataFrame
         Output of :func:`bwestimators.model_selection.compare_models` (indexed by
-        model, with ``elpd``, ``se``, ``elpd_diff``, ``dse``).
+        model, with ``elpd``, ``se``, ``elpd_diff``, ``dse``; models whose
+        ``reliable`` column is False get a "(Pareto k > 0.7)" mark), or of
+        :func:`bwestimators.model_selection.summarize_cross_validation`.
 
     Attributes
     ----------
@@ -92,8 +94,14 @@ class ModelComparisonDisplay(_DisplayBase):
         )
         ax.axvline(best, color="0.6", ls="--", lw=0.8)
         ax.set_yticks(pos)
-        ax.set_yticklabels([str(i) for i in c.index])
-        ax.set_xlabel("ELPD (PSIS-LOO), higher is better")
+        reliable = c["reliable"] if "reliable" in c.columns else pd.Series(True, index=c.index)
+        ax.set_yticklabels(
+            [str(i) + ("" if ok else "\n(Pareto k > 0.7)") for i, ok in reliable.items()]
+        )
+        method = {"loo": "PSIS-LOO", "logo": "PSIS-LOGO"}.get(
+            self.comparison.attrs.get("method"), "cross-validation"
+        )
+        ax.set_xlabel(f"ELPD ({method}), higher is better")
         ax.legend(frameon=False, fontsize="small")
         return self
 
