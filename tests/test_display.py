@@ -458,6 +458,7 @@ def test_posterior_predictive_display_from_estimator(fitted, data):
         fitted["bayes"], data, data["y value"], n_draws=3
     )
     assert disp.axes_.shape == (1, 2)
+    assert [a.get_title() for a in disp.axes_[0]] == ["stim = 0", "stim = 1"]
     np.testing.assert_array_equal(disp.observed["treatment"], data["stim"])
     assert (disp.frame()["source"] == "predicted").sum() == 3 * len(data)
 

@@ -116,6 +116,11 @@ class PosteriorPredictiveDisplay(_DisplayBase):
     predicted : DataFrame
         Columns ``draw``, ``treatment`` and ``y`` (one set of rows per draw).
     y_label : str
+    treatment_label : str, default="treatment"
+        Name of the treatment column, for the panel titles.
+    level_labels : dict or None, default=None
+        The label of each coded treatment value (``{0.0: "off", 1.0: "on"}``);
+        None: the values themselves.
 
     Attributes
     ----------
@@ -140,10 +145,14 @@ class PosteriorPredictiveDisplay(_DisplayBase):
     (1, 2)
     """
 
-    def __init__(self, observed, predicted, *, y_label="y"):
+    def __init__(
+        self, observed, predicted, *, y_label="y", treatment_label="treatment", level_labels=None
+    ):
         self.observed = observed
         self.predicted = predicted
         self.y_label = y_label
+        self.treatment_label = treatment_label
+        self.level_labels = level_labels
 
     @classmethod
     def from_estimator(cls, estimator, X, y, *, n_draws=50, random_state=0, ax=None, **kwargs):
@@ -179,7 +188,15 @@ class PosteriorPredictiveDisplay(_DisplayBase):
             }
         )
         name = getattr(y, "name", None) or "y"
-        return cls(observed, predicted, y_label=str(name)).plot(ax=ax, **kwargs)
+        meta = getattr(model, "_meta_", None) or {}
+        levels = meta.get("treatment_levels")
+        return cls(
+            observed,
+            predicted,
+            y_label=str(name),
+            treatment_label=str((meta.get("columns") or {}).get("treatment", "treatment")),
+            level_labels=None if levels is None else {float(i): v for i, v in enumerate(levels)},
+        ).plot(ax=ax, **kwargs)
 
     def frame(self):
         """Observed and predicted values drawn, with a ``source`` column."""
@@ -222,7 +239,8 @@ class PosteriorPredictiveDisplay(_DisplayBase):
             for _, g in pred.groupby("draw"):
                 a.hist(g["y"], **predicted)
             a.hist(self.observed.loc[self.observed["treatment"] == level, "y"], **observed)
-            a.set_title(f"treatment = {level:g}", fontsize="medium")
+            label = (self.level_labels or {}).get(float(level), f"{level:g}")
+            a.set_title(f"{self.treatment_label} = {label}", fontsize="medium")
             a.set_xlabel(self.y_label)
         self.ax_.set_ylabel("density")
         self.figure_.suptitle(
