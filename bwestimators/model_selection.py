@@ -187,6 +187,27 @@ def explore_models(estimator, X, y):
     -------
     comparison : DataFrame
         As :func:`compare_models`.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from bwestimators import ColumnSpec, HierarchicalSlopeRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> g = np.repeat(np.arange(8), 20)
+    >>> t = np.tile(np.repeat([0.0, 1.0], 10), 8)
+    >>> X = pd.DataFrame({"g": [f"g{i}" for i in g], "t": t})
+    >>> y = pd.Series(1 + rng.normal(0, 0.5, 8)[g] + t + rng.normal(0, 0.5, 160), name="y")
+    >>> est = HierarchicalSlopeRegressor(
+    ...     ColumnSpec("t", group="g"), num_warmup=300, num_samples=300, num_chains=2,
+    ...     random_state=0,
+    ... )
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     table = explore_models(est, X, y)
+    >>> "no treatment" in table.index, table.index[0] != "no treatment"
+    (True, True)
     """
     if getattr(estimator, "spec", None) is None:
         raise InputError("explore_models needs an estimator with spec=ColumnSpec(...).")
