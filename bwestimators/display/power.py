@@ -64,7 +64,8 @@ class PowerCurveDisplay(_DisplayBase):
         -------
         display : PowerCurveDisplay
         """
-        from bwestimators.power import _grid_columns, power_table
+        from bwestimators._power_tables import _grid_columns
+        from bwestimators.power import power_table
 
         grid = [
             c
