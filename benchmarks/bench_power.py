@@ -1,7 +1,7 @@
 """Datasets per second of power sweeps on LFP-sized data, and memory over a long sweep.
 
 Fits ANOVA, LME and the Bayesian model (the sweep's sampler settings,
-``SWEEP_SAMPLER``: 2 chains, 300 warmup + 600 draws; the bulk ESS of the slope
+``SWEEP_SAMPLER``: 2 chains, 300 warmup + 1500 draws; the bulk ESS of the slope
 is in the results) to ``generate_fake_lfp(n_trials=10)`` datasets, together and
 each alone, with one and two joblib workers, and with the Bayesian fits in
 batches of 50 datasets (``PowerSimulation(batch_size=50)``, vectorized
@@ -74,6 +74,7 @@ def _sweep(which, n_datasets, n_jobs, seed, batch_size=1):
         "seconds": round(seconds, 2),
         "datasets_per_second": round(n / seconds, 2),
         "errors": int(res["error"].notna().sum()),
+        "unconverged_share": round(float(1 - res["converged"].fillna(False).mean()), 4),
     }
     if "bayes" in which:
         b = res[res["estimator"] == "bayes"]

@@ -5,6 +5,29 @@ A :class:`PowerSimulation` sweeps a data generator over a grid of parameters
 simulated dataset and returns a tidy table. The analysis functions turn it into
 power per true effect, false-positive rates, ROC curves and confusion tables.
 
+Every row records ``converged`` (:func:`fit_converged`); the tables leave
+unconverged fits out by default and report their number and share. The
+built-in generators are exact nulls at effect 0.
+
+From pilot data: :meth:`PowerSimulation.from_estimator` simulates new datasets
+from a fitted LME or Bayesian model with the effect set to the values asked and
+the design extended to more animals (``n_group``) and trials (``n_detail``);
+:func:`sample_size_table` gives per estimator the smallest design that reaches
+a target power, with the binomial interval of its power.
+
+Which ANOVA answers which design. ``AnovaComparator(kind="rm")`` (repeated
+measures on animal means) answers designs where every animal gets every
+treatment level (the treatment varies within animals, as stimulation on and
+off in each mouse): it is the paired t-test for two levels. The default
+``kind="between"`` takes the treatment levels as independent groups of animals
+and answers designs where each animal gets one level only; used on a
+within-animal design it counts the spread between animals against the effect.
+Measured on ``generate_fake_lfp`` (10 mice, 10 trials, 50 datasets per point):
+power at ``mouse_response_slope`` 0 / 2 / 5 was 0.00 / 0.00 / 0.00 for
+``"between"`` and 0.08 / 0.60 / 1.00 for ``"rm"`` (the ROC AUC of
+``"between"`` was 1.00: its p-values order the datasets, but never fall under
+0.05). The mixed model (LME) and the Bayesian model answer both designs.
+
 Checkpoints: ``PowerSimulation.run(checkpoint=path)`` writes rows as they
 come and, run again, skips the datasets already there.
 
@@ -87,9 +110,12 @@ logger = logging.getLogger(__name__)
 
 KEY = ["grid_index", "repeat"]
 
-#: Sampler settings for sweeps: 2 chains, a bulk ESS of the slope above 400 on LFP-sized data
-#: (``ess_bulk`` is in every results row).
-SWEEP_SAMPLER = {"num_warmup": 300, "num_samples": 600, "num_chains": 2}
+#: Sampler settings for sweeps: 2 chains of 300 warmup + 1500 draws. On 64 LFP-sized datasets
+#: (``generate_fake_lfp``, 10 mice, 10 trials, sampled in one batch) 1.6 % of the fits warned
+#: (one R-hat above 1.01) and none had an ESS under 400; with 300 + 600 draws 84 % warned
+#: (27 % R-hat, 77 % ESS) and 28 % did not converge (:func:`fit_converged`), with 300 + 1000
+#: 22 % and 8 %. The price: 2.4 instead of 5.0 fits/s on 2 busy cores.
+SWEEP_SAMPLER = {"num_warmup": 300, "num_samples": 1500, "num_chains": 2}
 
 #: Version of the checkpoint layout; part of the sweep key (2: the ``converged`` column).
 _CHECKPOINT_FORMAT = 2

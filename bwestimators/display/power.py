@@ -7,6 +7,12 @@ from bwestimators.display._base import _DisplayBase, merge_style
 
 #: Markers of the estimators' curves, in order: a line under another still shows its marks.
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+#: x labels of the design columns of a sweep from pilot data.
+_AXIS_LABELS = {
+    "n_group": "groups (n_group)",
+    "n_detail": "rows per group and cell (n_detail)",
+    "true_effect": "true effect",
+}
 #: Names of the binomial intervals of ``power_table``, for the legend.
 _INTERVAL_NAMES = {"wilson": "Wilson", "clopper-pearson": "Clopper-Pearson"}
 
@@ -178,7 +184,7 @@ class PowerCurveDisplay(_DisplayBase):
                 a.errorbar(xs, t["rate"], yerr=np.clip(np.asarray(err, float), 0, None), **bars)
             if self.alpha is not None:
                 a.axhline(self.alpha, color="0.4", ls="--", lw=0.8)
-            a.set_xlabel(self.x.replace("_", " "))
+            a.set_xlabel(_AXIS_LABELS.get(self.x, self.x.replace("_", " ")))
             a.set_ylim(-0.02, 1.02)
             if facet is not None:
                 a.set_title(f"{self.col} = {facet}", fontsize="medium")
