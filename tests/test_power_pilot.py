@@ -234,3 +234,49 @@ def test_closed_form_benchmark_runs_small():
     assert null["paired_t"] == pytest.approx(0.05) and null["wald"] == pytest.approx(
         0.0756, abs=1e-3
     )
+
+
+class _PosteriorPilot:
+    """A stand-in for a fitted normal HierarchicalSlopeRegressor: the attributes the pilot
+    generator reads, with two posterior draws (residual sd 0.3 or 3, effect -2 or 2)."""
+
+    def __init__(self, lme):
+        self.spec, self.spec_ = lme.spec, lme.spec_
+        self.effects_, self.variance_components_ = lme.effects_, lme.variance_components_
+        self.family_ = SimpleNamespace(collapsible=True, link="identity")
+        self.y_scale_ = SimpleNamespace(scale=1.0)
+        self.draws_ = {
+            "sigma_group": np.array([[0.0, 0.0]]),
+            "sigma_group_slope": np.array([[0.0, 0.0]]),
+            "sigma": np.array([[0.3, 3.0]]),
+        }
+
+    def effect_draws(self):
+        return np.array([[-2.0], [2.0]])
+
+
+def test_posterior_parameters_draw_one_posterior_draw_per_dataset(pilot_lme):
+    pilot, lme = pilot_lme
+    gen = PilotGenerator(
+        _PosteriorPilot(lme), pilot, pilot["resp"], parameters="posterior", draw_effect=True
+    )
+    sds, effects = [], []
+    for seed in range(40):
+        df = gen(effect=0.0, n_group=5, n_detail=30, random_state=seed)
+        cells = df.groupby(["animal", "drug"])["y"]
+        sds.append(np.sqrt(cells.var().mean()))
+        means = df.groupby("drug")["y"].mean()
+        effects.append(means[1] - means[0])
+    sds, effects = np.asarray(sds), np.asarray(effects)
+    # every dataset has one draw's residual sd and the same draw's effect
+    small = sds < 1
+    np.testing.assert_allclose(sds[small], 0.3, rtol=0.15)
+    np.testing.assert_allclose(sds[~small], 3.0, rtol=0.15)
+    np.testing.assert_allclose(effects[small], -2.0, atol=0.15)
+    np.testing.assert_allclose(effects[~small], 2.0, atol=1.0)
+    assert 10 < small.sum() < 30
+    # with parameters="mean" the point estimates: one residual sd for all
+    mean_gen = PilotGenerator(lme, pilot, pilot["resp"])
+    df = mean_gen(effect=0.0, n_group=20, n_detail=30, random_state=0)
+    sd = np.sqrt(df.groupby(["animal", "drug"])["y"].var().mean())
+    assert sd == pytest.approx(lme.variance_components_.loc["residual", "estimate"], rel=0.05)
