@@ -90,11 +90,13 @@ class PilotGenerator:
     and (LME) their correlation, ``e``: normal with the fitted residual sd.
     New group ``k`` copies the cells (condition, treatment) of pilot group
     ``k mod n_pilot_groups`` and their numbers of rows, or ``n_detail`` rows per
-    cell. With ``parameters="posterior"`` every dataset takes the sds (and with
-    ``effect="fitted"`` the effect) from one posterior draw.
+    cell. With ``fitted_effect`` (or ``effect=None``) the effects are the
+    fitted ones, per condition, whatever ``effect`` says. With
+    ``parameters="posterior"`` every dataset takes the sds (and the fitted
+    effects) from one posterior draw.
     """
 
-    def __init__(self, est, X, y, *, parameters="mean", draw_effect=False, y_name=None):
+    def __init__(self, est, X, y, *, parameters="mean", fitted_effect=False, y_name=None):
         kind = _fitted_kind(est)
         if parameters not in ("mean", "posterior"):
             raise InputError(f"parameters must be 'mean' or 'posterior', got {parameters!r}.")
@@ -135,7 +137,7 @@ class PilotGenerator:
         self.sd = {k: float(vc.get(k, 0.0)) for k in ("group", "group_slope", "residual")}
         self.correlation = _correlation(est, kind)
         self.parameters = parameters
-        self.draw_effect = bool(draw_effect)
+        self.fitted_effect = bool(fitted_effect)
         if parameters == "posterior":
             self.sd_draws, self.n_draws = _posterior_sds(est)
             self.effect_draws = np.asarray(est.effect_draws(), dtype=float)
@@ -162,11 +164,12 @@ class PilotGenerator:
         rng = np.random.default_rng(random_state)
         n_group = self.n_pilot_groups if n_group is None else int(n_group)
         sd = dict(self.sd)
-        slopes = self.pilot_effects if effect is None else None
+        fitted = effect is None or self.fitted_effect
+        slopes = self.pilot_effects if fitted else None
         if self.parameters == "posterior":
             k = int(rng.integers(self.n_draws))
             sd.update({name: float(d[k]) for name, d in self.sd_draws.items()})
-            if effect is None or self.draw_effect:
+            if fitted:
                 slopes = self.effect_draws[k]
         if slopes is None:
             slopes = np.full(len(self.intercepts), float(effect))
@@ -242,7 +245,7 @@ def sweep_arguments(estimator, X, y, effect, extend, estimators, parameters):
         X,
         y,
         parameters=parameters,
-        draw_effect=fitted and parameters == "posterior",
+        fitted_effect=fitted,
         y_name=y_name,
     )
     if fitted:

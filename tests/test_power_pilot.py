@@ -258,7 +258,7 @@ class _PosteriorPilot:
 def test_posterior_parameters_draw_one_posterior_draw_per_dataset(pilot_lme):
     pilot, lme = pilot_lme
     gen = PilotGenerator(
-        _PosteriorPilot(lme), pilot, pilot["resp"], parameters="posterior", draw_effect=True
+        _PosteriorPilot(lme), pilot, pilot["resp"], parameters="posterior", fitted_effect=True
     )
     sds, effects = [], []
     for seed in range(40):
@@ -280,3 +280,21 @@ def test_posterior_parameters_draw_one_posterior_draw_per_dataset(pilot_lme):
     df = mean_gen(effect=0.0, n_group=20, n_detail=30, random_state=0)
     sd = np.sqrt(df.groupby(["animal", "drug"])["y"].var().mean())
     assert sd == pytest.approx(lme.variance_components_.loc["residual", "estimate"], rel=0.05)
+
+
+def test_fitted_effects_per_condition():
+    """effect="fitted" keeps each condition's own fitted effect (here 0.5, 1.0, -0.3)."""
+    from tests.conftest import simulate_nested
+
+    pilot, _ = simulate_nested(n_groups=6, random_state=1)
+    spec = ColumnSpec("stim", condition="brain region", group="mouse id")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lme = LMEComparator(spec).fit(pilot, pilot["y value"])
+        sim = PowerSimulation.from_estimator(lme, pilot, pilot["y value"], effect="fitted")
+        df = sim.generator(effect=sim.param_grid["effect"][0], n_group=60, random_state=0)
+        refit = LMEComparator(spec).fit(df, df["y value"])
+    assert sim.y == "y value" and set(df["brain region"]) == {"c0", "c1", "c2"}
+    fitted, found = lme.effects_["estimate"], refit.effects_["estimate"]
+    assert np.all(np.abs(found - fitted) < 3 * refit.effects_["std_error"]), (fitted, found)
+    assert fitted.max() - fitted.min() > 1.0  # the conditions differ: not one shared effect
