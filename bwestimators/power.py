@@ -452,7 +452,7 @@ class PowerSimulation:
         ----------
         estimator : fitted LMEComparator or HierarchicalSlopeRegressor
             Fitted to the pilot, with a ``spec`` that names a group (no
-            group2). A Bayesian pilot must have ``dist_y="normal"``.
+            group2). Bayesian: ``dist_y="normal"`` only (others: InputError).
         X, y : DataFrame and array-like
             The pilot data the estimator was fitted to. ``y``'s name (a
             Series') names the outcome column of the simulated data (``"y"``
@@ -484,8 +484,7 @@ class PowerSimulation:
         -------
         sim : PowerSimulation
             With ``effect_param="effect"`` and a grid of ``effect``, ``n_group``
-            and ``n_detail``; :func:`sample_size_table` reads its results. Which
-            ANOVA answers which design: see the module documentation.
+            and ``n_detail``; :func:`sample_size_table` reads its results.
 
         Examples
         --------
@@ -554,7 +553,8 @@ class PowerSimulation:
             values, ``true_effect``, ``grid_index``, ``repeat``, ``seed``,
             ``error`` and ``warnings`` (what the fit warned, e.g. about
             convergence), the effects-table columns that hold a value in some
-            row, ``detected``, ``score`` and ``fit_seconds``.
+            row, ``detected``, ``score``, ``converged`` (:func:`fit_converged`;
+            missing for a failed fit) and ``fit_seconds``.
         """
         from joblib import Parallel, delayed, parallel_config
         from tqdm.auto import tqdm
