@@ -298,3 +298,14 @@ def test_fitted_effects_per_condition():
     fitted, found = lme.effects_["estimate"], refit.effects_["estimate"]
     assert np.all(np.abs(found - fitted) < 3 * refit.effects_["std_error"]), (fitted, found)
     assert fitted.max() - fitted.min() > 1.0  # the conditions differ: not one shared effect
+
+
+def test_only_normal_bayesian_pilots(pilot_lme):
+    pilot, lme = pilot_lme
+    gamma = _PosteriorPilot(lme)
+    gamma.family_ = SimpleNamespace(collapsible=False, link="log")
+    gamma.dist_y = "gamma"
+    with pytest.raises(InputError, match="simulates normal data"):
+        PilotGenerator(gamma, pilot, pilot["resp"])
+    with pytest.raises(TypeError, match="fitted LMEComparator"):
+        PilotGenerator(AnovaComparator(), pilot, pilot["resp"])
