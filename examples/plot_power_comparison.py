@@ -9,12 +9,8 @@ model (normal on log power, gamma on power) are fitted to every dataset; the
 figures show power curves, detection rates at effect 0, and ROC curves with
 their AUC.
 
-Effect 0 is not an exact null: like bayes-window's generator,
-``generate_fake_lfp`` keeps a residual response of about 0.14 Hz at
-``mouse_response_slope=0`` (stimulated rates start at ``slowest_fr + 0.1`` and
-the stimulated trials' baseline bins get a positive offset), so methods that
-see within-mouse differences detect it now and then with many trials. The
-false-positive rate proper is checked on an exact null in ``tests/test_power.py``.
+Effect 0 is an exact null (``generate_fake_lfp``'s default ``exact_null=True``),
+so the detection rate at effect 0 is each method's false-positive rate.
 """
 
 import sys
@@ -92,7 +88,7 @@ def main(argv=None):
     )
     axes[0].axhline(0.05, color="0.4", ls="--", lw=0.8)
     axes[0].set_ylabel("detection rate at effect 0")
-    axes[0].set_title("effect 0 (a residual ~0.14 Hz response, see docstring)", fontsize=9)
+    axes[0].set_title("false-positive rate (true effect 0)", fontsize=9)
     axes[0].tick_params(axis="x", labelrotation=20)
     PowerRocDisplay.from_results(results, ax=axes[1])
     fig.savefig(out / "power_fpr_roc.png", dpi=90)

@@ -20,6 +20,7 @@ FIGURES = {
     "plot_chirp_power_example.py": ["chirp_power_effects.png", "chirp_power_data.png"],
     "plot_power_comparison.py": ["power_curves.png", "power_fpr_roc.png"],
     "plot_user_model.py": ["user_model.png"],
+    "plot_power_from_pilot.py": ["power_from_pilot.png"],
 }
 
 

@@ -419,6 +419,7 @@ def test_conditions_nested_in_groups():
         mouse_response_slope=12,
         overall_stim_response_strength=45,
         random_state=0,
+        exact_null=False,  # the data this test was calibrated on (6 divergences on the new)
     ).df
     spec = ColumnSpec("stim", condition="neuron_x_mouse", group="mouse")
     est = _fit(HierarchicalSlopeRegressor(spec, random_state=0, **FAST), df, df["isi"])

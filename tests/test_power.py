@@ -87,11 +87,29 @@ def test_power_rises_with_effect():
     assert (auc["auc"] > 0.9).all()
     roc = roc_table(res)
     assert {"fpr", "tpr", "threshold"} <= set(roc.columns)
+    cells = ["true_positive", "false_negative", "false_positive", "true_negative"]
     conf = confusion_table(res)
-    assert (
-        conf[["true_positive", "false_negative", "false_positive", "true_negative"]].sum(axis=1)
-        == 60
-    ).all()
+    converged = res.groupby("estimator")["converged"].sum()
+    assert conf.set_index("estimator")[cells].sum(axis=1).equals(converged.astype("int64"))
+    assert (confusion_table(res, include_unconverged=True)[cells].sum(axis=1) == 60).all()
+
+
+def test_unconverged_fits_are_left_out_and_counted():
+    """The LME's own flag goes into ``converged``; the tables count without those fits,
+    report their number and share, and count them on request."""
+    res = _sim(param_grid={"effect": [1.0]}, n_repeats=20, estimators={"lme": LMEComparator()})
+    res = res.run()
+    assert res["converged"].notna().all()
+    flipped = res.copy()
+    flipped.loc[:4, "converged"] = False  # five fits marked unconverged
+    flipped.loc[:4, "detected"] = True
+    n_bad = int((~flipped["converged"]).sum())
+    table = power_table(flipped).iloc[0]
+    ok = flipped[flipped["converged"]]
+    assert table["n"] == len(ok) and table["detected"] == ok["detected"].sum()
+    assert table["unconverged"] == n_bad and table["unconverged_share"] == n_bad / 20
+    everything = power_table(flipped, include_unconverged=True).iloc[0]
+    assert everything["n"] == 20 and everything["detected"] == flipped["detected"].sum()
 
 
 def test_failed_fit_is_recorded():

@@ -75,8 +75,11 @@ def _check_real(name, value, what, *, positive=False, non_negative=False):
         raise InputError(f"{name} must be >= 0 ({what}; 0 for none), got {value!r}.")
 
 
-def _rate_args(slowest_fr, fastest_fr, dur, time_randomness, trial_baseline_randomness):
+def _rate_args(
+    slowest_fr, fastest_fr, dur, time_randomness, trial_baseline_randomness, exact_null=True
+):
     return {
+        "floor": _stim_floor(slowest_fr, exact_null),
         "slowest_fr": slowest_fr,
         "fastest_fr": fastest_fr,
         "dur": dur,
@@ -85,19 +88,26 @@ def _rate_args(slowest_fr, fastest_fr, dur, time_randomness, trial_baseline_rand
     }
 
 
+def _stim_floor(slowest_fr, exact_null):
+    """The stimulated rate of the slowest unit at response 0: ``slowest_fr`` for an exact
+    null, ``slowest_fr + 0.1`` as in bayes-window."""
+    return slowest_fr if exact_null else slowest_fr + 0.1
+
+
 def _check_rates(args, responses, label, where=None, note=""):
     """The rates of the spike process: positive stimulated rates, a sane event count.
 
     ``responses`` are the stimulation responses (Hz) of the mice, made of the
     arguments as ``label`` says; ``where(i)`` names response ``i``.
     """
-    floor = args["slowest_fr"] + 0.1
+    floor = args["floor"]
     lowest = int(np.argmin(responses))
     if not floor + responses[lowest] > 0:
         at = f" {where(lowest)}" if where else ""
+        first = "slowest_fr" if floor == args["slowest_fr"] else "slowest_fr + 0.1"
         raise InputError(
-            f"{label} must be above -(slowest_fr + 0.1) = {-floor:g} Hz, so that the "
-            f"stimulated rate slowest_fr + 0.1 + response stays positive; got "
+            f"{label} must be above -({first}) = {-floor:g} Hz, so that the "
+            f"stimulated rate {first} + response stays positive; got "
             f"{responses[lowest]:g}{at}{note}."
         )
     dur = args["dur"]
@@ -151,6 +161,7 @@ def _check_spikes_args(
     trial_baseline_randomness,
     do_bad_mice,
     fastest_fr,
+    exact_null=True,
     note="",
 ):
     """Check the arguments of :func:`generate_fake_spikes`; InputError naming the wrong one."""
@@ -170,7 +181,9 @@ def _check_spikes_args(
         n_mice, overall_stim_response_strength, mouse_response_slope, do_bad_mice
     )
     _check_rates(
-        _rate_args(slowest_fr, fastest_fr, dur, time_randomness, trial_baseline_randomness),
+        _rate_args(
+            slowest_fr, fastest_fr, dur, time_randomness, trial_baseline_randomness, exact_null
+        ),
         responses,
         "overall_stim_response_strength + i * mouse_response_slope (the response of mouse i)",
         lambda i: f"for mouse {i}",
@@ -188,6 +201,7 @@ def _check_lfp_args(
     time_randomness,
     overall_stim_response_strength,
     trial_baseline_randomness,
+    exact_null=True,
 ):
     """Check the arguments of :func:`generate_fake_lfp`; InputError naming the wrong one.
 
@@ -214,7 +228,9 @@ def _check_lfp_args(
     )
     response = np.array([overall_stim_response_strength + mouse_response_slope], dtype=float)
     _check_rates(
-        _rate_args(slowest_fr, fastest_fr, dur, time_randomness, trial_baseline_randomness),
+        _rate_args(
+            slowest_fr, fastest_fr, dur, time_randomness, trial_baseline_randomness, exact_null
+        ),
         response,
         "overall_stim_response_strength + mouse_response_slope (the response)",
     )
@@ -272,7 +288,9 @@ def _spike_responses(n_mice, overall_stim_response_strength, mouse_response_slop
     return response
 
 
-def _rate_profiles(base, stim, n_trials, dur, time_randomness, trial_baseline_randomness, rng):
+def _rate_profiles(
+    base, stim, n_trials, dur, time_randomness, trial_baseline_randomness, rng, exact_null=True
+):
     """Per-second firing-rate profiles of every trial.
 
     Parameters
@@ -285,20 +303,28 @@ def _rate_profiles(base, stim, n_trials, dur, time_randomness, trial_baseline_ra
     rates : ndarray of shape (n_units, 2, n_trials, dur)
         Axis 1 is the stimulation (0 off, 1 on). A stimulated trial has the
         stimulated rate in its middle half-second bins, and the baseline (plus a
-        small random offset) before and after, as in bayes-window.
+        small random offset) before and after, as in bayes-window. With
+        ``exact_null`` the trials without stimulation get the same kind of offset
+        in the same bins (their own draws), so that equal base and stim rates
+        give the two levels one distribution; without it only stimulated trials
+        get one (bayes-window's residual response).
     """
     n_units = len(base)
     rates = np.empty((n_units, 2, n_trials, dur))
     rates[:, 0] = base[:, None, None]
     rates[:, 1] = stim[:, None, None]
-    offset = np.abs(rng.standard_normal((n_units, n_trials)) * trial_baseline_randomness)
     edge_bins = np.zeros(dur, dtype=bool)
     edge_bins[: int(dur / 4 * 2)] = True
     if int(dur / 4) > 0:
         edge_bins[-int(dur / 4) :] = True
-    stim_rates = np.broadcast_to(stim[:, None, None], (n_units, n_trials, dur)).copy()
-    stim_rates[:, :, edge_bins] = (base[:, None] + offset)[:, :, None]
-    rates[:, 1] = stim_rates
+    if exact_null:
+        offset = np.abs(rng.standard_normal((n_units, 2, n_trials)) * trial_baseline_randomness)
+        rates[..., edge_bins] = (base[:, None, None] + offset)[..., None]
+    else:
+        offset = np.abs(rng.standard_normal((n_units, n_trials)) * trial_baseline_randomness)
+        stim_rates = np.broadcast_to(stim[:, None, None], (n_units, n_trials, dur)).copy()
+        stim_rates[:, :, edge_bins] = (base[:, None] + offset)[:, :, None]
+        rates[:, 1] = stim_rates
     rates = np.where(rates < 0, 0.01, rates)
     rates = rates + time_randomness * rng.random(rates.shape)
     return rates
@@ -346,12 +372,20 @@ def _take(frame, rows):
 
 
 def _simulate(
-    base, stim, unit_frame, n_trials, dur, time_randomness, trial_baseline_randomness, rng
+    base,
+    stim,
+    unit_frame,
+    n_trials,
+    dur,
+    time_randomness,
+    trial_baseline_randomness,
+    rng,
+    exact_null=True,
 ):
     """Spike-level and trial-level frames for units with given base and stim rates."""
     n_units = len(base)
     rates = _rate_profiles(
-        base, stim, n_trials, dur, time_randomness, trial_baseline_randomness, rng
+        base, stim, n_trials, dur, time_randomness, trial_baseline_randomness, rng, exact_null
     )
     train, times = _thinned_spikes(rates.reshape(-1, dur), rng)
     unit, stim_on, i_trial = np.unravel_index(train, (n_units, 2, n_trials))
@@ -413,6 +447,7 @@ def generate_fake_spikes(
     do_bad_mice=False,
     fastest_fr=15,
     random_state=None,
+    exact_null=True,
 ):
     """Fake spike trains of neurons in mice, with and without stimulation.
 
@@ -420,13 +455,14 @@ def generate_fake_spikes(
     ``overall_stim_response_strength + i * mouse_response_slope`` Hz. Its
     neurons have baseline rates log-spaced between ``slowest_fr`` and
     ``fastest_fr``; under stimulation the rates are log-spaced between
-    ``slowest_fr + 0.1 + response`` and ``fastest_fr``, so slow neurons respond
+    ``slowest_fr + response`` and ``fastest_fr``, so slow neurons respond
     most and the fastest not at all. A stimulated trial carries the response in
-    the middle half of the trial (seconds ``[dur/2, dur - dur/4)``), a
-    ``trial_baseline_randomness`` offset elsewhere; every one-second bin gets
-    uniform noise of up to ``time_randomness`` Hz. Spikes come from an
-    inhomogeneous Poisson process (thinning), with the same parameters and
-    defaults as bayes-window's generator.
+    the middle half of the trial (seconds ``[dur/2, dur - dur/4)``); the other
+    seconds of every trial get a ``trial_baseline_randomness`` offset; every
+    one-second bin gets uniform noise of up to ``time_randomness`` Hz. Spikes
+    come from an inhomogeneous Poisson process (thinning), with the same
+    parameters and defaults as bayes-window's generator. A response of 0 is an
+    exact null (see ``exact_null``).
 
     Parameters
     ----------
@@ -456,6 +492,13 @@ def generate_fake_spikes(
         Half of the mice do not respond at all.
     random_state : int, numpy Generator or None, default=None
         Seed; the same seed gives identical frames.
+    exact_null : bool, default=True
+        At response 0 the stimulated trials are drawn exactly as the others: a
+        true null. False reproduces bayes-window's generator, whose null is not
+        one: stimulated rates start at ``slowest_fr + 0.1`` Hz and only the
+        stimulated trials get the ``trial_baseline_randomness`` offset (always
+        positive), a residual response (about 0.14 Hz of power in
+        :func:`generate_fake_lfp`) that many trials make detectable.
 
     Returns
     -------
@@ -501,6 +544,7 @@ def generate_fake_spikes(
         trial_baseline_randomness=trial_baseline_randomness,
         do_bad_mice=do_bad_mice,
         fastest_fr=fastest_fr,
+        exact_null=exact_null,
     )
     rng = _rng(random_state)
     response = _spike_responses(
@@ -512,11 +556,13 @@ def generate_fake_spikes(
     base = np.tile(base, (n_mice, 1))
     stim = np.stack(
         [
-            np.logspace(np.log10(slowest_fr + 0.1 + r), np.log10(fastest_fr), n_neurons)
+            np.logspace(
+                np.log10(_stim_floor(slowest_fr, exact_null) + r), np.log10(fastest_fr), n_neurons
+            )
             for r in response
         ]
     )
-    mice = np.array([f"m{i}bayes" for i in range(n_mice)], dtype=object)
+    mice = np.array([f"m{i}" for i in range(n_mice)], dtype=object)
     neurons = np.array([str(i) for i in range(n_neurons)], dtype=object)
     units = pd.DataFrame(
         {
@@ -524,7 +570,7 @@ def generate_fake_spikes(
             "neuron": np.tile(neurons, n_mice),
         }
     )
-    units["neuron_x_mouse"] = units["neuron"] + units["mouse"]
+    units["neuron_x_mouse"] = units["mouse"] + " n" + units["neuron"]
     units["mouse_code"] = np.repeat(np.arange(n_mice), n_neurons).astype("int64")
     units["neuron_code"] = pd.Categorical(units["neuron_x_mouse"]).codes.astype("int64")
     trials, spikes, _ = _simulate(
@@ -536,6 +582,7 @@ def generate_fake_spikes(
         time_randomness,
         trial_baseline_randomness,
         rng,
+        exact_null,
     )
     firing_rates = units[["mouse", "neuron"]].copy()
     firing_rates["baseline_rate"] = base.ravel()
@@ -572,6 +619,7 @@ def generate_fake_lfp(
     overall_stim_response_strength=0,
     trial_baseline_randomness=0.2,
     random_state=None,
+    exact_null=True,
 ):
     """Fake oscillation power per mouse and trial, with and without stimulation.
 
@@ -581,11 +629,10 @@ def generate_fake_lfp(
     log-spaced between ``slowest_fr`` and ``fastest_fr`` across mice, and mice
     with a higher baseline respond less (the fastest not at all).
 
-    As in bayes-window, ``mouse_response_slope=0`` (with
-    ``overall_stim_response_strength=0``) is not an exact null: stimulated
-    rates start at ``slowest_fr + 0.1`` and the baseline seconds of stimulated
-    trials get a positive offset (``trial_baseline_randomness``), a residual
-    response of about 0.14 Hz that many trials make detectable.
+    A response of 0 (``mouse_response_slope=0`` with
+    ``overall_stim_response_strength=0``) is an exact null: stimulated and
+    other trials have one distribution. ``exact_null=False`` keeps
+    bayes-window's residual response of about 0.14 Hz at response 0.
 
     Parameters
     ----------
@@ -603,6 +650,10 @@ def generate_fake_lfp(
         As in :func:`generate_fake_spikes`.
     random_state : int, numpy Generator or None, default=None
         Seed; the same seed gives identical frames.
+    exact_null : bool, default=True
+        As in :func:`generate_fake_spikes`: False reproduces bayes-window's
+        generator, with stimulated rates from ``slowest_fr + 0.1`` and an
+        offset on the baseline seconds of stimulated trials only.
 
     Returns
     -------
@@ -640,14 +691,16 @@ def generate_fake_lfp(
         time_randomness=time_randomness,
         overall_stim_response_strength=overall_stim_response_strength,
         trial_baseline_randomness=trial_baseline_randomness,
+        exact_null=exact_null,
     )
     rng = _rng(random_state)
     response = overall_stim_response_strength + mouse_response_slope
     base = np.logspace(np.log10(slowest_fr), np.log10(fastest_fr), n_mice)
-    stim = np.logspace(np.log10(slowest_fr + 0.1 + response), np.log10(fastest_fr), n_mice)
+    floor = _stim_floor(slowest_fr, exact_null)
+    stim = np.logspace(np.log10(floor + response), np.log10(fastest_fr), n_mice)
     mice = pd.DataFrame({"mouse": [f"m{i}" for i in range(n_mice)]}, dtype=object)
     trials, spikes, _ = _simulate(
-        base, stim, mice, n_trials, dur, time_randomness, trial_baseline_randomness, rng
+        base, stim, mice, n_trials, dur, time_randomness, trial_baseline_randomness, rng, exact_null
     )
     df = trials[["mouse", "stim", "i_trial"]].copy()
     df["Power"] = trials["firing_rate"]
