@@ -145,6 +145,20 @@ def false_positive_rate(results, **kwargs):
     """:func:`power_table` at true effect 0: the rate of false detections.
 
     Keywords go to :func:`power_table` (``include_unconverged`` among them).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> results = pd.DataFrame({
+    ...     "estimator": "lme",
+    ...     "true_effect": [0.0, 0.0, 0.0, 1.0, 1.0, 1.0],
+    ...     "detected": [False, True, False, True, True, False],
+    ...     "score": [0.1, 2.0, -0.3, 3.0, 2.5, 0.5],
+    ...     "converged": True,
+    ... })
+    >>> from bwestimators.power import false_positive_rate
+    >>> false_positive_rate(results)[["estimator", "n", "detected"]].to_dict("records")
+    [{'estimator': 'lme', 'n': 3, 'detected': 1}]
     """
     null = results[results["true_effect"] == 0]
     if not len(null):
@@ -161,6 +175,20 @@ def roc_table(results, *, by=("estimator",), include_unconverged=False):
     -------
     table : DataFrame
         ``by`` columns, ``fpr``, ``tpr``, ``threshold`` (of ``score``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> results = pd.DataFrame({
+    ...     "estimator": "lme",
+    ...     "true_effect": [0.0, 0.0, 0.0, 1.0, 1.0, 1.0],
+    ...     "detected": [False, True, False, True, True, False],
+    ...     "score": [0.1, 2.0, -0.3, 3.0, 2.5, 0.5],
+    ...     "converged": True,
+    ... })
+    >>> from bwestimators.power import roc_table
+    >>> roc_table(results)[["fpr", "tpr"]].iloc[-1].tolist()
+    [1.0, 1.0]
     """
     from sklearn.metrics import roc_curve
 
@@ -176,6 +204,20 @@ def roc_auc_table(results, *, by=("estimator",), include_unconverged=False):
 
     Unconverged fits are left out unless ``include_unconverged``; ``n`` counts
     the fits used, ``unconverged`` those left out (or, when included, counted).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> results = pd.DataFrame({
+    ...     "estimator": "lme",
+    ...     "true_effect": [0.0, 0.0, 0.0, 1.0, 1.0, 1.0],
+    ...     "detected": [False, True, False, True, True, False],
+    ...     "score": [0.1, 2.0, -0.3, 3.0, 2.5, 0.5],
+    ...     "converged": True,
+    ... })
+    >>> from bwestimators.power import roc_auc_table
+    >>> round(float(roc_auc_table(results)["auc"].iloc[0]), 3)  # 8 of 9 pairs ranked right
+    0.889
     """
     from sklearn.metrics import roc_auc_score
 
@@ -204,6 +246,20 @@ def confusion_table(results, *, by=("estimator",), include_unconverged=False):
     """True/false positives and negatives of ``detected`` per estimator.
 
     Unconverged fits are left out unless ``include_unconverged``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> results = pd.DataFrame({
+    ...     "estimator": "lme",
+    ...     "true_effect": [0.0, 0.0, 0.0, 1.0, 1.0, 1.0],
+    ...     "detected": [False, True, False, True, True, False],
+    ...     "score": [0.1, 2.0, -0.3, 3.0, 2.5, 0.5],
+    ...     "converged": True,
+    ... })
+    >>> from bwestimators.power import confusion_table
+    >>> confusion_table(results).iloc[0, 1:].tolist()
+    [2, 1, 1, 2]
     """
     rows = []
     ok = _usable(results, "detected", include_unconverged)

@@ -176,6 +176,15 @@ def detection(row, alpha):
     Bayesian rows (with ``prob_positive``): detected when the interval excludes
     0; score = estimate / posterior sd. Frequentist rows: detected when
     ``p_value < alpha``; score = sign(estimate) * -log10(p).
+
+    Examples
+    --------
+    >>> from bwestimators.power import detection
+    >>> detection({"estimate": 0.5, "p_value": 0.01}, alpha=0.05)
+    (True, 2.0)
+    >>> detection({"estimate": 0.5, "std_error": 0.25, "lower": -0.1, "upper": 1.0,
+    ...            "prob_positive": 0.95}, alpha=0.05)
+    (False, 2.0)
     """
     if pd.notna(row.get("prob_positive", np.nan)):
         detected = bool(row["lower"] > 0 or row["upper"] < 0)
