@@ -1,4 +1,5 @@
 """Power from pilot data: how many mice to detect a 5 % change in LFP power?
+=========================================================================
 
 A pilot of 4 mice (fake LFP, 10 trials per mouse and stimulation level) is fitted
 with the mixed model. New experiments are simulated from that fit, as the R
@@ -30,7 +31,7 @@ from bwestimators.power import SWEEP_SAMPLER, PowerSimulation, sample_size_table
 
 
 def main(argv=None):
-    args, out, _ = parse(__doc__.splitlines()[0], argv)
+    args, out, _ = parse(__doc__, argv)
     groups, repeats = ([4, 8], 4) if args.quick else ([4, 6, 8, 12, 16], 100)
     sampler = SWEEP_SAMPLER  # fewer draws leave many fits unconverged (left out of the tables)
     spec = ColumnSpec("stim", group="mouse", detail="i_trial")

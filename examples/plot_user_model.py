@@ -1,4 +1,5 @@
 """Your own numpyro model: heavy-tailed (Student-t) mouse intercepts on the LFP data.
+==================================================================================
 
 ``HierarchicalSlopeRegressor(model=fn, effect_site="beta")`` samples ``fn(data, cfg)``
 instead of the built-in slope model. ``fn`` receives the same collapsed cells
@@ -48,7 +49,7 @@ def student_t_mice(data, cfg):
 
 
 def main(argv=None):
-    args, out, sampler = parse(__doc__.splitlines()[0], argv)
+    args, out, sampler = parse(__doc__, argv)
     df = generate_fake_lfp(
         mouse_response_slope=9, n_trials=10 if args.quick else 30, random_state=0
     ).df

@@ -1,5 +1,6 @@
 """The documentation: user-guide code runs, every public name has an API page and an example."""
 
+import ast
 import doctest
 import importlib
 import inspect
@@ -89,3 +90,14 @@ def test_api_lists_only_names_that_exist():
             for part in entry.group(1).split("."):
                 obj = getattr(obj, part)
             assert obj is not None
+
+
+@pytest.mark.parametrize(
+    "script", sorted((DOCS.parent / "examples").glob("plot_*.py")), ids=lambda p: p.stem
+)
+def test_examples_are_gallery_pages(script):
+    """sphinx-gallery needs an rst title; the gallery runs a script with an empty __doc__."""
+    source = script.read_text()
+    lines = ast.get_docstring(ast.parse(source), clean=False).splitlines()
+    assert lines[1] == "=" * len(lines[0]), f"{script.name}: underline the first line with '='"
+    assert "__doc__.splitlines()" not in source, "pass __doc__ itself to _settings.parse"
