@@ -147,8 +147,7 @@ def _treatment_attrs(data):
     attrs = {"treatment": data.names.get("treatment"), "treatment_kind": data.kind}
     if data.levels is not None:
         attrs["reference"] = data.meta.get("treatment_reference", data.levels[0])
-    if data.kind == "categorical":
-        attrs["treatment_levels"] = list(data.levels)
+        attrs["treatment_levels"] = list(data.levels)  # in code order: 0, 1, ...
     return attrs
 
 

@@ -293,6 +293,7 @@ def test_hierarchical_unseen_levels_at_predict(df):
     with pytest.raises(InputError, match="condition_pooling='partial'"):
         slope._cell_codes(slope._resolve(df.assign(region="c"), fit=False), predict=True)
     means = ConditionMeansRegressor(spec)
+    means.treatment_levels_ = None  # what _prepare sets for a binary treatment
     means._cell_codes(means._resolve(df, fit=True))
     with pytest.raises(InputError, match="not seen at fit time"):
         means._cell_codes(means._resolve(df.assign(region="c"), fit=False), predict=True)

@@ -188,13 +188,13 @@ class PosteriorPredictiveDisplay(_DisplayBase):
             }
         )
         name = getattr(y, "name", None) or "y"
-        meta = getattr(model, "_meta_", None) or {}
-        levels = meta.get("treatment_levels")
+        attrs = model.effects_.attrs
+        levels = attrs.get("treatment_levels")
         return cls(
             observed,
             predicted,
             y_label=str(name),
-            treatment_label=str((meta.get("columns") or {}).get("treatment", "treatment")),
+            treatment_label=str(attrs.get("treatment") or "treatment"),
             level_labels=None if levels is None else {float(i): v for i, v in enumerate(levels)},
         ).plot(ax=ax, **kwargs)
 
