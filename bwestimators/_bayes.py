@@ -183,7 +183,7 @@ class BayesianEstimatorBase(
         batches = {}
         for i, (est, (cells, _)) in enumerate(zip(fitted, prepared, strict=True)):
             shapes = tuple(sorted((k, np.shape(v)) for k, v in cells.items()))
-            batches.setdefault((est.config_, shapes), []).append(i)
+            batches.setdefault((est._padded_config, shapes), []).append(i)
         for (cfg, _), idx in batches.items():
             draws, stats = inference.run_nuts_batched(
                 self._model_fn(),
@@ -194,7 +194,7 @@ class BayesianEstimatorBase(
             )
             stacks = []
             for j, i in enumerate(idx):
-                fitted[i].draws_ = {k: v[j] for k, v in draws.items()}
+                fitted[i].draws_ = fitted[i]._unpad({k: v[j] for k, v in draws.items()})
                 stacks.append(fitted[i]._diagnostic_draws())
             # one vectorized diagnostics call for the whole batch
             values = ess_rhat(np.concatenate(stacks, axis=-1))
@@ -239,18 +239,44 @@ class BayesianEstimatorBase(
         )
         self.config_ = self._config(data, self.centered_, codes)
         cells.update(self._extra_data(codes))
+        cells = self._pad_levels(cells, codes)
         self._fit_rows = {"codes": codes, "t": t, "y": y}
         self._data_ = data
         seed_value = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         return cells, seed_value
 
+    def _pad_levels(self, cells, codes):
+        """Pad the level counts of the sampled configuration (``_padded_config``) to buckets.
+
+        Datasets with similar numbers of groups, group2 levels and conditions
+        then share one compiled sampler (:func:`_cells.level_bucket`); the model
+        data get the masks of the real levels. The draws are sliced back to the
+        real levels right after sampling (:meth:`_unpad`).
+        """
+        self._padded_config = self.config_
+        if self._model_name not in _cells.PADDED_MODELS:
+            return cells
+        self._padded_config = _cells.pad_config(self.config_)
+        cells = _cells.pad_level_data(cells, self.config_, self._padded_config)
+        within = float(np.exp(cells["log_var_ref"]))
+        cells.update(_cells.level_masks(self.config_, self._padded_config, codes, within))
+        return cells
+
+    def _unpad(self, draws, batch_axes=0):
+        """Draws of the real levels only (see :meth:`_pad_levels`)."""
+        return _cells.unpad_draws(draws, self.config_, self._padded_config, batch_axes)
+
     def _sample(self, cells, seed_value):
+        draws, stats = self._sample_padded(cells, seed_value)
+        return self._unpad(draws), stats
+
+    def _sample_padded(self, cells, seed_value):
         from bwestimators import inference
 
         if self.method == "nuts":
             return inference.run_nuts(
                 self._model_fn(),
-                self.config_,
+                self._padded_config,
                 cells,
                 seed_value=seed_value,
                 **self._sampler_settings(),
@@ -258,7 +284,7 @@ class BayesianEstimatorBase(
         # stats: losses, num_steps (run), converged, final_loss, pareto_k
         return inference.run_svi(
             self._model_fn(),
-            self.config_,
+            self._padded_config,
             cells,
             guide=self.guide,
             num_steps=int(self.num_steps),

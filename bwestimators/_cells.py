@@ -16,12 +16,133 @@ DEFAULT_PRIORS = {
 }
 
 
-def bucket(n):
-    """Padded size for n cells: the next of 8, 12, 16, 24, 32, 48, ... (at most 1.5x)."""
-    size = 8
+#: Fewest padded cells: a gradient over 64 cells costs what one over 8 does (the cost of a
+#: small model is the number of operations, not their length), and the cells of
+#: neighbouring designs (5 to 16 mice x 2 treatment values) share one shape.
+MIN_CELLS = 64
+
+#: Fewest padded levels of a grouping (groups, group2 levels, conditions): 5 to 12 mice
+#: share a sampler. Every padded level is a dimension more for NUTS (about 1.5x the
+#: sampling time of 10 mice padded to 16, see the docs of :func:`level_bucket`).
+MIN_LEVELS = 12
+
+
+def bucket(n, minimum=MIN_CELLS):
+    """Padded size for n cells: the next of 64, 96, 128, 192, 256, ... (at most 1.5x).
+
+    Steps alternate x1.5 and x4/3 from ``minimum`` (a power of 2).
+    """
+    size = minimum
     while size < n:
         size = size * 3 // 2 if size & (size - 1) == 0 else size * 4 // 3
     return size
+
+
+def level_bucket(n):
+    """Padded number of levels of a grouping: 0 stays 0, else 12, 16, 24, 32, 48, ... (>= n).
+
+    Datasets with 1 to 12 groups (or conditions) share one compiled sampler;
+    the padded levels have no data and are standard normal (see
+    :func:`level_masks`), so they leave the posterior of the real levels as it is.
+    """
+    return bucket(n, MIN_LEVELS) if n else 0
+
+
+#: Models whose level counts are padded: in the condition-means model the group
+#: intercepts sum to zero over all levels, so padding would change it.
+PADDED_MODELS = ("slope_model",)
+
+#: Level counts of a model configuration that are padded, and the mask of each in the data.
+_LEVEL_FIELDS = {"n_groups": "mask_g", "n_groups2": "mask_g2", "n_conditions": "mask_c"}
+#: Model data indexed by levels (padded with the levels): array -> count field.
+_LEVEL_DATA = {"c_group": "n_conditions"}
+
+
+def pad_config(cfg):
+    """The configuration with its level counts padded to :func:`level_bucket`.
+
+    Only the fields named in :data:`_LEVEL_FIELDS` that ``cfg`` has change;
+    a configuration without them is returned as it is.
+    """
+    fields = {f: level_bucket(getattr(cfg, f)) for f in _LEVEL_FIELDS if f in cfg._fields}
+    return cfg._replace(**fields)
+
+
+def level_masks(cfg, padded, codes, within_var=1.0):
+    """Masks of the real levels: 0.0 for a real level, the padding's scale for a padded one.
+
+    A padded level is a normal with no data, of a fixed scale (no funnel). The
+    scale is that of a real level's posterior when its data inform it
+    (``sqrt(within_var / median rows per level)``, at most 1, with
+    ``within_var`` the pooled within-cell variance on the internal scale):
+    padded levels far wider than the real ones would make NUTS's trajectories
+    long in early warmup, before the mass matrix is adapted.
+
+    Parameters
+    ----------
+    cfg, padded : NamedTuple
+        The exact configuration and :func:`pad_config` of it.
+    codes : dict of ndarray
+        Row codes ``g``, ``g2``, ``c``.
+    within_var : float, default=1.0
+
+    Returns
+    -------
+    masks : dict of ndarray
+        ``mask_g``, ``mask_g2``, ``mask_c`` (float32, shape the padded count).
+    """
+    masks = {}
+    for field, name in _LEVEL_FIELDS.items():
+        if field in cfg._fields:
+            n, size = getattr(cfg, field), getattr(padded, field)
+            key = name.removeprefix("mask_")
+            rows = np.bincount(codes[key][codes[key] >= 0]) if key in codes else np.ones(1)
+            median = float(np.median(rows[rows > 0])) if rows.any() else 1.0
+            scale = min(np.sqrt(within_var / max(median, 1.0)), 1.0)
+            masks[name] = np.where(np.arange(size) < n, 0.0, scale).astype(np.float32)
+    return masks
+
+
+def pad_level_data(cells, cfg, padded):
+    """Pad the arrays indexed by levels (``c_group``) to the padded counts (with zeros)."""
+    for name, field in _LEVEL_DATA.items():
+        if name in cells and field in cfg._fields:
+            extra = getattr(padded, field) - getattr(cfg, field)
+            cells[name] = np.pad(cells[name], (0, extra))
+    return cells
+
+
+#: Posterior sites with a level axis (axis 2, after chains and draws): site -> count field.
+LEVEL_SITES = {
+    **{
+        f"{prefix}_group{suffix}": "n_groups"
+        for prefix in ("a", "b")
+        for suffix in ("", "_raw", "_total")
+    },
+    **{f"a_group2{suffix}": "n_groups2" for suffix in ("", "_raw", "_total")},
+    **{
+        f"{prefix}_condition{suffix}": "n_conditions"
+        for prefix in ("a", "b")
+        for suffix in ("", "_raw", "_total", "_diff")
+    },
+}
+
+
+def unpad_draws(draws, cfg, padded, batch_axes=0):
+    """Draws of the real levels only: every level site sliced to ``cfg``'s counts.
+
+    The level axis comes after ``batch_axes`` leading dataset axes and the
+    (chains, draws) axes; trailing axes (several treatment levels) are kept.
+    """
+    if cfg == padded:
+        return draws
+    out = dict(draws)
+    axis = batch_axes + 2
+    for name, field in LEVEL_SITES.items():
+        if name in out and field in cfg._fields:
+            index = (slice(None),) * axis + (slice(0, getattr(cfg, field)),)
+            out[name] = out[name][index]
+    return out
 
 
 def nested(inner, outer):

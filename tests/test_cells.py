@@ -1,0 +1,122 @@
+"""Padding of cells and levels to shape buckets (bwestimators._cells)."""
+
+import functools
+import warnings
+
+import numpy as np
+import pytest
+
+from bwestimators import ColumnSpec, HierarchicalSlopeRegressor, _cells
+from bwestimators._configs import SlopeConfig
+from tests.conftest import FAST
+
+
+def test_buckets_share_neighbouring_sizes_and_waste_at_most_half():
+    assert [_cells.level_bucket(n) for n in (0, 1, 7, 10, 12, 13, 17, 25)] == [
+        0, 12, 12, 12, 12, 16, 24, 32
+    ]  # fmt: skip
+    for n in range(1, 3000):
+        size = _cells.bucket(n)
+        assert n <= size <= max(1.5 * n, _cells.MIN_CELLS)
+        assert _cells.level_bucket(n) <= max(1.5 * n, _cells.MIN_LEVELS)
+
+
+def test_unpad_slices_the_level_axis_and_keeps_trailing_axes():
+    cfg = SlopeConfig("normal", 7, 0, 3, True, True, False, True, True, "partial", ())
+    padded = _cells.pad_config(cfg)
+    assert (padded.n_groups, padded.n_groups2, padded.n_conditions) == (12, 0, 12)
+    draws = {
+        "b_group": np.zeros((2, 5, 12, 4)),  # a trailing axis (several treatment levels)
+        "a_condition_raw": np.zeros((2, 5, 12)),
+        "beta": np.zeros((2, 5)),
+    }
+    out = _cells.unpad_draws(draws, cfg, padded)
+    assert out["b_group"].shape == (2, 5, 7, 4)
+    assert out["a_condition_raw"].shape == (2, 5, 3)
+    assert out["beta"].shape == (2, 5)
+    batched = _cells.unpad_draws({"b_group": np.zeros((6, 2, 5, 12))}, cfg, padded, 1)
+    assert batched["b_group"].shape == (6, 2, 5, 7)
+
+
+def _simulate(n_groups, seed=0, n_rep=6):
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    a = rng.normal(0, 0.7, n_groups)
+    b = rng.normal(0.5, 0.3, n_groups)
+    g = np.repeat(np.arange(n_groups), 2 * n_rep)
+    t = np.tile(np.repeat([0.0, 1.0], n_rep), n_groups)
+    y = 1 + a[g] + b[g] * t + rng.normal(0, 0.5, len(g))
+    return pd.DataFrame({"mouse": [f"m{i}" for i in g], "stim": t, "y": y})
+
+
+@pytest.mark.parametrize("parameterization", ["centered", "noncentered"])
+def test_padded_levels_leave_the_log_density_of_the_real_levels_exact(parameterization):
+    """Padded model = exact model + independent normals of the padded levels (value, gradient)."""
+    import jax
+    import jax.numpy as jnp
+    from numpyro.infer.util import potential_energy
+
+    df = _simulate(7)
+    est = HierarchicalSlopeRegressor(
+        ColumnSpec("stim", group="mouse"), parameterization=parameterization
+    )
+    cells, _ = est._prepare(df, df["y"])
+    assert est._padded_config.n_groups == 12 and est.config_.n_groups == 7
+    exact_cells = {k: v for k, v in cells.items() if not k.startswith("mask_")}
+    rng = np.random.default_rng(1)
+    z = {"alpha": 0.3, "beta": 0.1, "sigma_group": -0.5, "sigma_group_slope": -1.0, "sigma": 0.2}
+    vectors = {name: rng.normal(size=12) for name in ("a_group", "b_group")}
+    suffix = {"a_group": "_total" if parameterization == "centered" else "_raw"}
+    suffix["b_group"] = "_total" if parameterization == "centered" else "_raw"
+    results = {}
+    for label, cfg, data, n in (
+        ("padded", est._padded_config, cells, 12),
+        ("exact", est.config_, exact_cells, 7),
+    ):
+        point = {**z, **{k + suffix[k]: v[:n] for k, v in vectors.items()}}
+        point = {k: jnp.asarray(v, dtype=jnp.float32) for k, v in point.items()}
+        model = functools.partial(est._model_fn(), cfg=cfg)
+        data = {k: jnp.asarray(v) for k, v in data.items()}
+        results[label] = jax.value_and_grad(
+            lambda p, m=model, d=data: potential_energy(m, (d,), {}, p)
+        )(point)
+    # the padded levels: independent normals of fixed scales (0 = real level)
+    expected = 0.0
+    for k, v in vectors.items():
+        scale = cells["mask_g"][7:] if suffix[k] == "_total" else np.ones(5)
+        expected += np.sum(0.5 * (v[7:] / scale) ** 2 + np.log(scale) + 0.5 * np.log(2 * np.pi))
+    (v_pad, g_pad), (v_exact, g_exact) = results["padded"], results["exact"]
+    assert float(v_pad - v_exact) == pytest.approx(expected, rel=1e-4)
+    for name, grad in g_exact.items():
+        real = np.asarray(g_pad[name])[..., :7] if np.ndim(grad) else np.asarray(g_pad[name])
+        np.testing.assert_allclose(real, np.asarray(grad), rtol=1e-4, atol=1e-4)
+
+
+def test_padded_fit_matches_the_exact_fit_and_shares_the_sampler(monkeypatch):
+    """Same posterior as a configuration with the exact counts; 7 mice after 10: one compile."""
+    from bwestimators import inference
+
+    spec = ColumnSpec("stim", group="mouse")
+    settings = {**FAST, "num_samples": 500, "parameterization": "noncentered"}
+    df10, df7 = _simulate(10, seed=0), _simulate(7, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        before = inference.compiled_sampler_count()
+        fits = [HierarchicalSlopeRegressor(spec, random_state=0, **settings) for _ in range(2)]
+        fits[0].fit(df10, df10["y"])
+        fits[1].fit(df7, df7["y"])
+        assert inference.compiled_sampler_count() - before <= 1
+        assert fits[1]._padded_config == fits[0]._padded_config
+        assert fits[1].draws_["b_group"].shape[-1] == 7  # sliced back to the real levels
+        assert len(fits[1].intercepts_) == 7
+        monkeypatch.setattr(_cells, "PADDED_MODELS", ())
+        exact = HierarchicalSlopeRegressor(spec, random_state=1, **settings).fit(df7, df7["y"])
+    assert exact.config_ == exact._padded_config
+    padded = fits[1]
+    a, b = padded.effects_.iloc[0], exact.effects_.iloc[0]
+    mc_error = np.hypot(a.std_error / np.sqrt(a.ess_bulk), b.std_error / np.sqrt(b.ess_bulk))
+    assert abs(a.estimate - b.estimate) < 4 * mc_error
+    assert a.std_error == pytest.approx(b.std_error, rel=0.2)
+    vc_pad, vc_exact = padded.variance_components_, exact.variance_components_
+    np.testing.assert_allclose(vc_pad["estimate"], vc_exact["estimate"], rtol=0.25)
