@@ -245,18 +245,28 @@ class BayesianEstimatorBase(
         seed_value = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         return cells, seed_value
 
-    def _pad_levels(self, cells, codes):
-        """Pad the level counts of the sampled configuration (``_padded_config``) to buckets.
+    def _pad_levels(self, cells, codes, padded=None):
+        """The sampled configuration (``_padded_config``): a compiled one of more levels, if any.
 
-        Datasets with similar numbers of groups, group2 levels and conditions
-        then share one compiled sampler (:func:`_cells.level_bucket`); the model
-        data get the masks of the real levels. The draws are sliced back to the
-        real levels right after sampling (:meth:`_unpad`).
+        A dataset with a few groups, group2 levels or conditions fewer than
+        those of a sampler compiled in this process (at most
+        :data:`_cells.MAX_PADDING` times as many) runs on it, its levels padded
+        (:func:`_cells.reusable_config`), instead of compiling its own; the
+        model data get the masks of the real levels. The draws are sliced back
+        to the real levels right after sampling (:meth:`_unpad`). ``padded``
+        forces a configuration.
         """
         self._padded_config = self.config_
         if self._model_name not in _cells.PADDED_MODELS:
             return cells
-        self._padded_config = _cells.pad_config(self.config_)
+        if padded is None and self.method == "nuts":
+            from bwestimators import inference
+
+            compiled = inference.compiled_configs(
+                self._model_fn(), self._sampler_settings(), cells, _cells.LEVEL_DATA_KEYS
+            )
+            padded = _cells.reusable_config(self.config_, compiled)
+        self._padded_config = padded or self.config_
         cells = _cells.pad_level_data(cells, self.config_, self._padded_config)
         within = float(np.exp(cells["log_var_ref"]))
         cells.update(_cells.level_masks(self.config_, self._padded_config, codes, within))

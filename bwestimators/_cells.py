@@ -21,11 +21,6 @@ DEFAULT_PRIORS = {
 #: neighbouring designs (5 to 16 mice x 2 treatment values) share one shape.
 MIN_CELLS = 64
 
-#: Fewest padded levels of a grouping (groups, group2 levels, conditions): 5 to 12 mice
-#: share a sampler. Every padded level is a dimension more for NUTS (about 1.5x the
-#: sampling time of 10 mice padded to 16, see the docs of :func:`level_bucket`).
-MIN_LEVELS = 12
-
 
 def bucket(n, minimum=MIN_CELLS):
     """Padded size for n cells: the next of 64, 96, 128, 192, 256, ... (at most 1.5x).
@@ -38,16 +33,6 @@ def bucket(n, minimum=MIN_CELLS):
     return size
 
 
-def level_bucket(n):
-    """Padded number of levels of a grouping: 0 stays 0, else 12, 16, 24, 32, 48, ... (>= n).
-
-    Datasets with 1 to 12 groups (or conditions) share one compiled sampler;
-    the padded levels have no data and are standard normal (see
-    :func:`level_masks`), so they leave the posterior of the real levels as it is.
-    """
-    return bucket(n, MIN_LEVELS) if n else 0
-
-
 #: Models whose level counts are padded: in the condition-means model the group
 #: intercepts sum to zero over all levels, so padding would change it.
 PADDED_MODELS = ("slope_model",)
@@ -56,16 +41,44 @@ PADDED_MODELS = ("slope_model",)
 _LEVEL_FIELDS = {"n_groups": "mask_g", "n_groups2": "mask_g2", "n_conditions": "mask_c"}
 #: Model data indexed by levels (padded with the levels): array -> count field.
 _LEVEL_DATA = {"c_group": "n_conditions"}
+#: The model data whose shapes follow the level counts.
+LEVEL_DATA_KEYS = (*_LEVEL_FIELDS.values(), *_LEVEL_DATA)
 
 
-def pad_config(cfg):
-    """The configuration with its level counts padded to :func:`level_bucket`.
+#: Most padded levels per real level when a fit reuses a compiled sampler of more levels
+#: (:func:`reusable_config`): every padded level is a NUTS dimension with no data, which
+#: shortens trajectories (an independent normal turns back after half a period) and costs
+#: ESS; 5 trees padded to 12 (14 dimensions) cost Orange 4/5 of its ESS.
+MAX_PADDING = 1.5
 
-    Only the fields named in :data:`_LEVEL_FIELDS` that ``cfg`` has change;
-    a configuration without them is returned as it is.
+
+def reusable_config(cfg, compiled, max_padding=MAX_PADDING):
+    """The configuration of a compiled sampler this ``cfg`` can run on padded, or ``cfg``.
+
+    A candidate qualifies when it differs from ``cfg`` only in level counts
+    (:data:`_LEVEL_FIELDS`) that are at least the real ones and at most
+    ``max_padding`` times them (0 stays 0). The first qualifying candidate of
+    ``compiled`` (most recent first) is taken.
+
+    Examples
+    --------
+    >>> from bwestimators._configs import SlopeConfig
+    >>> ten = SlopeConfig("normal", 10, 0, 0, True, True, False, True, True, "partial", ())
+    >>> reusable_config(ten._replace(n_groups=7), [ten]).n_groups
+    10
+    >>> reusable_config(ten._replace(n_groups=5), [ten]).n_groups
+    5
     """
-    fields = {f: level_bucket(getattr(cfg, f)) for f in _LEVEL_FIELDS if f in cfg._fields}
-    return cfg._replace(**fields)
+    fields = [f for f in _LEVEL_FIELDS if f in cfg._fields]
+    for candidate in compiled:
+        if type(candidate) is not type(cfg):
+            continue
+        if candidate._replace(**{f: getattr(cfg, f) for f in fields}) != cfg:
+            continue
+        counts = [(getattr(cfg, f), getattr(candidate, f)) for f in fields]
+        if all(n <= m <= n * max_padding for n, m in counts):
+            return candidate
+    return cfg
 
 
 def level_masks(cfg, padded, codes, within_var=1.0):
@@ -81,7 +94,7 @@ def level_masks(cfg, padded, codes, within_var=1.0):
     Parameters
     ----------
     cfg, padded : NamedTuple
-        The exact configuration and :func:`pad_config` of it.
+        The exact configuration and the padded one (:func:`reusable_config`).
     codes : dict of ndarray
         Row codes ``g``, ``g2``, ``c``.
     within_var : float, default=1.0

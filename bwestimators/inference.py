@@ -255,6 +255,58 @@ def _exported(run, folder, key, rng_key, data):
     return jax.jit(exported.call)
 
 
+def _settings_tuple(num_warmup, num_samples, num_chains, target_accept_prob, max_tree_depth, dense):
+    """The sampler settings as they key the compiled samplers."""
+    return (
+        int(num_warmup),
+        int(num_samples),
+        int(num_chains),
+        float(target_accept_prob),
+        int(max_tree_depth),
+        bool(dense),
+    )
+
+
+def compiled_configs(model_fn, settings, data, level_keys=()):
+    """Configurations of the compiled one-dataset samplers that ``data`` fits, most recent first.
+
+    Parameters
+    ----------
+    model_fn : callable
+    settings : dict
+        The keyword settings of :func:`run_nuts` (``num_warmup``, ... ``dense_mass``).
+    data : dict of arrays
+        The model data, without the arrays named in ``level_keys``.
+    level_keys : tuple of str
+        Arrays whose shapes follow the configuration's level counts (not compared).
+
+    Returns
+    -------
+    configs : list
+        The configurations of samplers of the same model and settings, compiled
+        for data of the same shapes (the arrays of ``level_keys`` aside).
+    """
+    settings = _settings_tuple(
+        settings["num_warmup"],
+        settings["num_samples"],
+        settings["num_chains"],
+        settings["target_accept_prob"],
+        settings["max_tree_depth"],
+        settings.get("dense_mass", False),
+    )
+    shapes = {k: tuple(np.shape(v)) for k, v in data.items() if k not in level_keys}
+    name = (model_fn.__module__, model_fn.__qualname__)
+    found = []
+    with _LOCK:
+        for module, qualname, cfg, key_settings, key_shapes, batched in reversed(_SAMPLERS):
+            if batched or (module, qualname) != name or key_settings != settings:
+                continue
+            others = {k: shape for k, shape, _ in key_shapes if k not in level_keys}
+            if others == shapes:
+                found.append(cfg)
+    return found
+
+
 def compiled_sampler_count():
     """Number of compiled NUTS programs in this process (one per configuration and shape)."""
     with _LOCK:
@@ -350,8 +402,7 @@ def run_nuts_batched(
 
 def _run_compiled(model_fn, cfg, settings, keys, data, batched=False):
     """Run the compiled sampler of these settings; draws and stats as numpy arrays."""
-    warmup, samples, chains, accept, depth, dense = settings
-    settings = (int(warmup), int(samples), int(chains), float(accept), int(depth), bool(dense))
+    settings = _settings_tuple(*settings)
     with _LOCK:
         sampler, new = _sampler(model_fn, cfg, settings, keys, data, batched=batched)
         if new:  # the first call traces the numpyro model: one thread at a time

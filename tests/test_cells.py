@@ -11,20 +11,25 @@ from bwestimators._configs import SlopeConfig
 from tests.conftest import FAST
 
 
-def test_buckets_share_neighbouring_sizes_and_waste_at_most_half():
-    assert [_cells.level_bucket(n) for n in (0, 1, 7, 10, 12, 13, 17, 25)] == [
-        0, 12, 12, 12, 12, 16, 24, 32
-    ]  # fmt: skip
+def test_cell_buckets_waste_at_most_half():
     for n in range(1, 3000):
-        size = _cells.bucket(n)
-        assert n <= size <= max(1.5 * n, _cells.MIN_CELLS)
-        assert _cells.level_bucket(n) <= max(1.5 * n, _cells.MIN_LEVELS)
+        assert n <= _cells.bucket(n) <= max(1.5 * n, _cells.MIN_CELLS)
+
+
+def test_a_sampler_of_at_most_half_as_many_more_levels_is_reused():
+    ten = SlopeConfig("normal", 10, 0, 3, True, True, False, True, True, "partial", ())
+    assert _cells.reusable_config(ten._replace(n_groups=7), [ten]) == ten
+    assert _cells.reusable_config(ten._replace(n_groups=6), [ten]).n_groups == 6  # > 1.5x
+    assert _cells.reusable_config(ten._replace(n_groups=11), [ten]).n_groups == 11
+    other = ten._replace(n_groups=7, centered=("group",))  # another model: not reused
+    assert _cells.reusable_config(other, [ten]) == other
+    no_cond = ten._replace(n_groups=7, n_conditions=0)  # 0 levels stay 0
+    assert _cells.reusable_config(no_cond, [ten]) == no_cond
 
 
 def test_unpad_slices_the_level_axis_and_keeps_trailing_axes():
     cfg = SlopeConfig("normal", 7, 0, 3, True, True, False, True, True, "partial", ())
-    padded = _cells.pad_config(cfg)
-    assert (padded.n_groups, padded.n_groups2, padded.n_conditions) == (12, 0, 12)
+    padded = cfg._replace(n_groups=12, n_conditions=12)
     draws = {
         "b_group": np.zeros((2, 5, 12, 4)),  # a trailing axis (several treatment levels)
         "a_condition_raw": np.zeros((2, 5, 12)),
@@ -61,9 +66,11 @@ def test_padded_levels_leave_the_log_density_of_the_real_levels_exact(parameteri
     est = HierarchicalSlopeRegressor(
         ColumnSpec("stim", group="mouse"), parameterization=parameterization
     )
-    cells, _ = est._prepare(df, df["y"])
+    exact_cells, _ = est._prepare(df, df["y"])
+    exact_cells = {k: v for k, v in exact_cells.items() if not k.startswith("mask_")}
+    padded = est.config_._replace(n_groups=12)
+    cells = est._pad_levels(dict(exact_cells), est._fit_rows["codes"], padded)
     assert est._padded_config.n_groups == 12 and est.config_.n_groups == 7
-    exact_cells = {k: v for k, v in cells.items() if not k.startswith("mask_")}
     rng = np.random.default_rng(1)
     z = {"alpha": 0.3, "beta": 0.1, "sigma_group": -0.5, "sigma_group_slope": -1.0, "sigma": 0.2}
     vectors = {name: rng.normal(size=12) for name in ("a_group", "b_group")}
@@ -94,7 +101,7 @@ def test_padded_levels_leave_the_log_density_of_the_real_levels_exact(parameteri
 
 
 def test_padded_fit_matches_the_exact_fit_and_shares_the_sampler(monkeypatch):
-    """Same posterior as a configuration with the exact counts; 7 mice after 10: one compile."""
+    """7 mice after 10: one compile, and the posterior of a configuration with the exact counts."""
     from bwestimators import inference
 
     spec = ColumnSpec("stim", group="mouse")
@@ -107,7 +114,7 @@ def test_padded_fit_matches_the_exact_fit_and_shares_the_sampler(monkeypatch):
         fits[0].fit(df10, df10["y"])
         fits[1].fit(df7, df7["y"])
         assert inference.compiled_sampler_count() - before <= 1
-        assert fits[1]._padded_config == fits[0]._padded_config
+        assert fits[1]._padded_config == fits[0].config_  # 7 mice ran on the 10-mice sampler
         assert fits[1].draws_["b_group"].shape[-1] == 7  # sliced back to the real levels
         assert len(fits[1].intercepts_) == 7
         monkeypatch.setattr(_cells, "PADDED_MODELS", ())
@@ -120,3 +127,38 @@ def test_padded_fit_matches_the_exact_fit_and_shares_the_sampler(monkeypatch):
     assert a.std_error == pytest.approx(b.std_error, rel=0.2)
     vc_pad, vc_exact = padded.variance_components_, exact.variance_components_
     np.testing.assert_allclose(vc_pad["estimate"], vc_exact["estimate"], rtol=0.25)
+
+
+def test_reference_coded_condition_intercepts_keep_the_iid_prior():
+    """Unpooled conditions with centered group totals: a_condition iid Normal(loc, scale) a priori,
+    group effects Normal(0, sigma_group), as in the plain coding (checked on prior draws)."""
+    import jax
+    from numpyro.infer import Predictive
+
+    df = _simulate(7).assign(region=lambda d: np.where(np.arange(len(d)) % 2, "A", "B"))
+    spec = ColumnSpec("stim", group="mouse", condition="region")
+    est = HierarchicalSlopeRegressor(spec, parameterization="centered", condition_pooling="none")
+    cells, _ = est._prepare(df, df["y"])
+    assert est.config_.pooling == "none" and "group" in est.config_.centered
+    model = functools.partial(est._model_fn(), cfg=est._padded_config)
+    prior = Predictive(model, num_samples=20000)(jax.random.PRNGKey(0), cells)
+    assert "a_condition_ref" in prior  # the reference coding is the one sampled
+    a_cond = np.asarray(prior["a_condition"])[:, :2]
+    loc, scale = float(cells["alpha_loc"]), float(cells["alpha_scale"])
+    se = scale / np.sqrt(20000)
+    np.testing.assert_allclose(a_cond.mean(axis=0), loc, atol=4 * se)
+    np.testing.assert_allclose(a_cond.std(axis=0), scale, rtol=0.03)
+    assert abs(np.corrcoef(a_cond.T)[0, 1]) < 0.03
+    a_group = np.asarray(prior["a_group"])[:, :7] / np.asarray(prior["sigma_group"])[:, None]
+    np.testing.assert_allclose(a_group.std(axis=0), 1.0, rtol=0.03)
+    assert abs(np.corrcoef(a_group[:, 0], a_cond[:, 0])[0, 1]) < 0.03
+
+
+def test_bench_shapes_counts_fewer_compiles_with_buckets():
+    from tests.conftest import load_benchmark
+
+    bench = load_benchmark("bench_shapes")
+    fits, exact = bench.sampler_keys(["normal"], padded=False, small=True)
+    _, bucketed = bench.sampler_keys(["normal"], padded=True, small=True, reverse=True)
+    assert fits == 3 and exact == 3  # 5, 7 and 10 mice: three shapes without buckets
+    assert bucketed < exact
