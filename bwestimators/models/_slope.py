@@ -8,7 +8,11 @@ likelihoods, one row otherwise), padded with empty cells of weight 0:
 ``n`` number of observations (0 for padding), ``ybar`` mean of y, ``ss``
 within-cell sum of squares of y, ``log_var_ref`` (0-d, the log of the pooled
 within-cell variance), and 0-d prior constants ``alpha_loc``,
-``alpha_scale``, ``beta_scale``, ``sd_scale``, ``resid_scale``.
+``alpha_scale``, ``beta_scale``, ``sd_scale``, ``resid_scale``. The level
+counts of ``cfg`` may be padded (a fit running on the sampler of a dataset
+with more groups or conditions): ``mask_g``, ``mask_g2``, ``mask_c`` (one
+entry per level) are 0 for a real level and, for a padded one, the scale of
+the fixed normal it gets instead of its prior (see :func:`_level_normal`).
 
 Everything that changes between datasets is in ``data`` (arrays), and
 everything that fixes shapes is in the static ``cfg``, so a jitted sampler is
