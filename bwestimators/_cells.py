@@ -52,13 +52,21 @@ LEVEL_DATA_KEYS = (*_LEVEL_FIELDS.values(), *_LEVEL_DATA)
 MAX_PADDING = 1.5
 
 
+#: Levels a sampler is compiled for when the data outgrew a compiled one of the same model
+#: (a sweep or a grid search over growing datasets): 1.25 times the real counts, so that
+#: the next sizes run on it.
+HEADROOM = 1.25
+
+
 def reusable_config(cfg, compiled, max_padding=MAX_PADDING):
-    """The configuration of a compiled sampler this ``cfg`` can run on padded, or ``cfg``.
+    """The configuration of a compiled sampler this ``cfg`` can run on padded, or a new one.
 
     A candidate qualifies when it differs from ``cfg`` only in level counts
     (:data:`_LEVEL_FIELDS`) that are at least the real ones and at most
     ``max_padding`` times them (0 stays 0). The first qualifying candidate of
-    ``compiled`` (most recent first) is taken.
+    ``compiled`` (most recent first) is taken. Without one, ``cfg`` itself,
+    or, when a compiled candidate has fewer levels (the datasets grow),
+    ``cfg`` with :data:`HEADROOM` times its level counts.
 
     Examples
     --------
@@ -68,16 +76,24 @@ def reusable_config(cfg, compiled, max_padding=MAX_PADDING):
     10
     >>> reusable_config(ten._replace(n_groups=5), [ten]).n_groups
     5
+    >>> reusable_config(ten._replace(n_groups=11), [ten]).n_groups
+    14
     """
     fields = [f for f in _LEVEL_FIELDS if f in cfg._fields]
+    grown = False
     for candidate in compiled:
         if type(candidate) is not type(cfg):
             continue
         if candidate._replace(**{f: getattr(cfg, f) for f in fields}) != cfg:
             continue
         counts = [(getattr(cfg, f), getattr(candidate, f)) for f in fields]
+        if any((n == 0) != (m == 0) for n, m in counts):
+            continue
         if all(n <= m <= n * max_padding for n, m in counts):
             return candidate
+        grown = grown or all(m <= n for n, m in counts)
+    if grown:
+        return cfg._replace(**{f: int(np.ceil(getattr(cfg, f) * HEADROOM)) for f in fields})
     return cfg
 
 
