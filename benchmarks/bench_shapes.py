@@ -84,16 +84,18 @@ def sampler_keys(likelihoods, padded, small=False, reverse=False):
             runs = list(grid(likelihoods, small))
             for _, est, df, y in reversed(runs) if reverse else runs:
                 cells, _ = est._prepare(df, y)
-                shapes = tuple(
-                    sorted(
-                        (k, getattr(v, "shape", ()))
-                        for k, v in cells.items()
-                        if k not in _cells.LEVEL_DATA_KEYS
-                    )
-                )
-                same = [c for c, s in compiled if s == shapes]
-                cfg = _cells.reusable_config(est.config_, same) if padded else est.config_
-                if (cfg, shapes) not in compiled:
+                shapes = {
+                    k: tuple(getattr(v, "shape", ()))
+                    for k, v in cells.items()
+                    if k not in _cells.LEVEL_DATA_KEYS
+                }
+                fits_in = [(c, s) for c, s in compiled if _cells.cells_fit(s, shapes)]
+                if not padded:
+                    fits_in = [(c, s) for c, s in compiled if s == shapes]
+                    cfg = est.config_
+                else:
+                    cfg = _cells.reusable_config(est.config_, [c for c, _ in fits_in])
+                if not any(c == cfg for c, _ in fits_in):
                     compiled.insert(0, (cfg, shapes))
                 fits += 1
     finally:

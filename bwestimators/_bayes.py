@@ -265,7 +265,10 @@ class BayesianEstimatorBase(
             compiled = inference.compiled_configs(
                 self._model_fn(), self._sampler_settings(), cells, _cells.LEVEL_DATA_KEYS
             )
-            padded = _cells.reusable_config(self.config_, compiled)
+            padded = _cells.reusable_config(self.config_, [c for c, _ in compiled])
+            sizes = [size for c, size in compiled if c == padded]
+            if sizes:  # its cells too: as many as the compiled sampler's
+                cells = _cells.pad_cells(cells, min(sizes))
         self._padded_config = padded or self.config_
         cells = _cells.pad_level_data(cells, self.config_, self._padded_config)
         within = float(np.exp(cells["log_var_ref"]))

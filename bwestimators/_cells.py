@@ -97,6 +97,37 @@ def reusable_config(cfg, compiled, max_padding=MAX_PADDING):
     return cfg
 
 
+def cells_fit(candidate, shapes, max_padding=2.0):
+    """Whether model data of ``shapes`` fit a sampler compiled for ``candidate`` shapes.
+
+    Both are dicts of array name -> shape, without the level arrays
+    (:data:`LEVEL_DATA_KEYS`). The cell arrays (1-d, as long as ``n``) may be
+    padded up to the candidate's length, at most ``max_padding`` times theirs
+    (empty cells cost a gradient little); every other shape must be equal.
+
+    Returns
+    -------
+    size : int or None
+        The candidate's number of cells, or None when the data do not fit.
+    """
+    if set(candidate) != set(shapes) or "n" not in shapes:
+        return None
+    n, size = shapes["n"][0], candidate["n"][0]
+    if not n <= size <= n * max_padding:
+        return None
+    for key, shape in shapes.items():
+        is_cell = shape == (n,)
+        if candidate[key] != ((size,) if is_cell else shape):
+            return None
+    return size
+
+
+def pad_cells(cells, size):
+    """The cell arrays (1-d, as long as ``n``) padded with empty cells to ``size``."""
+    n = len(cells["n"])
+    return {k: np.pad(v, (0, size - n)) if np.shape(v) == (n,) else v for k, v in cells.items()}
+
+
 def level_masks(cfg, padded, codes, within_var=1.0):
     """Masks of the real levels: 0.0 for a real level, the padding's scale for a padded one.
 

@@ -282,10 +282,14 @@ def compiled_configs(model_fn, settings, data, level_keys=()):
 
     Returns
     -------
-    configs : list
+    configs : list of (configuration, int)
         The configurations of samplers of the same model and settings, compiled
-        for data of the same shapes (the arrays of ``level_keys`` aside).
+        for data of the same shapes (the arrays of ``level_keys`` aside) or of
+        more cells (:func:`bwestimators._cells.cells_fit`), each with its
+        number of cells.
     """
+    from bwestimators._cells import cells_fit
+
     settings = _settings_tuple(
         settings["num_warmup"],
         settings["num_samples"],
@@ -302,8 +306,9 @@ def compiled_configs(model_fn, settings, data, level_keys=()):
             if batched or (module, qualname) != name or key_settings != settings:
                 continue
             others = {k: shape for k, shape, _ in key_shapes if k not in level_keys}
-            if others == shapes:
-                found.append(cfg)
+            size = cells_fit(others, shapes)
+            if size is not None:
+                found.append((cfg, size))
     return found
 
 

@@ -193,3 +193,16 @@ def test_millions_of_rows_mix_well_with_the_default_diagonal_mass():
         weights = sub.groupby("mouse").size()
         ols = np.average(means[1] - means[0], weights=weights)
         assert abs(row["estimate"] - ols) < 3 * row["std_error"]
+
+
+def test_cells_fit_a_sampler_of_up_to_twice_as_many_cells():
+    shapes = {"n": (64,), "g": (64,), "alpha_loc": (), "c_group": (3,)}
+    assert _cells.cells_fit({**shapes, "n": (96,), "g": (96,)}, shapes) == 96
+    assert _cells.cells_fit(shapes, shapes) == 64
+    assert _cells.cells_fit({**shapes, "n": (192,), "g": (192,)}, shapes) is None  # > 2x
+    assert _cells.cells_fit({**shapes, "n": (48,), "g": (48,)}, shapes) is None  # fewer
+    assert _cells.cells_fit({**shapes, "n": (96,), "g": (64,)}, shapes) is None
+    cells = {"n": np.ones(3), "g": np.arange(3, dtype=np.int32), "alpha_loc": np.float32(1)}
+    padded = _cells.pad_cells(cells, 5)
+    np.testing.assert_array_equal(padded["n"], [1, 1, 1, 0, 0])  # empty cells: weight 0
+    assert padded["g"].dtype == np.int32 and padded["alpha_loc"] == 1
