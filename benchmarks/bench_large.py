@@ -9,6 +9,15 @@ Checks that float32 sampling loses nothing that matters at any number of rows
 (r_hat, ESS, the truth inside the interval) and that ``predict`` costs no more
 than the fit.
 
+With the defaults (2 million rows, seed 0, 2 cores): max r_hat 1.004, bulk ESS
+1299, tail ESS 1525, no divergence, fit 12.3 s, predict 0.9 s, estimates within
+0.015 sd of OLS. The unpooled region intercepts are sampled against the first
+region (``a_condition_ref`` + ``a_condition_diff``) with the mouse totals
+centered on it, so no ridge joins them to the mouse intercepts: before that,
+the defaults gave r_hat 1.0066 to 1.0104 and bulk ESS 177 to 364, and only
+``--dense-mass`` converged. The truth lies outside the 94 % interval of B at
+seed 0 because the data's own effect (OLS) is 2.4 sd from it.
+
 Usage::
 
     python benchmarks/bench_large.py [--rows 2000000] [--seed 0]
@@ -45,9 +54,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--dense-mass", action="store_true", help="adapt a dense mass matrix (the remedy)"
-    )
+    parser.add_argument("--dense-mass", action="store_true", help="adapt a dense mass matrix")
     args = parser.parse_args(argv)
 
     from bwestimators import ColumnSpec, HierarchicalSlopeRegressor

@@ -185,7 +185,7 @@ class BayesianEstimatorBase(
         batches = {}
         for i, (est, (cells, _)) in enumerate(zip(fitted, prepared, strict=True)):
             shapes = tuple(sorted((k, np.shape(v)) for k, v in cells.items()))
-            batches.setdefault((est.config_, shapes), []).append(i)
+            batches.setdefault((est._padded_config, shapes), []).append(i)
         for (cfg, _), idx in batches.items():
             draws, stats = inference.run_nuts_batched(
                 self._model_fn(),
@@ -196,7 +196,7 @@ class BayesianEstimatorBase(
             )
             stacks = []
             for j, i in enumerate(idx):
-                fitted[i].draws_ = {k: v[j] for k, v in draws.items()}
+                fitted[i].draws_ = fitted[i]._unpad({k: v[j] for k, v in draws.items()})
                 stacks.append(fitted[i]._diagnostic_draws())
             # one vectorized diagnostics call for the whole batch
             values = ess_rhat(np.concatenate(stacks, axis=-1))
@@ -251,18 +251,31 @@ class BayesianEstimatorBase(
         )
         self.config_ = self._config(data, self.centered_, codes)
         cells.update(self._extra_data(codes))
+        cells = self._pad_levels(cells, codes)
         self._fit_rows = {"codes": codes, "t": t, "y": y}
         self._data_ = data
         seed_value = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         return cells, seed_value
 
+    def _pad_levels(self, cells, codes, padded=None):
+        """The model data for the sampled configuration (see :func:`_pad_levels`)."""
+        return _pad_levels(self, cells, codes, padded)
+
+    def _unpad(self, draws, batch_axes=0):
+        """Draws of the real levels only (see :meth:`_pad_levels`)."""
+        return _cells.unpad_draws(draws, self.config_, self._padded_config, batch_axes)
+
     def _sample(self, cells, seed_value):
+        draws, stats = self._sample_padded(cells, seed_value)
+        return self._unpad(draws), stats
+
+    def _sample_padded(self, cells, seed_value):
         from bwestimators import inference
 
         if self.method == "nuts":
             return inference.run_nuts(
                 self._model_fn(),
-                self.config_,
+                self._padded_config,
                 cells,
                 seed_value=seed_value,
                 **self._sampler_settings(),
@@ -270,7 +283,7 @@ class BayesianEstimatorBase(
         # stats: losses, num_steps (run), converged, final_loss, pareto_k
         return inference.run_svi(
             self._model_fn(),
-            self.config_,
+            self._padded_config,
             cells,
             guide=self.guide,
             num_steps=int(self.num_steps),
@@ -307,3 +320,36 @@ def _categorical_levels(data):
     if meta.get("treatment_kind") != "categorical":
         return None
     return list(meta["treatment_levels"])
+
+
+def _pad_levels(est, cells, codes, padded=None):
+    """The sampled configuration (``_padded_config``): a compiled one of more levels, if any.
+
+    A dataset with a few groups, group2 levels or conditions fewer than
+    those of a sampler compiled in this process (at most
+    :data:`_cells.MAX_PADDING` times as many) runs on it, its levels padded
+    (:func:`_cells.reusable_config`), instead of compiling its own; the
+    model data get the masks of the real levels. The draws are sliced back
+    to the real levels right after sampling (``_unpad``). ``padded``
+    forces a configuration.
+    """
+    est._padded_config = est.config_
+    if est._model_name not in _cells.PADDED_MODELS:
+        return cells
+    from bwestimators import inference
+
+    user_model = getattr(est, "model", None) is not None  # gets the masks, never padding
+    sharing = inference.sharing_compiled_samplers() and not user_model
+    if padded is None and est.method == "nuts" and sharing:
+        compiled = inference.compiled_configs(
+            est._model_fn(), est._sampler_settings(), cells, _cells.LEVEL_DATA_KEYS
+        )
+        padded = _cells.reusable_config(est.config_, [c for c, _ in compiled])
+        sizes = [size for c, size in compiled if c == padded]
+        if sizes:  # its cells too: as many as the compiled sampler's
+            cells = _cells.pad_cells(cells, min(sizes))
+    est._padded_config = padded or est.config_
+    cells = _cells.pad_level_data(cells, est.config_, est._padded_config)
+    within = float(np.exp(cells["log_var_ref"]))
+    cells.update(_cells.level_masks(est.config_, est._padded_config, codes, within))
+    return cells

@@ -16,12 +16,193 @@ DEFAULT_PRIORS = {
 }
 
 
-def bucket(n):
-    """Padded size for n cells: the next of 8, 12, 16, 24, 32, 48, ... (at most 1.5x)."""
-    size = 8
+#: Fewest padded cells: a gradient over 64 cells costs what one over 8 does (the cost of a
+#: small model is the number of operations, not their length), and the cells of
+#: neighbouring designs (5 to 16 mice x 2 treatment values) share one shape.
+MIN_CELLS = 64
+
+
+def bucket(n, minimum=MIN_CELLS):
+    """Padded size for n cells: the next of 64, 96, 128, 192, 256, ... (at most 1.5x).
+
+    Steps alternate x1.5 and x4/3 from ``minimum`` (a power of 2).
+    """
+    size = minimum
     while size < n:
         size = size * 3 // 2 if size & (size - 1) == 0 else size * 4 // 3
     return size
+
+
+#: Models whose level counts are padded: in the condition-means model the group
+#: intercepts sum to zero over all levels, so padding would change it.
+PADDED_MODELS = ("slope_model",)
+
+#: Level counts of a model configuration that are padded, and the mask of each in the data.
+_LEVEL_FIELDS = {"n_groups": "mask_g", "n_groups2": "mask_g2", "n_conditions": "mask_c"}
+#: Model data indexed by levels (padded with the levels): array -> count field.
+_LEVEL_DATA = {"c_group": "n_conditions"}
+#: The model data whose shapes follow the level counts.
+LEVEL_DATA_KEYS = (*_LEVEL_FIELDS.values(), *_LEVEL_DATA)
+
+
+#: Most padded levels per real level when a fit reuses a compiled sampler of more levels
+#: (:func:`reusable_config`): every padded level is a NUTS dimension with no data, which
+#: shortens trajectories (an independent normal turns back after half a period) and costs
+#: ESS; 5 trees padded to 12 (14 dimensions) cost Orange 4/5 of its ESS.
+MAX_PADDING = 1.5
+
+
+#: Levels a sampler is compiled for when the data outgrew a compiled one of the same model
+#: (a sweep or a grid search over growing datasets): 1.25 times the real counts, so that
+#: the next sizes run on it.
+HEADROOM = 1.25
+
+
+def reusable_config(cfg, compiled, max_padding=MAX_PADDING):
+    """The configuration of a compiled sampler this ``cfg`` can run on padded, or a new one.
+
+    A candidate qualifies when it differs from ``cfg`` only in level counts
+    (:data:`_LEVEL_FIELDS`) that are at least the real ones and at most
+    ``max_padding`` times them (0 stays 0). The first qualifying candidate of
+    ``compiled`` (most recent first) is taken. Without one, ``cfg`` itself,
+    or, when a compiled candidate has fewer levels (the datasets grow),
+    ``cfg`` with :data:`HEADROOM` times its level counts.
+
+    Examples
+    --------
+    >>> from bwestimators._configs import SlopeConfig
+    >>> ten = SlopeConfig("normal", 10, 0, 0, True, True, False, True, True, "partial", ())
+    >>> reusable_config(ten._replace(n_groups=7), [ten]).n_groups
+    10
+    >>> reusable_config(ten._replace(n_groups=5), [ten]).n_groups
+    5
+    >>> reusable_config(ten._replace(n_groups=11), [ten]).n_groups
+    14
+    """
+    fields = [f for f in _LEVEL_FIELDS if f in cfg._fields]
+    grown = False
+    for candidate in compiled:
+        if type(candidate) is not type(cfg):
+            continue
+        if candidate._replace(**{f: getattr(cfg, f) for f in fields}) != cfg:
+            continue
+        counts = [(getattr(cfg, f), getattr(candidate, f)) for f in fields]
+        if any((n == 0) != (m == 0) for n, m in counts):
+            continue
+        if all(n <= m <= n * max_padding for n, m in counts):
+            return candidate
+        grown = grown or all(m <= n for n, m in counts)
+    if grown:
+        return cfg._replace(**{f: int(np.ceil(getattr(cfg, f) * HEADROOM)) for f in fields})
+    return cfg
+
+
+def cells_fit(candidate, shapes, max_padding=2.0):
+    """Whether model data of ``shapes`` fit a sampler compiled for ``candidate`` shapes.
+
+    Both are dicts of array name -> shape, without the level arrays
+    (:data:`LEVEL_DATA_KEYS`). The cell arrays (1-d, as long as ``n``) may be
+    padded up to the candidate's length, at most ``max_padding`` times theirs
+    (empty cells cost a gradient little); every other shape must be equal.
+
+    Returns
+    -------
+    size : int or None
+        The candidate's number of cells, or None when the data do not fit.
+    """
+    if set(candidate) != set(shapes) or "n" not in shapes:
+        return None
+    n, size = shapes["n"][0], candidate["n"][0]
+    if not n <= size <= n * max_padding:
+        return None
+    for key, shape in shapes.items():
+        is_cell = shape == (n,)
+        if candidate[key] != ((size,) if is_cell else shape):
+            return None
+    return size
+
+
+def pad_cells(cells, size):
+    """The cell arrays (1-d, as long as ``n``) padded with empty cells to ``size``."""
+    n = len(cells["n"])
+    return {k: np.pad(v, (0, size - n)) if np.shape(v) == (n,) else v for k, v in cells.items()}
+
+
+def level_masks(cfg, padded, codes, within_var=1.0):
+    """Masks of the real levels: 0.0 for a real level, the padding's scale for a padded one.
+
+    A padded level is a normal with no data, of a fixed scale (no funnel). The
+    scale is that of a real level's posterior when its data inform it
+    (``sqrt(within_var / median rows per level)``, at most 1, with
+    ``within_var`` the pooled within-cell variance on the internal scale):
+    padded levels far wider than the real ones would make NUTS's trajectories
+    long in early warmup, before the mass matrix is adapted.
+
+    Parameters
+    ----------
+    cfg, padded : NamedTuple
+        The exact configuration and the padded one (:func:`reusable_config`).
+    codes : dict of ndarray
+        Row codes ``g``, ``g2``, ``c``.
+    within_var : float, default=1.0
+
+    Returns
+    -------
+    masks : dict of ndarray
+        ``mask_g``, ``mask_g2``, ``mask_c`` (float32, shape the padded count).
+    """
+    masks = {}
+    for field, name in _LEVEL_FIELDS.items():
+        if field in cfg._fields:
+            n, size = getattr(cfg, field), getattr(padded, field)
+            key = name.removeprefix("mask_")
+            rows = np.bincount(codes[key][codes[key] >= 0]) if key in codes else np.ones(1)
+            median = float(np.median(rows[rows > 0])) if rows.any() else 1.0
+            scale = min(np.sqrt(within_var / max(median, 1.0)), 1.0)
+            masks[name] = np.where(np.arange(size) < n, 0.0, scale).astype(np.float32)
+    return masks
+
+
+def pad_level_data(cells, cfg, padded):
+    """Pad the arrays indexed by levels (``c_group``) to the padded counts (with zeros)."""
+    for name, field in _LEVEL_DATA.items():
+        if name in cells and field in cfg._fields:
+            extra = getattr(padded, field) - getattr(cfg, field)
+            cells[name] = np.pad(cells[name], (0, extra))
+    return cells
+
+
+#: Posterior sites with a level axis (axis 2, after chains and draws): site -> count field.
+LEVEL_SITES = {
+    **{
+        f"{prefix}_group{suffix}": "n_groups"
+        for prefix in ("a", "b")
+        for suffix in ("", "_raw", "_total")
+    },
+    **{f"a_group2{suffix}": "n_groups2" for suffix in ("", "_raw", "_total")},
+    **{
+        f"{prefix}_condition{suffix}": "n_conditions"
+        for prefix in ("a", "b")
+        for suffix in ("", "_raw", "_total", "_diff")
+    },
+}
+
+
+def unpad_draws(draws, cfg, padded, batch_axes=0):
+    """Draws of the real levels only: every level site sliced to ``cfg``'s counts.
+
+    The level axis comes after ``batch_axes`` leading dataset axes and the
+    (chains, draws) axes; trailing axes (several treatment levels) are kept.
+    """
+    if cfg == padded:
+        return draws
+    out = dict(draws)
+    axis = batch_axes + 2
+    for name, field in LEVEL_SITES.items():
+        if name in out and field in cfg._fields:
+            index = (slice(None),) * axis + (slice(0, getattr(cfg, field)),)
+            out[name] = out[name][index]
+    return out
 
 
 def nested(inner, outer):

@@ -276,6 +276,106 @@ def _exported(run, folder, key, rng_key, data):
     return jax.jit(exported.call)
 
 
+def _settings_tuple(num_warmup, num_samples, num_chains, target_accept_prob, max_tree_depth, dense):
+    """The sampler settings as they key the compiled samplers."""
+    return (
+        int(num_warmup),
+        int(num_samples),
+        int(num_chains),
+        float(target_accept_prob),
+        int(max_tree_depth),
+        bool(dense),
+    )
+
+
+def compiled_configs(model_fn, settings, data, level_keys=()):
+    """Configurations of the compiled one-dataset samplers that ``data`` fits, most recent first.
+
+    Parameters
+    ----------
+    model_fn : callable
+    settings : dict
+        The keyword settings of :func:`run_nuts` (``num_warmup``, ... ``dense_mass``).
+    data : dict of arrays
+        The model data, without the arrays named in ``level_keys``.
+    level_keys : tuple of str
+        Arrays whose shapes follow the configuration's level counts (not compared).
+
+    Returns
+    -------
+    configs : list of (configuration, int)
+        The configurations of samplers of the same model and settings, compiled
+        for data of the same shapes (the arrays of ``level_keys`` aside) or of
+        more cells (:func:`bwestimators._cells.cells_fit`), each with its
+        number of cells.
+    """
+    from bwestimators._cells import cells_fit
+
+    settings = _settings_tuple(
+        settings["num_warmup"],
+        settings["num_samples"],
+        settings["num_chains"],
+        settings["target_accept_prob"],
+        settings["max_tree_depth"],
+        settings.get("dense_mass", False),
+    )
+    shapes = {k: tuple(np.shape(v)) for k, v in data.items() if k not in level_keys}
+    name = _model_key(model_fn)
+    found = []
+    with _LOCK:
+        for model_key, cfg, key_settings, key_shapes, batched in reversed(_SAMPLERS):
+            if batched or model_key != name or key_settings != settings:
+                continue
+            others = {k: shape for k, shape, _ in key_shapes if k not in level_keys}
+            size = cells_fit(others, shapes)
+            if size is not None:
+                found.append((cfg, size))
+    return found
+
+
+_SHARE = {"enabled": False}
+
+
+def share_compiled_samplers(enabled=True):
+    """Let a fit with fewer levels run on a sampler compiled for more, with padded levels.
+
+    Off by default, so that a fit's draws depend only on its data and
+    ``random_state``, never on what was fitted before it in the process. On,
+    a dataset with fewer groups, group2 levels or conditions (at most 1.5
+    times fewer) than a sampler compiled earlier in this process runs on that
+    sampler instead of compiling its own (seconds): its extra levels are
+    independent normals without data, which leave the posterior of the real
+    levels unchanged (the draws differ within Monte Carlo error), and they are
+    sliced off right after sampling. New samplers then get 25 % more levels of
+    headroom. For many fits of varied shapes in one process: grid searches
+    over folds with different numbers of animals, notebooks.
+
+    Parameters
+    ----------
+    enabled : bool, default=True
+
+    Returns
+    -------
+    previous : bool
+        The setting before the call (to restore it).
+
+    Examples
+    --------
+    >>> from bwestimators import inference
+    >>> previous = inference.share_compiled_samplers(True)
+    >>> inference.share_compiled_samplers(previous)
+    True
+    """
+    previous = _SHARE["enabled"]
+    _SHARE["enabled"] = bool(enabled)
+    return previous
+
+
+def sharing_compiled_samplers():
+    """Whether :func:`share_compiled_samplers` is on."""
+    return _SHARE["enabled"]
+
+
 def compiled_sampler_count():
     """Number of compiled NUTS programs in this process (one per configuration and shape)."""
     with _LOCK:
@@ -371,8 +471,7 @@ def run_nuts_batched(
 
 def _run_compiled(model_fn, cfg, settings, keys, data, batched=False):
     """Run the compiled sampler of these settings; draws and stats as numpy arrays."""
-    warmup, samples, chains, accept, depth, dense = settings
-    settings = (int(warmup), int(samples), int(chains), float(accept), int(depth), bool(dense))
+    settings = _settings_tuple(*settings)
     with _LOCK:
         sampler, new = _sampler(model_fn, cfg, settings, keys, data, batched=batched)
         if new:  # the first call traces the numpyro model: one thread at a time

@@ -8,7 +8,11 @@ likelihoods, one row otherwise), padded with empty cells of weight 0:
 ``n`` number of observations (0 for padding), ``ybar`` mean of y, ``ss``
 within-cell sum of squares of y, ``log_var_ref`` (0-d, the log of the pooled
 within-cell variance), and 0-d prior constants ``alpha_loc``,
-``alpha_scale``, ``beta_scale``, ``sd_scale``, ``resid_scale``.
+``alpha_scale``, ``beta_scale``, ``sd_scale``, ``resid_scale``. The level
+counts of ``cfg`` may be padded (a fit running on the sampler of a dataset
+with more groups or conditions): ``mask_g``, ``mask_g2``, ``mask_c`` (one
+entry per level) are 0 for a real level and, for a padded one, the scale of
+the fixed normal it gets instead of its prior (see :func:`_level_normal`).
 
 Everything that changes between datasets is in ``data`` (arrays), and
 everything that fixes shapes is in the static ``cfg``, so a jitted sampler is
@@ -22,22 +26,40 @@ import numpyro.distributions as dist
 from bwestimators.models._likelihoods import cell_loglik, sample_likelihood_params
 
 
-def _random_effect(name, n, sd, centered, loc=None, k=0):
+def _level_normal(name, loc, scale, mask=None):
+    """Sample ``name ~ Normal(loc, scale)`` on the real levels, a fixed normal on padding.
+
+    ``loc`` has the level axis first (and any trailing axes); ``mask`` (the
+    level axis: 0 for a real level, the fixed scale of a padded one; None: no
+    padding) switches the prior of each level. A padded level has no data, so
+    it is an independent ``Normal(0, mask)``: no funnel with ``scale`` and no
+    effect on the real levels.
+    """
+    events = jnp.ndim(loc)
+    if mask is not None:
+        pad = jnp.reshape(mask, jnp.shape(mask) + (1,) * (events - 1))
+        loc, scale = jnp.where(pad > 0, 0.0, loc), jnp.where(pad > 0, pad, scale)
+    return numpyro.sample(name, dist.Normal(loc, scale).to_event(events))
+
+
+def _random_effect(name, n, sd, centered, loc=None, mask=None, k=0):
     """Zero-mean normal effects with scale ``sd``, centered or not.
 
     Centered with a ``loc``, the totals ``loc + effect`` are sampled
     (``name_total ~ Normal(loc, sd)``), which removes the ridge between the
     population value and the effects when the data inform every level well.
+    ``mask`` marks the real levels among padded ones (see :func:`_level_normal`);
+    non-centered effects are standard normal on every level already.
     ``k`` > 0: effects of shape (n, k), one per level and dummy of a
     categorical treatment (``loc`` then of shape (k,)), all with the scale ``sd``.
     """
     shape = (n, k) if k else (n,)
     if centered and loc is not None:
         mean = jnp.broadcast_to(loc, shape) if k else jnp.full(n, loc)
-        total = numpyro.sample(f"{name}_total", dist.Normal(mean, sd).to_event(len(shape)))
+        total = _level_normal(f"{name}_total", mean, sd, mask)
         return numpyro.deterministic(name, total - loc)
     if centered:
-        return numpyro.sample(name, dist.Normal(jnp.zeros(shape), sd).to_event(len(shape)))
+        return _level_normal(name, jnp.zeros(shape), sd, mask)
     raw = numpyro.sample(f"{name}_raw", dist.Normal(jnp.zeros(shape), 1.0).to_event(len(shape)))
     return numpyro.deterministic(name, raw * sd)
 
@@ -53,6 +75,25 @@ def treatment_design(cfg, t):
     if not k:
         return t
     return (t[:, None] == jnp.arange(1, k, dtype=t.dtype)).astype(t.dtype)
+
+
+def _reference_conditions(n, data, mask=None):
+    """Unpooled condition intercepts coded against the first: ``a_condition = ref + diff``.
+
+    The same prior as ``a_condition ~ Normal(alpha_loc, alpha_scale)`` each
+    (a shear of Jacobian 1: ``diff[c] | ref ~ Normal(alpha_loc - ref, alpha_scale)``
+    for ``c >= 1``; ``diff[0]`` is a fixed standard normal, unused). With
+    centered group totals around ``ref``, the data inform the totals and the
+    differences directly, and ``ref`` only through the group prior: no ridge
+    between the condition intercepts and the group intercepts, which very
+    informative data (millions of rows) make too narrow for a diagonal mass matrix.
+    """
+    loc, scale = data["alpha_loc"], data["alpha_scale"]
+    ref = numpyro.sample("a_condition_ref", dist.Normal(loc, scale))
+    first = jnp.arange(n) == 0
+    dummy = jnp.where(first, 1.0, 0.0 if mask is None else mask)
+    diff = _level_normal("a_condition_diff", jnp.full(n, loc - ref), scale, dummy)
+    return ref, numpyro.deterministic("a_condition", ref + jnp.where(first, 0.0, diff))
 
 
 def _scale(name, data):
@@ -74,6 +115,7 @@ def slope_linear_predictor(cfg, data):
     the condition level rather than a second additive term.
     """
     t, g, g2, c = data["t"], data["g"], data["g2"], data["c"]
+    mask_g, mask_g2, mask_c = (data.get(key) for key in ("mask_g", "mask_g2", "mask_c"))
     k = max(cfg.n_treatment_levels - 1, 0)  # dummies of a categorical treatment, else 0
     has_cond = cfg.n_conditions > 0
     group_int = cfg.n_groups > 0 and cfg.group_intercept
@@ -86,9 +128,12 @@ def slope_linear_predictor(cfg, data):
         cfg.nested and cent_cond and group_int and cfg.condition_intercept and cfg.pooling != "none"
     )
     group_sd = _scale("sigma_group", data) if nested_centered else None
-    if has_cond and cfg.pooling == "none" and cfg.condition_intercept:
+    if has_cond and cfg.pooling == "none" and cfg.condition_intercept and group_int and cent_group:
+        alpha, a_cond = _reference_conditions(cfg.n_conditions, data, mask_c)
+        mu = a_cond[c]  # the group totals are centered on alpha (the reference condition)
+    elif has_cond and cfg.pooling == "none" and cfg.condition_intercept:
         loc = jnp.full(cfg.n_conditions, data["alpha_loc"])
-        a_cond = numpyro.sample("a_condition", dist.Normal(loc, data["alpha_scale"]).to_event(1))
+        a_cond = _level_normal("a_condition", loc, data["alpha_scale"], mask_c)
         alpha, mu = None, a_cond[c]
     else:
         alpha = numpyro.sample("alpha", dist.Normal(data["alpha_loc"], data["alpha_scale"]))
@@ -98,18 +143,17 @@ def slope_linear_predictor(cfg, data):
             if nested_centered:
                 parent_group = _random_effect("a_group", cfg.n_groups, group_sd, False)
                 loc = alpha + parent_group[data["c_group"]]
-                a_cond = _random_effect("a_condition", cfg.n_conditions, sd, True, loc)
+                a_cond = _random_effect("a_condition", cfg.n_conditions, sd, True, loc, mask_c)
                 mu = mu + a_cond[c] + parent_group[data["c_group"]][c]
             else:
                 loc = None if (group_int and cent_group) else alpha
-                mu = mu + _random_effect("a_condition", cfg.n_conditions, sd, cent_cond, loc)[c]
+                effect = _random_effect("a_condition", cfg.n_conditions, sd, cent_cond, loc, mask_c)
+                mu = mu + effect[c]
     cond_slope = has_cond and cfg.condition_slope
     if cond_slope and cfg.pooling == "none":
         scale = data["beta_scale"]
         shape = (cfg.n_conditions, k) if k else (cfg.n_conditions,)
-        b_cond = numpyro.sample(
-            "b_condition", dist.Normal(jnp.zeros(shape), scale).to_event(len(shape))
-        )
+        b_cond = _level_normal("b_condition", jnp.zeros(shape), scale, mask_c)
         beta, slope = None, b_cond[c]
     else:
         beta_prior = dist.Normal(jnp.zeros(k), data["beta_scale"]).to_event(1) if k else None
@@ -117,19 +161,22 @@ def slope_linear_predictor(cfg, data):
         slope = beta
         if cond_slope:
             sd = _scale("sigma_condition_slope", data)
-            b_cond = _random_effect("b_condition", cfg.n_conditions, sd, cent_cond_slope, beta, k=k)
+            b_cond = _random_effect(
+                "b_condition", cfg.n_conditions, sd, cent_cond_slope, beta, mask_c, k=k
+            )
             slope = slope + b_cond[c]
     if group_int and not nested_centered:
         sd = _scale("sigma_group", data)
-        mu = mu + _random_effect("a_group", cfg.n_groups, sd, cent_group, alpha)[g]
+        mu = mu + _random_effect("a_group", cfg.n_groups, sd, cent_group, alpha, mask_g)[g]
     if group_slope:
         sd = _scale("sigma_group_slope", data)
         loc = None if (cond_slope and cent_cond_slope and cfg.pooling != "none") else beta
-        slope = slope + _random_effect("b_group", cfg.n_groups, sd, cent_group_slope, loc, k=k)[g]
+        effect = _random_effect("b_group", cfg.n_groups, sd, cent_group_slope, loc, mask_g, k=k)
+        slope = slope + effect[g]
     if cfg.n_groups2 and cfg.group2_intercept:
         sd = _scale("sigma_group2", data)
         cent = "group2" in cfg.centered
-        mu = mu + _random_effect("a_group2", cfg.n_groups2, sd, cent)[g2]
+        mu = mu + _random_effect("a_group2", cfg.n_groups2, sd, cent, mask=mask_g2)[g2]
     if k:  # per cell: the slope of its level's dummy (0 for the reference level)
         return mu + jnp.sum(slope * treatment_design(cfg, t), axis=-1)
     return mu + slope * t
