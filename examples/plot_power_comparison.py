@@ -74,22 +74,21 @@ def main(argv=None):
     results = pd.concat([log_power, power], ignore_index=True)
     results.to_csv(out / "power_results.csv", index=False)
     curves = PowerCurveDisplay.from_results(results, col="n_trials", alpha=0.05)
-    curves.figure_.suptitle("Detection rate against the true effect, per trials per mouse")
+    curves.figure_.suptitle("Power per trials per mouse", fontsize="medium")
     curves.figure_.savefig(out / "power_curves.png", dpi=90)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
     fp = false_positive_rate(results, by=["estimator"])
-    axes[0].bar(fp["estimator"], fp["rate"], color=[f"C{i}" for i in range(len(fp))])
+    axes[0].barh(fp["estimator"], fp["rate"], color=[f"C{i}" for i in range(len(fp))])
     axes[0].errorbar(
-        fp["estimator"],
         fp["rate"],
-        yerr=[fp["rate"] - fp["lower"], fp["upper"] - fp["rate"]],
+        fp["estimator"],
+        xerr=[fp["rate"] - fp["lower"], fp["upper"] - fp["rate"]],
         fmt="none",
         color="black",
     )
-    axes[0].axhline(0.05, color="0.4", ls="--", lw=0.8)
-    axes[0].set_ylabel("detection rate at effect 0")
-    axes[0].set_title("false-positive rate (true effect 0)", fontsize=9)
-    axes[0].tick_params(axis="x", labelrotation=20)
+    axes[0].axvline(0.05, color="0.4", ls="--", lw=0.8)
+    axes[0].set_xlabel("detection rate at true effect 0 (95 % Wilson interval)")
+    axes[0].set_title("false-positive rate", fontsize="medium")
     PowerRocDisplay.from_results(results, ax=axes[1])
     fig.savefig(out / "power_fpr_roc.png", dpi=90)
     plt.close("all")

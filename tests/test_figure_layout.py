@@ -340,16 +340,6 @@ def _run_example(name, monkeypatch):
         module.main([])
 
 
-POWER_XFAIL = pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "power figures: the example's suptitle is wider than PowerCurveDisplay's figure and its "
-        "bar chart's estimator tick labels overlap (examples/plot_power_comparison.py and "
-        "bwestimators/display/power.py belong to helper H4)"
-    ),
-)
-
-
 @pytest.mark.parametrize(
     "name",
     [
@@ -357,7 +347,9 @@ POWER_XFAIL = pytest.mark.xfail(
         "plot_spikes_example",
         "plot_radon_example",
         "plot_chirp_power_example",
-        pytest.param("plot_power_comparison", marks=[POWER_XFAIL, pytest.mark.slow]),
+        "plot_user_model",
+        "plot_power_from_pilot",
+        pytest.param("plot_power_comparison", marks=[pytest.mark.slow]),
     ],
 )
 def test_example_figures(name, saved_figures, monkeypatch):
