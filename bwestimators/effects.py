@@ -18,13 +18,20 @@ def _fitted_spec(spec, df):
 
 
 def make_change(df, y, spec, method="subtract"):
-    """Change of y between the lowest and highest treatment level.
+    """Change of y with the treatment, per (group, condition, detail): the data of an effect.
 
-    For every (group, condition, detail) combination present in the spec, the
-    mean of y at the highest treatment level minus (``"subtract"``) or divided
-    by (``"divide"``) the mean at the lowest level. Combinations seen at only
-    one of the two levels are dropped with a warning that counts them, never
-    silently misaligned.
+    In the units of the effects table, so that the data can be drawn beside it:
+
+    - binary treatment: the mean of y at the second level minus (``"subtract"``)
+      or divided by (``"divide"``) the mean at the reference level;
+    - categorical treatment: the same for every level against the reference,
+      one row per level, with a ``treatment_level`` column;
+    - continuous treatment: the least-squares slope of y on the treatment
+      (change per unit), where the combination has two or more treatment
+      values (``"subtract"`` only).
+
+    Combinations that lack the levels to compare are dropped with a warning
+    that counts them, never silently misaligned.
 
     Parameters
     ----------
@@ -35,13 +42,14 @@ def make_change(df, y, spec, method="subtract"):
     spec : ColumnSpec
         Roles of the columns; fitted on df when not fitted yet.
     method : {"subtract", "divide"}, default="subtract"
-        How the two levels are compared.
+        How two levels are compared.
 
     Returns
     -------
     change : DataFrame
-        One row per paired combination, with the original group, condition and
-        detail columns and ``"{y} diff"``.
+        One row per combination (and level), with the original condition,
+        group and detail columns and ``"{y} diff"`` (``"{y} slope"`` for a
+        continuous treatment).
 
     Examples
     --------
@@ -53,6 +61,12 @@ def make_change(df, y, spec, method="subtract"):
       mouse  y diff
     0     a     2.0
     1     b     0.5
+    >>> days = pd.DataFrame({"day": [0, 1, 2] * 2, "rat": ["a"] * 3 + ["b"] * 3,
+    ...                      "y": [1.0, 2.0, 3.0, 0.0, 0.0, 3.0]})
+    >>> make_change(days, "y", ColumnSpec("day", group="rat"))
+      rat  y slope
+    0   a      1.0
+    1   b      1.5
     """
     if method not in ("subtract", "divide"):
         raise InputError(f"method must be 'subtract' or 'divide', got {method!r}.")
@@ -71,31 +85,80 @@ def make_change(df, y, spec, method="subtract"):
             f"Treatment column {spec.treatment!r} has no values in df (all missing, or levels "
             "the fitted spec has not seen); pass rows with treatment values."
         )
-    lo, hi = np.nanmin(treatment), np.nanmax(treatment)
-    if lo == hi:
+    if np.unique(treatment[~np.isnan(treatment)]).size < 2:
         raise InputError(
             f"Treatment column {spec.treatment!r} has a single level; a change needs two."
         )
     frame = df[keys].copy() if keys else pd.DataFrame(index=df.index)
-    frame["_level"] = np.where(treatment == hi, "hi", np.where(treatment == lo, "lo", None))
-    frame["_y"] = df[y].to_numpy()
-    frame = frame[frame["_level"].notna()]
+    frame["_t"], frame["_y"] = treatment, df[y].to_numpy()
+    frame = frame[~np.isnan(treatment)]
+    kind = getattr(spec, "treatment_kind_", None)
+    if kind == "continuous":
+        if method != "subtract":
+            raise InputError(
+                "method='divide' compares two treatment levels; a continuous treatment's "
+                "change is a slope per unit (method='subtract')."
+            )
+        return _slopes(frame, keys, y)
+    levels = getattr(spec, "treatment_levels_", None) or [0, 1]
+    if kind != "categorical":
+        return _level_change(frame, keys, y, 1.0, method, levels)
+    parts = [
+        _level_change(frame, keys, y, float(j), method, levels).assign(treatment_level=levels[j])
+        for j in range(1, len(levels))
+    ]
+    out = pd.concat(parts, ignore_index=True)
+    return out[[*keys, "treatment_level", f"{y} diff"]]  # the change last, as for the others
+
+
+def _level_change(frame, keys, y, code, method, levels):
+    """Mean of y at treatment code ``code`` against code 0, per combination of ``keys``."""
+    part = frame[np.isin(frame["_t"], [0.0, code])].assign(
+        _level=lambda f: np.where(f["_t"] == code, "hi", "lo")
+    )
     if keys:
-        means = frame.groupby([*keys, "_level"], observed=True, sort=True)["_y"].mean()
+        means = part.groupby([*keys, "_level"], observed=True, sort=True)["_y"].mean()
         wide = means.unstack("_level").reindex(columns=["lo", "hi"])
     else:
-        wide = frame.groupby("_level")["_y"].mean().reindex(["lo", "hi"]).to_frame().T
+        wide = part.groupby("_level")["_y"].mean().reindex(["lo", "hi"]).to_frame().T
     unpaired = wide.isna().any(axis=1)
     if unpaired.any():
         warn(
             f"make_change dropped {int(unpaired.sum())} of {len(wide)} "
             f"({', '.join(map(str, keys)) or 'overall'}) combination(s) that lack one of the "
-            f"treatment levels {lo:g} and {hi:g}.",
+            f"treatment levels {levels[0]!r} and {levels[int(code)]!r}.",
             UserWarning,
         )
         wide = wide[~unpaired]
     diff = wide["hi"] - wide["lo"] if method == "subtract" else wide["hi"] / wide["lo"]
     out = diff.rename(f"{y} diff")
+    return out.reset_index() if keys else out.reset_index(drop=True).to_frame()
+
+
+def _slopes(frame, keys, y):
+    """Least-squares slope of y on the treatment per combination of ``keys``."""
+
+    def slope(g):
+        t = g["_t"].to_numpy()
+        if np.unique(t).size < 2:
+            return np.nan
+        tc = t - t.mean()
+        return float(tc @ (g["_y"].to_numpy() - g["_y"].mean()) / (tc @ tc))
+
+    if keys:
+        out = frame.groupby(keys, observed=True, sort=True)[["_t", "_y"]].apply(slope)
+    else:
+        out = pd.Series([slope(frame)])
+    flat = out.isna()
+    if flat.any():
+        warn(
+            f"make_change dropped {int(flat.sum())} of {len(out)} "
+            f"({', '.join(map(str, keys)) or 'overall'}) combination(s) with a single "
+            "treatment value (no slope).",
+            UserWarning,
+        )
+        out = out[~flat]
+    out = out.rename(f"{y} slope")
     return out.reset_index() if keys else out.reset_index(drop=True).to_frame()
 
 

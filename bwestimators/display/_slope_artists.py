@@ -295,6 +295,10 @@ def format_axes(ax, panel, x, label_columns, y_label, first_column=True, bottom=
         ax.set_title(title, fontsize="small" if small else "medium")
     shown = label_columns if panel.shown is None else panel.shown
     condition_label = x or " · ".join(shown)
+    attrs = panel.effects.attrs
+    if "treatment_level" in condition_label and attrs.get("treatment") is not None:
+        level = f"{attrs['treatment']} (against {attrs.get('reference')})"
+        condition_label = condition_label.replace("treatment_level", level)
     first_column = first_column and _outer(ax, "y")
     bottom = bottom and _outer(ax, "x")
     if h:

@@ -108,7 +108,7 @@ def change_overlay(X, y, spec, method):
     """
     y_name = getattr(y, "name", None) or "y"
     change = make_change(raw_frame(X, y, y_name), y_name, spec, method=method)
-    return change, f"{y_name} diff"
+    return change, change.columns[-1]
 
 
 def check_layout(kind, order, layout, label_columns, orient="auto"):
@@ -345,6 +345,8 @@ def slope_panels(effects, condition_columns, layout, draws=None, change=None):
         data = None
         if change is not None:
             keys = [x] if x else list(condition_columns)
+            if "treatment_level" in change.columns and "treatment_level" not in keys:
+                keys.append("treatment_level")  # a categorical treatment: one row per level
             data = panel_change(change, sub, pos + DATA_SHIFT, facet, keys)
         panels.append(
             SlopePanel(
