@@ -22,11 +22,25 @@ EXTEND_COLUMNS = {"group": "n_group", "detail": "n_detail"}
 
 def _fitted_kind(est):
     """``"lme"`` or ``"bayes"``; an InputError for anything else."""
-    if hasattr(est, "converged_") and hasattr(est, "result_"):
+    from bwestimators.hierarchical import ConditionMeansRegressor
+    from bwestimators.lme import LMEComparator
+
+    fitted = hasattr(est, "effects_")
+    if fitted and getattr(est.spec_, "treatment_kind_", None) == "categorical":
+        raise InputError(
+            "from_estimator simulates a binary or continuous treatment; the pilot's treatment "
+            f"{est.spec_.treatment!r} is categorical (not supported yet): fit the pilot on the "
+            "rows of the reference and one other level."
+        )
+    if isinstance(est, LMEComparator) and fitted:
         return "lme"
-    if hasattr(est, "draws_") and hasattr(est, "variance_components_"):
+    slope_model = (
+        not isinstance(est, ConditionMeansRegressor) and getattr(est, "model", None) is None
+    )
+    if hasattr(est, "draws_") and hasattr(est, "variance_components_") and slope_model:
         family = est.family_
-        if not (family.collapsible and family.link == "identity"):
+        # normal only: lognormal is collapsible too, but its parameters are on log y
+        if not (family.collapsible and family.link == "identity" and family.report_scale == "y"):
             raise InputError(
                 "from_estimator simulates normal data; the pilot was fitted with "
                 f"dist_y={est.dist_y!r}. Fit it with dist_y='normal' (on log power, for "
@@ -36,14 +50,9 @@ def _fitted_kind(est):
             raise InputError(f"{type(est).__name__} has no residual sd to simulate from.")
         return "bayes"
     raise InputTypeError(
-        "from_estimator needs a fitted LMEComparator or HierarchicalSlopeRegressor "
-        f"(call fit first), got {type(est).__name__}."
+        "from_estimator needs a fitted LMEComparator or HierarchicalSlopeRegressor (its "
+        f"built-in model; call fit first), got {type(est).__name__}."
     )
-
-
-def _pilot_effects(est):
-    effects = est.effects_["estimate"].to_numpy(dtype=float)
-    return effects
 
 
 def _correlation(est, kind):
@@ -124,7 +133,7 @@ class PilotGenerator:
             cond = pd.Categorical(Z["condition"]).codes.astype(int)
         else:
             cond = np.zeros(len(X), dtype=int)
-        b = _pilot_effects(est)
+        b = est.effects_["estimate"].to_numpy(dtype=float)
         if len(b) != cond.max() + 1:
             raise InputError(
                 "the effects table of the pilot fit has one row per condition level; "
@@ -135,6 +144,8 @@ class PilotGenerator:
         self.pilot_effects = b
         vc = est.variance_components_["estimate"]
         self.sd = {k: float(vc.get(k, 0.0)) for k in ("group", "group_slope", "residual")}
+        # the Bayesian group sd is that of the intercepts at the centered treatment's center
+        self.center = float(getattr(est, "treatment_center_", 0.0)) if kind == "bayes" else 0.0
         self.correlation = _correlation(est, kind)
         self.parameters = parameters
         self.fitted_effect = bool(fitted_effect)
@@ -190,7 +201,7 @@ class PilotGenerator:
             if self.detail_column is not None:
                 rows[self.detail_column] = rows.groupby(["_c", "_t"]).cumcount().to_numpy()
             tt, cc = rows["_t"].to_numpy(), rows["_c"].to_numpy()
-            mu = self.intercepts[cc] + slopes[cc] * tt + u[g, 0] + u[g, 1] * tt
+            mu = self.intercepts[cc] + slopes[cc] * tt + u[g, 0] + u[g, 1] * (tt - self.center)
             rows[self.y_name] = mu + rng.normal(0.0, sd["residual"], len(rows))
             frames.append(rows)
         df = pd.concat(frames, ignore_index=True)

@@ -31,12 +31,13 @@ _UNSEEN_EFFECTS = (
 )
 
 
-def _slope_multiplier(est, tc):
-    """A new random slope's multiplier per row: the (centered) treatment, or for a categorical
-    one 1 above the reference level (one dummy is on; the dummies share their slope sd)."""
-    if getattr(est, "treatment_levels_", None) is not None:
-        return (np.asarray(tc) > 0).astype(float)
-    return tc
+def _slope_multipliers(est, tc):
+    """Each row's multiplier of a new random slope: the (centered) treatment; for a categorical
+    treatment one per dummy, 1 at that dummy's level (independent slopes, a shared sd)."""
+    levels = getattr(est, "treatment_levels_", None)
+    if levels is None:
+        return [tc]
+    return [(np.asarray(tc) == j).astype(float) for j in range(1, len(levels))]
 
 
 class PosteriorPredictiveMixin(GroupPredictiveMixin):
@@ -64,18 +65,18 @@ class PosteriorPredictiveMixin(GroupPredictiveMixin):
     def _unseen_terms(self, draws, codes, tc):
         """``(sd site, z, role)`` of every random effect unknown to some of the rows.
 
-        ``z`` is each row's multiplier of the new effect (1 for an intercept, the
-        model's treatment ``tc`` for a slope, 0 where the row knows the effect).
-        Computed from the codes alone, whatever the fixed part of ``_row_mu``.
+        ``z`` is each row's multiplier of the new effect (1 for an intercept, see
+        :func:`_slope_multipliers` for a slope, 0 where the row knows the effect).
         """
-        tc = _slope_multiplier(self, tc)
+        slope_zs = _slope_multipliers(self, tc)
         terms = []
         for effect, sd_site, key, role, slope in _UNSEEN_EFFECTS:
             if effect not in draws or sd_site not in draws or key not in codes:
                 continue
             unseen = np.asarray(codes[key]) < 0
             if unseen.any():
-                terms.append((sd_site, np.where(unseen, tc if slope else 1.0, 0.0), role))
+                for z in slope_zs if slope else [1.0]:
+                    terms.append((sd_site, np.where(unseen, z, 0.0), role))
         return terms
 
     @staticmethod

@@ -601,6 +601,13 @@ class ConditionMeansRegressor(BayesianEstimatorBase):
 
     def _cell_codes(self, data, predict=False):
         t = data.Z["treatment"].to_numpy(dtype=float)
+        if not predict and data.kind == "continuous":
+            raise InputError(
+                f"ConditionMeansRegressor estimates a mean per treatment level, and treatment "
+                f"column {data.names['treatment']!r} is continuous: use "
+                "HierarchicalSlopeRegressor for an effect per unit, or ColumnSpec(..., "
+                "treatment_kind='categorical') for each level against the reference."
+            )
         if not predict:
             levels = self.treatment_levels_
             self.treatment_values_ = np.arange(float(len(levels))) if levels else np.unique(t)

@@ -332,6 +332,9 @@ def _tiny_parse(description, argv=None):
 
 
 def _run_example(name, monkeypatch):
+    import tempfile
+
+    monkeypatch.chdir(tempfile.mkdtemp(prefix="bwestimators-layout-"))  # the CSVs they write
     monkeypatch.syspath_prepend(str(EXAMPLES))
     module = importlib.import_module(name)
     monkeypatch.setattr(module, "parse", _tiny_parse)

