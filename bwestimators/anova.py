@@ -115,11 +115,25 @@ def _contrast_frames(frame, roles, data, slope, values):
     return reps.assign(**{t: hi_v}), reps.assign(**{t: lo_v})
 
 
-def _with_residual_sd(anova, pred, return_std):
-    """The predictions, and with ``return_std`` the residual sd per row (between only).
+def _row_sd(anova, data, y, y_name):
+    """The sd of single rows around the fitted cell means (``aggregate`` or not).
 
-    The residual sd is the spread of the values the ANOVA was fitted on (group means
-    with ``aggregate``) around the cell means; the ANOVA knows no groups.
+    With ``aggregate`` the model is fitted on group means, whose spread around the
+    cell means is smaller than that of single rows (by the within-group
+    variance); a prediction is for a row, so its sd comes from the rows.
+    """
+    frame, _ = working_frame(data, y, y_name)
+    spec = model_spec_of(anova.result_)
+    resid = y - design_rows(spec, frame) @ np.asarray(anova.result_.params)
+    dof = max(len(y) - len(anova.result_.params), 1)
+    return float(np.sqrt(resid @ resid / dof))
+
+
+def _with_residual_sd(anova, pred, return_std):
+    """The predictions, and with ``return_std`` the sd of a single row (between only).
+
+    The sd of the rows around the cell means (:func:`_row_sd`); the ANOVA knows
+    no groups, so a new group's rows are independent to it.
     """
     if not return_std:
         return pred
@@ -128,7 +142,7 @@ def _with_residual_sd(anova, pred, return_std):
             "return_std needs kind='between' (the repeated-measures ANOVA has no residual "
             "variance of single values); use the LMEComparator."
         )
-    return pred, np.full(len(pred), float(np.sqrt(anova.result_.mse_resid)))
+    return pred, np.full(len(pred), anova._row_sd)
 
 
 class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, BaseEstimator):
@@ -279,6 +293,7 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
         self.omnibus_, self._lines = None, None
         if self.kind == "between":
             self._fit_between(frame, roles, data)
+            self._row_sd = _row_sd(self, data, y_arr, y_name)
         else:
             self._fit_rm(frame, roles, data)
         return self
@@ -374,7 +389,8 @@ class AnovaComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin,
         ----------
         X : DataFrame
         return_std : bool, default=False
-            Also return ``sqrt(mse_resid)`` per row (between ANOVA; rows independent).
+            Also return the sd of a single row around its cell mean (between ANOVA; rows
+            independent, also with ``aggregate``).
 
         Returns
         -------

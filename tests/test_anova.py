@@ -216,3 +216,14 @@ def test_single_level_condition_equals_no_condition(kind):
     assert list(with_c.effects_["region"]) == ["CA1"]
     cols = ["estimate", "std_error", "p_value", "lower", "upper"]
     np.testing.assert_allclose(with_c.effects_[cols], without.effects_[cols], rtol=1e-10)
+
+
+def test_predictive_sd_is_that_of_single_rows_with_aggregate():
+    """Fitted on mouse means, the ANOVA still predicts rows: its sd is the rows' spread
+    around the cell means (pandas), not the spread of the mouse means."""
+    df = generate_fake_lfp(n_trials=10, random_state=0).df
+    anova = AnovaComparator(ColumnSpec("stim", group="mouse")).fit(df, df["Log power"])
+    _, std = anova.predict(df.iloc[:3], return_std=True)
+    resid = df["Log power"] - df.groupby("stim")["Log power"].transform("mean")
+    expected = np.sqrt((resid**2).sum() / (len(df) - 2))
+    np.testing.assert_allclose(std, expected, rtol=1e-10)
