@@ -282,7 +282,9 @@ def cross_validate_models(estimators, X, y, groups=None, cv=None):
     for name, est in estimators.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = cross_validate(est, X, y, groups=groups, cv=folds, scoring=scoring)
+            res = cross_validate(
+                est, X, y, groups=groups, cv=folds, scoring=scoring, error_score="raise"
+            )
         frames.append(
             pd.DataFrame(
                 {
@@ -319,13 +321,21 @@ def _group_column(estimators, X):
 
 
 def _nan_on_type_error(scorer):
-    """A scorer giving NaN where the score is not defined (no density, or no group)."""
+    """A scorer giving NaN where the score is not defined (no density, or no group).
+
+    Only those two cases: any other error (an unseen cell, a missing value) is raised,
+    never turned into a silent NaN.
+    """
 
     def score(estimator, X, y):
         try:
             return scorer(estimator, X, y)
-        except (InputTypeError, InputError):
+        except InputTypeError:
             return np.nan
+        except InputError as exc:
+            if "needs a group" in str(exc):
+                return np.nan
+            raise
 
     score.__name__ = scorer.__name__
     return score
