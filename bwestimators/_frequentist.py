@@ -1,11 +1,11 @@
 """Helpers of the frequentist estimators: a working frame with quoted names, contrasts, warnings,
 and pickling of their fitted statsmodels formula results."""
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from bwestimators._warn import capture_warnings
 
 
 def quote(name):
@@ -83,15 +83,17 @@ def contrast_table(L, params, cov, alpha, df=None):
 
 
 class WarningLog:
-    """Collect the warnings raised inside a block, to keep them and re-emit them once."""
+    """Collect the warnings raised inside a block, to keep them and re-emit them once.
+
+    Only the warnings of this thread: fits running in other threads keep theirs.
+    """
 
     def __init__(self):
         self.messages = []
 
     def __enter__(self):
-        self._ctx = warnings.catch_warnings(record=True)
+        self._ctx = capture_warnings()
         self._caught = self._ctx.__enter__()
-        warnings.simplefilter("always")
         return self
 
     def __exit__(self, *exc):

@@ -11,13 +11,13 @@ import itertools
 import re
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from sklearn.utils._param_validation import InvalidParameterError
 
 from bwestimators import __version__
 from bwestimators._families import LIKELIHOODS
+from bwestimators._warn import capture_warnings
 from bwestimators.exceptions import InputError
 
 METHODS = ("bayes", "lme", "anova")
@@ -88,8 +88,7 @@ def _fit_all(df, y_name, spec, methods, dist_y, seed, quick, out):
         label = type(est).__name__
         _progress(f"fitting {label} ...")
         t0 = time.perf_counter()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with capture_warnings() as caught:
             est.fit(df, y)
         for w in {str(w.message) for w in caught}:
             _progress(f"  warning: {w}")

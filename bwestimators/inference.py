@@ -36,6 +36,7 @@ from numpyro.infer.hmc import hmc
 from numpyro.infer.util import constrain_fn, potential_energy
 
 from bwestimators._arviz import repair_numpyro
+from bwestimators._warn import capture_warnings, reemit
 from bwestimators.exceptions import InputError
 
 repair_numpyro()
@@ -653,9 +654,9 @@ def run_svi(
             converged = _plateau(np.asarray(losses))
     losses = np.asarray(losses)
     params = svi.get_params(state)
-    with warnings.catch_warnings():  # a singular Hessian is reported below, as an error
-        warnings.filterwarnings("ignore", message="Hessian of log posterior")
+    with capture_warnings() as caught:  # this thread's only, as fits may run in threads
         posterior = auto.get_posterior(params)
+    reemit(caught, skip="Hessian of log posterior")  # a singular one is reported below, as an error
     n = max(int(num_draws), _SVI_PSIS_DRAWS)
     flat = posterior.sample(k_draw, (n,))
     log_q = posterior.log_prob(flat)

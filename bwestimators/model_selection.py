@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from bwestimators._base import final_estimator
+from bwestimators._warn import capture_warnings, reemit
 from bwestimators.exceptions import InputError, InputTypeError
 from bwestimators.metrics import check_comparable
 
@@ -109,13 +110,13 @@ def compare_models(estimators, X=None, y=None, *, method="loo"):
     models = _fitted_models(estimators, X, y)
     az = arviz()
     elpds, ks = {}, {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=UserWarning)
+    with capture_warnings() as caught:  # this thread's only (not catch_warnings: thread-safe)
         for name, model in models.items():
             data = model.idata_ if method == "loo" else _logo_data(model)
             elpds[name] = az.loo(data, pointwise=True)
             ks[name] = np.asarray(elpds[name].pareto_k).ravel()
         table = az.compare(elpds, round_to="none")
+    reemit([w for w in caught if not issubclass(w.category, UserWarning)])
     table["max_pareto_k"] = [float(np.max(ks[n])) for n in table.index]
     table["n_high_pareto_k"] = [int((ks[n] > PARETO_K_THRESHOLD).sum()) for n in table.index]
     table["reliable"] = table["n_high_pareto_k"] == 0
@@ -280,8 +281,7 @@ def cross_validate_models(estimators, X, y, groups=None, cv=None):
     group_col = _group_column(estimators, X)
     frames = []
     for name, est in estimators.items():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with capture_warnings():  # dropped (this thread's only: thread-safe)
             res = cross_validate(
                 est, X, y, groups=groups, cv=folds, scoring=scoring, error_score="raise"
             )

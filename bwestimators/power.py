@@ -72,7 +72,6 @@ import os
 import re
 import time
 import types
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -89,6 +88,7 @@ from bwestimators._power_tables import (
     roc_table,
     sample_size_table,
 )
+from bwestimators._warn import capture_warnings
 from bwestimators.exceptions import InputError, InputTypeError
 
 __all__ = [
@@ -273,11 +273,8 @@ def _fit_one(est, spec, df, y, row, condition, alpha):
         model = clone(est)
         if spec is not None and hasattr(model, "spec") and model.spec is None:
             model.set_params(spec=spec)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with capture_warnings() as caught:  # this thread's: safe under a threaded backend
             model.fit(df, df[y])
-        # an estimator's own record of its fit: the process-wide warning capture is shared
-        # by the threads of a threaded backend
         messages = getattr(model, "warnings_", None)
         if messages is None:
             messages = [w.message for w in caught]
@@ -312,8 +309,7 @@ def _fit_batch(generator, estimators, y, spec, tasks, effect_param, alpha, condi
                 model.set_params(spec=spec)
             t0 = time.perf_counter()
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # each fit keeps its own in warnings_
+                with capture_warnings():  # dropped: each fit keeps its own in warnings_
                     fitted = model.fit_many(dfs, [df[y] for df in dfs])
             except Exception:  # refit one by one below, to record which dataset failed
                 fitted = None
