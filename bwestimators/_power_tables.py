@@ -10,34 +10,28 @@ import pandas as pd
 
 from bwestimators.exceptions import InputError
 
-#: Columns of a results table that are not grid parameters.
-_NOT_GRID = frozenset(
-    {
-        "estimator",
-        "true_effect",
-        "grid_index",
-        "repeat",
-        "seed",
-        "error",
-        "warnings",
-        "detected",
-        "score",
-        "converged",
-        "fit_seconds",
-        "sweep",
-        "estimate",
-        "std_error",
-        "z",
-        "t",
-        "p_value",
-        "lower",
-        "upper",
-        "prob_positive",
-        "ess_bulk",
-        "ess_tail",
-        "r_hat",
-    }
+#: Effects-table columns copied into the results, in the order of the results table.
+_RESULT_ORDER = (
+    "estimate",
+    "std_error",
+    "z",
+    "t",
+    "p_value",
+    "lower",
+    "upper",
+    "prob_positive",
+    "ess_bulk",
+    "ess_tail",
+    "r_hat",
 )
+_ROW_HEAD = ("estimator",)
+_ROW_BASE = ("true_effect", "grid_index", "repeat", "seed", "error", "warnings")
+_ROW_TAIL = ("detected", "score", "converged", "fit_seconds")
+#: Column of a checkpoint with the digest of the sweep that wrote the row (its last column).
+_SWEEP_COLUMN = "sweep"
+#: Columns of a results table that are not grid parameters (a grid parameter may not have one
+#: of these names).
+_NOT_GRID = frozenset({*_ROW_HEAD, *_ROW_BASE, *_RESULT_ORDER, *_ROW_TAIL, _SWEEP_COLUMN})
 
 #: Binomial intervals of a rate: scipy's ``proportion_ci`` method per name.
 _INTERVALS = {"wilson": "wilson", "clopper-pearson": "exact"}

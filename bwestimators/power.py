@@ -81,6 +81,12 @@ from sklearn.base import clone
 from sklearn.model_selection import ParameterGrid
 
 from bwestimators._power_tables import (
+    _NOT_GRID,
+    _RESULT_ORDER,
+    _ROW_BASE,
+    _ROW_HEAD,
+    _ROW_TAIL,
+    _SWEEP_COLUMN,
     confusion_table,
     false_positive_rate,
     power_table,
@@ -124,8 +130,6 @@ MAX_R_HAT = 1.01
 #: ... and a bulk and tail ESS of every parameter of at least this many per chain
 #: (Vehtari et al. 2021, "Rank-normalization, folding, and localization").
 MIN_ESS_PER_CHAIN = 100
-#: Column of a checkpoint with the digest of the sweep that wrote the row (its last column).
-_SWEEP_COLUMN = "sweep"
 #: Estimator parameters that change no result and stay out of the sweep key.
 _DISPLAY_PARAMS = frozenset({"progress_bar", "verbose"})
 #: Seconds between two part files of a Parquet checkpoint.
@@ -148,26 +152,9 @@ def _effect_row(effects, condition):
     raise ValueError(f"condition {condition!r} is not in the effects table.")
 
 
-#: Effects-table columns copied into the results, in the order of the results table.
-_RESULT_ORDER = (
-    "estimate",
-    "std_error",
-    "z",
-    "t",
-    "p_value",
-    "lower",
-    "upper",
-    "prob_positive",
-    "ess_bulk",
-    "ess_tail",
-    "r_hat",
-)
 _RESULT_COLUMNS = set(_RESULT_ORDER)
-_ROW_HEAD = ("estimator",)
-_ROW_BASE = ("true_effect", "grid_index", "repeat", "seed", "error", "warnings")
-_ROW_TAIL = ("detected", "score", "converged", "fit_seconds")
 #: Columns of every results row; a grid parameter may not have one of these names.
-_RESERVED_COLUMNS = frozenset({*_ROW_HEAD, *_ROW_BASE, *_RESULT_ORDER, *_ROW_TAIL, _SWEEP_COLUMN})
+_RESERVED_COLUMNS = _NOT_GRID
 
 
 def detection(row, alpha):
