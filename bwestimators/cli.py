@@ -97,7 +97,9 @@ def _fit_all(df, y_name, spec, methods, dist_y, seed, quick, out):
         est.effects_.to_csv(out / f"effects_{method}.csv", index=False)
         rows.append(est.summary().assign(method=method))
     table = pd.concat(rows, ignore_index=True)
-    table = table[["method", *(c for c in table.columns if c != "method")]]
+    tests = ["p_value", "prob_positive", "ess_bulk", "r_hat", "verdict"]  # after the intervals
+    rest = [c for c in table.columns if c not in ("method", *tests)]
+    table = table[["method", *rest, *(c for c in tests if c in table.columns)]]
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     table.to_csv(out / "effects_all.csv", index=False)
