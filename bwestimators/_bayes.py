@@ -251,18 +251,14 @@ class BayesianEstimatorBase(
         )
         self.config_ = self._config(data, self.centered_, codes)
         cells.update(self._extra_data(codes))
-        cells = self._pad_levels(cells, codes)
+        cells = _pad_levels(self, cells, codes)
         self._fit_rows = {"codes": codes, "t": t, "y": y}
         self._data_ = data
         seed_value = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         return cells, seed_value
 
-    def _pad_levels(self, cells, codes, padded=None):
-        """The model data for the sampled configuration (see :func:`_pad_levels`)."""
-        return _pad_levels(self, cells, codes, padded)
-
     def _unpad(self, draws, batch_axes=0):
-        """Draws of the real levels only (see :meth:`_pad_levels`)."""
+        """Draws of the real levels only (see :func:`_pad_levels`)."""
         return _cells.unpad_draws(draws, self.config_, self._padded_config, batch_axes)
 
     def _sample(self, cells, seed_value):

@@ -8,6 +8,7 @@ the levels of one or several condition columns.
 
 import numbers
 
+import numpy as np
 import pandas as pd
 
 from bwestimators._spec_checks import check_level_kind, shown
@@ -289,3 +290,28 @@ def encode_condition(X, names, labels, levels):
             known_levels = pd.unique(levels[name].dropna()).tolist()
             check_level_kind("condition", name, X[name], known_levels)
     return coded
+
+
+def treatment_dummies(t, n_levels):
+    """The reference-coded dummies of a categorical treatment's level codes.
+
+    Parameters
+    ----------
+    t : array-like of float
+        Level codes 0..k-1 (0 the reference), as :func:`encode_treatment` gives them.
+    n_levels : int
+        k, the number of levels.
+
+    Returns
+    -------
+    dummies : ndarray of float, shape (n_rows, k - 1)
+        Column j - 1 is 1 where the row is at level j.
+
+    Examples
+    --------
+    >>> treatment_dummies([0.0, 1.0, 2.0], 3)
+    array([[0., 0.],
+           [1., 0.],
+           [0., 1.]])
+    """
+    return (np.asarray(t, dtype=float)[:, None] == np.arange(1, n_levels)).astype(float)

@@ -13,6 +13,7 @@ import numpy as np
 from scipy import stats
 
 from bwestimators._densities import design_columns, factorize, lowrank_normal_logpdf
+from bwestimators._levels import treatment_dummies
 
 
 def _unseen_group(lme, groups):
@@ -50,7 +51,7 @@ def _terms(lme, groups, t):
     unseen = _unseen_group(lme, groups)
     F = _effect_factor(lme)
     if _categorical(lme):  # the intercept and one dummy per non-reference level
-        design = np.column_stack([np.ones(len(t)), t[:, None] == np.arange(1, F.shape[0])])
+        design = np.column_stack([np.ones(len(t)), treatment_dummies(t, F.shape[0])])
     else:
         design = np.column_stack([np.ones(len(t)), t])[:, : F.shape[0]]
     base = design.astype(float) @ F

@@ -19,6 +19,7 @@ from bwestimators._densities import (
     role_labels,
 )
 from bwestimators._group_predictive import _MAX_DRAWS_TIMES_ROWS, GroupPredictiveMixin
+from bwestimators._levels import treatment_dummies
 
 #: Random effects a row may not know (its level unseen at fit time), integrated over in every
 #: prediction: (effect site, sd site, code key, role of the level labels, slope?).
@@ -37,7 +38,7 @@ def _slope_multipliers(est, tc):
     levels = getattr(est, "treatment_levels_", None)
     if levels is None:
         return [tc]
-    return [(np.asarray(tc) == j).astype(float) for j in range(1, len(levels))]
+    return list(treatment_dummies(tc, len(levels)).T)
 
 
 class PosteriorPredictiveMixin(GroupPredictiveMixin):

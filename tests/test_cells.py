@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from bwestimators import ColumnSpec, HierarchicalSlopeRegressor, _cells
+from bwestimators._bayes import _pad_levels
 from bwestimators._configs import SlopeConfig
 from tests.conftest import FAST
 
@@ -71,7 +72,7 @@ def test_padded_levels_leave_the_log_density_of_the_real_levels_exact(parameteri
     exact_cells, _ = est._prepare(df, df["y"])
     exact_cells = {k: v for k, v in exact_cells.items() if not k.startswith("mask_")}
     padded = est.config_._replace(n_groups=12)
-    cells = est._pad_levels(dict(exact_cells), est._fit_rows["codes"], padded)
+    cells = _pad_levels(est, dict(exact_cells), est._fit_rows["codes"], padded)
     assert est._padded_config.n_groups == 12 and est.config_.n_groups == 7
     rng = np.random.default_rng(1)
     z = {"alpha": 0.3, "beta": 0.1, "sigma_group": -0.5, "sigma_group_slope": -1.0, "sigma": 0.2}

