@@ -10,8 +10,10 @@ buckets of at least 64, a fit of fewer levels reusing the sampler of an earlier
 one of at most 1.5 times as many, :func:`bwestimators._cells.reusable_config`),
 in the grid's order and largest first, and once with the exact level counts
 and the former cell buckets (8, 12, 16, ...). ``--time`` also times a fit of 7
-mice after one of 10 in one process with the disk cache off (a new shape
-after another).
+mice after one of 10 in one process (a new shape after another): with the
+samplers shared and the disk cache off, and with the defaults (no sharing) and
+a warm disk cache (a fresh process after one that fitted both shapes, in a
+temporary cache folder).
 
 Usage::
 
@@ -124,6 +126,44 @@ def time_new_shape():
     return out
 
 
+_WARM_RUN = """
+import json, time, warnings
+from bwestimators import ColumnSpec, HierarchicalSlopeRegressor
+from bwestimators.datasets import generate_fake_lfp
+out = {}
+for n_mice in (10, 7):
+    df = generate_fake_lfp(mouse_response_slope=9, n_trials=30, n_mice=n_mice, random_state=0).df
+    est = HierarchicalSlopeRegressor(ColumnSpec("stim", group="mouse"), random_state=0)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(df, df["Log power"])
+    out[f"fit_{n_mice}_mice_seconds"] = round(time.perf_counter() - t0, 2)
+print(json.dumps(out))
+"""
+
+
+def time_new_shape_warm_cache():
+    """Seconds of a fit of 7 mice after one of 10 with the defaults, in a new process whose
+    disk cache (a temporary folder) holds both samplers from an earlier process."""
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        env = dict(os.environ, BWESTIMATORS_JAX_CACHE=folder)
+        runs = []
+        for _ in range(2):  # the first process fills the cache, the second reads it
+            done = subprocess.run(
+                [sys.executable, "-c", _WARM_RUN], env=env, capture_output=True, text=True,
+                check=True,
+            )  # fmt: skip
+            runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return {f"warm_cache_{k}": v for k, v in runs[1].items()} | {
+        f"empty_cache_{k}": v for k, v in runs[0].items()
+    }
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--likelihoods", nargs="*", default=["normal", "student"])
@@ -141,6 +181,7 @@ def main(argv=None):
     }
     if args.time:
         out.update(time_new_shape())
+        out.update(time_new_shape_warm_cache())
     print(json.dumps(out, indent=2))
     return out
 

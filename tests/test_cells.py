@@ -223,3 +223,24 @@ def test_cells_fit_a_sampler_of_up_to_twice_as_many_cells():
     padded = _cells.pad_cells(cells, 5)
     np.testing.assert_array_equal(padded["n"], [1, 1, 1, 0, 0])  # empty cells: weight 0
     assert padded["g"].dtype == np.int32 and padded["alpha_loc"] == 1
+
+
+def test_few_mice_keep_non_centered_intercepts_beside_mouse_slopes():
+    """6 mice, no spread of responses between mice: centered mouse intercepts beside the
+    non-centered mouse slopes diverged (62 divergent transitions of 3000 on this dataset
+    with the sweep's sampler); with fewer than MIN_CENTERED_LEVELS levels both stay
+    non-centered, and the fit has none."""
+    from bwestimators.datasets import generate_fake_lfp
+    from bwestimators.power import SWEEP_SAMPLER
+
+    df = generate_fake_lfp(
+        n_mice=6, n_trials=10, mouse_response_slope=0, overall_stim_response_strength=5,
+        random_state=0,
+    ).df  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = HierarchicalSlopeRegressor(
+            ColumnSpec("stim", group="mouse"), random_state=0, **SWEEP_SAMPLER
+        ).fit(df, df["Log power"])
+    assert est.add_group_slope_ and est.centered_ == ()
+    assert est.diagnostics_["divergences"] == 0
