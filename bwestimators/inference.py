@@ -590,13 +590,6 @@ def _plateau(losses):
     return change < max(_SVI_RTOL * max(abs(float(np.mean(last))), 1.0), 2 * se)
 
 
-def _pareto_k(log_ratios):
-    """PSIS Pareto k-hat of importance log-ratios ``log p - log q``; inf when not finite."""
-    from bwestimators._psis import psis_weights
-
-    return psis_weights(log_ratios)[1]
-
-
 def _svi_optimize(svi, state, chunk, data, num_steps, progress_bar):
     """Adam in chunks until the loss plateau or ``num_steps``: losses, converged, params.
 
