@@ -297,7 +297,13 @@ class BayesianEstimatorBase(
         """
         self.draws_ = draws
         self.sample_stats_ = stats
-        if diagnostic_values is None:
+        if diagnostic_values is None and self.method == "svi":
+            # one "chain" of resampled guide draws, some repeated: no R-hat, and the ESS
+            # of every quantity is that of the importance weights (inference._svi_resample)
+            k = self._diagnostic_draws().shape[-1]
+            ess = np.full(k, float(stats["psis_ess"]))
+            diagnostic_values = (ess, ess, np.full(k, np.nan))
+        elif diagnostic_values is None:
             diagnostic_values = ess_rhat(self._diagnostic_draws())
         self._convergence = diagnostic_values
         self._results(draws, self._data_)

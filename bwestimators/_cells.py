@@ -423,6 +423,13 @@ MIN_CENTERED_LEVELS = 8
 #: where a centered parameterization samples well and a non-centered one has a funnel.
 CENTERED_ABOVE = 20.0
 
+#: The same threshold for SVI fits: a normal guide fits the centered form of an effect
+#: whose levels the data inform more than the effects' spread does (shrinkage under 1/2),
+#: and the non-centered one otherwise, where each form is the less curved (a full-rank
+#: normal guide of the non-centered form of well-informed levels is several times too
+#: narrow). NUTS keeps the margin of CENTERED_ABOVE against the divergences of a funnel.
+SVI_CENTERED_ABOVE = 1.0
+
 _EFFECT_KEYS = {
     "group": "g",
     "group_slope": "g",
@@ -462,14 +469,16 @@ def choose_centered(parameterization, codes, z, t, family, method, effects):
     group) stays non-centered: the nested effects absorb most of its variation,
     and its levels are informed by a few nested levels, not by every row. So
     does a grouping nested in the conditions (animals within diets): its
-    effects and the condition effects share a ridge, which whitening eases. SVI fits,
-    and families whose data inform effects weakly (binary), are non-centered.
+    effects and the condition effects share a ridge, which whitening eases. SVI fits
+    use the lower threshold :data:`SVI_CENTERED_ABOVE`; families whose data inform
+    effects weakly (binary) are non-centered.
     """
     effects = tuple(e for e in _EFFECT_KEYS if e in set(effects))
     if parameterization != "auto":
         return effects if parameterization == "centered" else ()
-    if method == "svi" or not family.centering_allowed:
+    if not family.centering_allowed:
         return ()
+    threshold = SVI_CENTERED_ABOVE if method == "svi" else CENTERED_ABOVE
     proxy = family.link_proxy(z)
     has_cond = "c" in codes and codes["c"].max() > 0
     centered = []
@@ -490,6 +499,6 @@ def choose_centered(parameterization, codes, z, t, family, method, effects):
         score = (informative_slopes if effect.endswith("_slope") else informative)(
             codes[key], proxy, t
         )
-        if score > CENTERED_ABOVE:
+        if score > threshold:
             centered.append(effect)
     return tuple(centered)

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
+from bwestimators._psis import MAX_PARETO_K
 from bwestimators._warn import warn
 
 #: Thresholds of a clean NUTS fit (Vehtari et al. 2021).
@@ -114,11 +115,6 @@ def convergence_report(convergence, sample_stats):
     return numbers, problems
 
 
-#: Pareto k-hat above which a guide's importance weights say it is no usable approximation
-#: (Vehtari et al. 2024, "Pareto smoothed importance sampling"; Yao et al. 2018).
-MAX_PARETO_K = 0.7
-
-
 def svi_report(stats, num_steps):
     """The diagnostics of an SVI fit and the problems found in them.
 
@@ -126,7 +122,7 @@ def svi_report(stats, num_steps):
     ----------
     stats : dict
         From :func:`bwestimators.inference.run_svi`: ``losses``, ``num_steps``,
-        ``converged``, ``final_loss``, ``pareto_k``.
+        ``converged``, ``final_loss``, ``pareto_k``, ``psis_corrected``, ``psis_ess``.
     num_steps : int
         The most steps the fit was allowed.
 
@@ -134,17 +130,34 @@ def svi_report(stats, num_steps):
     -------
     numbers : dict
         ``svi_converged`` (the loss reached its plateau), ``svi_steps`` (steps
-        run), ``svi_final_loss`` (mean ELBO loss of the last window of steps) and
-        ``pareto_k`` (PSIS k-hat of the guide's draws against the model; above
-        0.7 the guide is no usable approximation of the posterior).
+        run), ``svi_final_loss`` (mean ELBO loss of the last window of steps),
+        ``pareto_k`` (PSIS k-hat of the importance weights against the model of
+        the draws resampled; of the guide's draws when no proposal had a k-hat
+        of at most 0.7, the guide is then no usable approximation of the
+        posterior), ``psis_corrected`` (the draws were resampled by their
+        importance weights), ``psis_ess`` (the effective sample size of the
+        draws; also the ``ess_bulk`` and ``ess_tail`` of ``effects_``) and
+        ``psis_proposal_scale`` (the proposal resampled: the guide, 1, or the
+        guide widened by this factor).
     problems : list of str
         What is wrong, with its remedy (empty for a clean fit).
+
+    Examples
+    --------
+    >>> stats = {"converged": True, "num_steps": 3000, "final_loss": 12.5,
+    ...          "pareto_k": 0.9, "psis_corrected": False, "psis_ess": 35.0}
+    >>> numbers, problems = svi_report(stats, 20000)
+    >>> numbers["psis_corrected"], len(problems)
+    (False, 1)
     """
     numbers = {
         "svi_converged": bool(stats["converged"]),
         "svi_steps": int(stats["num_steps"]),
         "svi_final_loss": float(stats["final_loss"]),
         "pareto_k": float(stats["pareto_k"]),
+        "psis_corrected": bool(stats.get("psis_corrected", False)),
+        "psis_ess": float(stats.get("psis_ess", np.nan)),
+        "psis_proposal_scale": float(stats.get("psis_proposal_scale", np.nan)),
     }
     problems = []
     if not numbers["svi_converged"]:
@@ -155,8 +168,14 @@ def svi_report(stats, num_steps):
     if not numbers["pareto_k"] <= MAX_PARETO_K:
         problems.append(
             f"the SVI guide is a poor approximation of the posterior (Pareto k-hat "
-            f"{numbers['pareto_k']:.2f} > {MAX_PARETO_K}): its intervals may be too narrow; "
-            "use method='nuts' for calibrated intervals."
+            f"{numbers['pareto_k']:.2f} > {MAX_PARETO_K}): its draws could not be corrected "
+            "by importance sampling and its intervals may be too narrow; use method='nuts' "
+            "for calibrated intervals."
+        )
+    elif numbers["psis_ess"] < MIN_ESS:
+        problems.append(
+            f"the importance-weighted SVI draws count as {numbers['psis_ess']:.0f} "
+            f"independent draws (< {MIN_ESS}); increase num_samples, or use method='nuts'."
         )
     return numbers, problems
 

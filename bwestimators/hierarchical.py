@@ -84,7 +84,9 @@ _COMMON_PARAMS_DOC = f"""
         strongly (median rows per level times the between-level over the
         within-level variance, moment-corrected, above 1), non-centered
         otherwise; a grouping with the conditions nested in it (neurons within
-        mice) stays non-centered; SVI and bernoulli fits are non-centered.
+        mice) stays non-centered; SVI fits center from a lower score (above 1:
+        a normal guide of the non-centered form of well-informed levels comes
+        out several times too narrow); bernoulli fits are non-centered.
     priors : dict or None, default=None
         Overrides of the weakly informative default priors, on the internal
         scale (standardized y, or the link scale): ``intercept_scale`` (2.5,
@@ -118,10 +120,15 @@ _COMMON_PARAMS_DOC = f"""
         earlier when its ELBO loss reaches a plateau (relative change of the mean
         loss between windows of 1000 steps under 1e-3, or within its noise); a fit
         that hits ``num_steps`` first warns (ConvergenceWarning, kept in
-        ``warnings_``). ``diagnostics_`` then holds ``svi_converged``,
-        ``svi_steps``, ``svi_final_loss`` and ``pareto_k`` (PSIS k-hat of the
-        guide's draws against the model; above 0.7, which hierarchical posteriors
-        often give, the guide is no usable approximation and a warning says so).
+        ``warnings_``). The guide's draws are then corrected by Pareto-smoothed
+        importance sampling (resampled by their weights ``p / q`` against the
+        model, Yao et al. 2018): a normal guide is narrower than the posterior.
+        ``diagnostics_`` holds ``svi_converged``, ``svi_steps``,
+        ``svi_final_loss``, ``pareto_k`` (PSIS k-hat of the guide's draws; above
+        0.7, as on data with many weakly informed groups, the weights cannot be
+        trusted: the draws stay uncorrected and a warning says the intervals may
+        be too narrow), ``psis_corrected`` and ``psis_ess`` (the effective sample
+        size of the draws, the ``ess_bulk`` and ``ess_tail`` of ``effects_``).
     guide : {"normal", "laplace"}, default="normal"
         SVI guide: ``AutoMultivariateNormal`` (a full-rank normal in the
         unconstrained space; a mean-field normal gave slope sds 6 times too
