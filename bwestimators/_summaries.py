@@ -50,13 +50,13 @@ def summarize_draws(draws, hdi_prob, with_diagnostics=True):
         >>> bool(s["lower"][0] < 1.0 < s["upper"][0]), float(s["prob_positive"][0])
         (True, 1.0)
     """
-    from bwestimators._arviz import array_stats
+    from bwestimators._hdi import hdi as highest_density
 
     draws = np.asarray(draws, dtype=float)
     if draws.ndim == 2:
         draws = draws[..., None]
     flat = draws.reshape(-1, draws.shape[-1])
-    hdi = np.asarray(array_stats().hdi(np.moveaxis(flat, 0, -1), hdi_prob, axis=-1))
+    hdi = highest_density(flat, hdi_prob)
     nan = np.full(draws.shape[-1], np.nan)
     ess_bulk = ess_tail = r_hat = nan
     if with_diagnostics:
