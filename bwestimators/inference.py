@@ -13,7 +13,9 @@ jax's persistent compilation cache is switched on in the user's cache folder
 (``$XDG_CACHE_HOME/bwestimators/jax``, by default ``~/.cache/bwestimators/jax``)
 so that a new process does not pay the full compilation, and every traced
 sampler is exported (``jax.export``) to ``.../bwestimators/exported`` so that
-a new process does not trace it again either. Set the environment variable
+a new process does not trace it again either: a fit on an exported sampler
+imports neither numpyro nor the model (numpyro loads in the tracing paths
+only), and its one program comes from jax's cache. Set the environment variable
 ``BWESTIMATORS_JAX_CACHE=0`` to switch both off, or to a folder to put them
 elsewhere. jax's cache is left alone when the user already configured one.
 """
