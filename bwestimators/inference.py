@@ -504,8 +504,9 @@ def _prng_key(seed_value):
     True
     """
     seed_value = int(seed_value)
-    default = jax.config.jax_default_prng_impl == "threefry2x32"
-    if default and not jax.config.jax_enable_custom_prng and 0 <= seed_value < 2**31:
+    default = getattr(jax.config, "jax_default_prng_impl", None) == "threefry2x32"
+    legacy = not getattr(jax.config, "jax_enable_custom_prng", True)
+    if default and legacy and 0 <= seed_value < 2**31:
         return np.array([0, seed_value], dtype=np.uint32)  # threefry's seed: (high, low) words
     return jax.random.PRNGKey(seed_value)
 
