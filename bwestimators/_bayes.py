@@ -56,14 +56,15 @@ class BayesianEstimatorBase(
         "add_group_intercept": ["boolean"],
     }
 
-    #: Name of the numpyro model function in :mod:`bwestimators.models`, imported on first fit
-    #: (so that importing the estimator classes does not import jax).
+    #: Name of the numpyro model function in :mod:`bwestimators.models`, imported only when a
+    #: sampler is traced (so that neither importing the estimator classes nor a fit on a sampler
+    #: exported to the disk cache imports numpyro; see :mod:`bwestimators._model_ref`).
     _model_name = None
 
     def _model_fn(self):
-        import bwestimators.models
+        from bwestimators._model_ref import BuiltinModel
 
-        return getattr(bwestimators.models, self._model_name)
+        return BuiltinModel(self._model_name)
 
     # ---- to be given by subclasses -------------------------------------------------
     def _config(self, data, centered, codes):  # pragma: no cover - abstract

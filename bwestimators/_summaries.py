@@ -27,37 +27,33 @@ def ess_rhat(stacked):
 def summarize_draws(draws, hdi_prob, with_diagnostics=True):
     """Mean, sd, HDI, probability of being positive, bulk and tail ESS and r_hat of draws.
 
-        Parameters
-        ----------
-        draws : ndarray of shape (n_chains, n_draws, k) or (n_chains, n_draws)
-        hdi_prob : float
-        with_diagnostics : bool, default=True
-            Compute ESS and r_hat (NaN otherwise, and for a single chain's r_hat).
+    Parameters
+    ----------
+    draws : ndarray of shape (n_chains, n_draws, k) or (n_chains, n_draws)
+    hdi_prob : float
+    with_diagnostics : bool, default=True
+        Compute ESS and r_hat (NaN otherwise, and for a single chain's r_hat).
 
-        Returns
-        -------
-        summary : dict of ndarray, each of shape (k,)
+    Returns
+    -------
+    summary : dict of ndarray, each of shape (k,)
 
-        Examples
-        --------
-        >>> import warnings
-
-    import numpy as np
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.utils.validation import check_is_fitted
-        >>> from bwestimators._summaries import summarize_draws
-        >>> draws = np.random.default_rng(0).normal(1.0, 0.1, size=(2, 500, 1))
-        >>> s = summarize_draws(draws, 0.94)
-        >>> bool(s["lower"][0] < 1.0 < s["upper"][0]), float(s["prob_positive"][0])
-        (True, 1.0)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bwestimators._summaries import summarize_draws
+    >>> draws = np.random.default_rng(0).normal(1.0, 0.1, size=(2, 500, 1))
+    >>> s = summarize_draws(draws, 0.94)
+    >>> bool(s["lower"][0] < 1.0 < s["upper"][0]), float(s["prob_positive"][0])
+    (True, 1.0)
     """
-    from bwestimators._arviz import array_stats
+    from bwestimators._hdi import hdi as highest_density
 
     draws = np.asarray(draws, dtype=float)
     if draws.ndim == 2:
         draws = draws[..., None]
     flat = draws.reshape(-1, draws.shape[-1])
-    hdi = np.asarray(array_stats().hdi(np.moveaxis(flat, 0, -1), hdi_prob, axis=-1))
+    hdi = highest_density(flat, hdi_prob)
     nan = np.full(draws.shape[-1], np.nan)
     ess_bulk = ess_tail = r_hat = nan
     if with_diagnostics:

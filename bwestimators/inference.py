@@ -13,7 +13,9 @@ jax's persistent compilation cache is switched on in the user's cache folder
 (``$XDG_CACHE_HOME/bwestimators/jax``, by default ``~/.cache/bwestimators/jax``)
 so that a new process does not pay the full compilation, and every traced
 sampler is exported (``jax.export``) to ``.../bwestimators/exported`` so that
-a new process does not trace it again either. Set the environment variable
+a new process does not trace it again either: a fit on an exported sampler
+imports neither numpyro nor the model (numpyro loads in the tracing paths
+only), and its one program comes from jax's cache. Set the environment variable
 ``BWESTIMATORS_JAX_CACHE=0`` to switch both off, or to a folder to put them
 elsewhere. jax's cache is left alone when the user already configured one.
 """
@@ -30,16 +32,9 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
-from numpyro.distributions.transforms import biject_to
-from numpyro.handlers import seed, trace
-from numpyro.infer.hmc import hmc
-from numpyro.infer.util import constrain_fn, potential_energy
 
-from bwestimators._arviz import repair_numpyro
 from bwestimators._warn import capture_warnings, reemit
 from bwestimators.exceptions import InputError
-
-repair_numpyro()
 
 logger = logging.getLogger(__name__)
 
@@ -134,8 +129,21 @@ def _export_folder():
     return folder
 
 
+def _load_numpyro():
+    """Load numpyro safely next to ArviZ (:mod:`bwestimators._numpyro`) before tracing with it.
+
+    Only the tracing paths import numpyro: a sampler exported to the disk
+    cache runs without it.
+    """
+    import bwestimators._numpyro  # noqa: F401
+
+
 def _unconstrained_init(model, data, key):
     """Uniform(-2, 2) initial values in unconstrained space, as numpyro's default."""
+    _load_numpyro()
+    from numpyro.distributions.transforms import biject_to
+    from numpyro.handlers import seed, trace
+
     tr = trace(seed(model, 0)).get_trace(data)
     init = {}
     for name, site in tr.items():
@@ -149,6 +157,10 @@ def _unconstrained_init(model, data, key):
 def _one_chain(
     key, data, *, model, num_warmup, num_samples, target_accept_prob, max_tree_depth, dense_mass
 ):
+    _load_numpyro()
+    from numpyro.infer.hmc import hmc
+    from numpyro.infer.util import constrain_fn, potential_energy
+
     def potential(z):
         return potential_energy(model, (data,), {}, z)
 
@@ -174,18 +186,21 @@ def _one_chain(
 
 
 def _source_digest():
-    """Digest of the code that defines the sampled programs, part of every disk-cache key."""
-    import numpyro
+    """Digest of the code that defines the sampled programs, part of every disk-cache key.
+
+    Read from the files, without importing the models or numpyro (a fit on an
+    exported sampler runs without them).
+    """
+    from importlib.metadata import version
 
     import bwestimators
-    from bwestimators import _configs, _families
-    from bwestimators.models import _likelihoods, _slope
 
+    package = Path(__file__).parent
     h = hashlib.sha256()
-    for module in (_slope, _likelihoods, _families, _configs):
-        h.update(Path(module.__file__).read_bytes())
+    for name in ("models/_slope.py", "models/_likelihoods.py", "_families.py", "_configs.py"):
+        h.update((package / name).read_bytes())
     h.update(Path(__file__).read_bytes())
-    h.update(f"{bwestimators.__version__}|{jax.__version__}|{numpyro.__version__}".encode())
+    h.update(f"{bwestimators.__version__}|{jax.__version__}|{version('numpyro')}".encode())
     return h.hexdigest()
 
 
@@ -421,8 +436,8 @@ def run_nuts(
         ``diverging`` and ``num_steps``, shape ``(num_chains, num_samples)``.
     """
     settings = (num_warmup, num_samples, num_chains, target_accept_prob, max_tree_depth, dense_mass)
-    data = {k: jnp.asarray(v) for k, v in data.items()}
-    return _run_compiled(model_fn, cfg, settings, jax.random.PRNGKey(seed_value), data)
+    data = _to_device({k: np.asarray(v) for k, v in data.items()})
+    return _run_compiled(model_fn, cfg, settings, _prng_key(seed_value), data)
 
 
 def run_nuts_batched(
@@ -465,9 +480,35 @@ def run_nuts_batched(
         ``diverging`` and ``num_steps``, shape ``(n_datasets, num_chains, num_samples)``.
     """
     settings = (num_warmup, num_samples, num_chains, target_accept_prob, max_tree_depth, dense_mass)
-    stacked = {k: jnp.asarray(np.stack([d[k] for d in datasets])) for k in datasets[0]}
-    keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
+    stacked = _to_device({k: np.stack([d[k] for d in datasets]) for k in datasets[0]})
+    keys = np.stack([np.asarray(_prng_key(s)) for s in seeds])
     return _run_compiled(model_fn, cfg, settings, keys, stacked, batched=True)
+
+
+def _to_device(data):
+    """Arrays on the device, in jax's dtypes (float32 unless x64), without compiling anything.
+
+    (``jnp.asarray`` compiles a small program per shape and dtype on its first use.)
+    """
+    return jax.device_put(data)
+
+
+def _prng_key(seed_value):
+    """``jax.random.PRNGKey(seed_value)``, made on the host for usual seeds (nothing to compile).
+
+    Examples
+    --------
+    >>> import jax, numpy as np
+    >>> from bwestimators.inference import _prng_key
+    >>> bool(np.all(np.asarray(_prng_key(12345)) == np.asarray(jax.random.PRNGKey(12345))))
+    True
+    """
+    seed_value = int(seed_value)
+    default = getattr(jax.config, "jax_default_prng_impl", None) == "threefry2x32"
+    legacy = not getattr(jax.config, "jax_enable_custom_prng", True)
+    if default and legacy and 0 <= seed_value < 2**31:
+        return np.array([0, seed_value], dtype=np.uint32)  # threefry's seed: (high, low) words
+    return jax.random.PRNGKey(seed_value)
 
 
 def _run_compiled(model_fn, cfg, settings, keys, data, batched=False):
@@ -508,6 +549,7 @@ _SVI_PROGRAMS = OrderedDict()
 
 
 def _svi_guide(guide, model):
+    _load_numpyro()
     from numpyro.infer.autoguide import AutoLaplaceApproximation, AutoMultivariateNormal
 
     guides = {"normal": AutoMultivariateNormal, "laplace": AutoLaplaceApproximation}
@@ -534,7 +576,9 @@ def _svi_program(model_fn, cfg, guide, learning_rate, key, data):
     and the posterior of a fit come from a fresh guide set up on that fit's data
     and seed.
     """
+    _load_numpyro()
     from numpyro.infer import SVI
+    from numpyro.infer.util import constrain_fn, potential_energy
     from numpyro.optim import Adam
 
     if not _STATE["configured"]:  # jax's persistent compilation cache, as for NUTS
@@ -767,7 +811,7 @@ def run_svi(
         raise InputError(f"guide must be one of ['laplace', 'normal'], got {guide!r}.")
     model = functools.partial(model_fn, cfg=cfg)
     auto = _svi_guide(guide, model)
-    data = {k: jnp.asarray(v) for k, v in data.items()}
+    data = _to_device({k: np.asarray(v) for k, v in data.items()})
     key, sub = jax.random.split(jax.random.PRNGKey(seed_value))
     k_init, k_draw = jax.random.split(sub)
     chunk, model_terms = _svi_program(model_fn, cfg, guide, float(learning_rate), k_init, data)

@@ -1,5 +1,6 @@
 """numpyro model functions and likelihoods (import jax; loaded lazily by the estimators)."""
 
+from bwestimators import _numpyro  # noqa: F401 - first: loads numpyro safely next to ArviZ
 from bwestimators._configs import MeansConfig, SlopeConfig
 from bwestimators._families import LIKELIHOODS
 from bwestimators.models._likelihoods import (
