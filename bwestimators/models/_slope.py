@@ -149,7 +149,11 @@ def slope_linear_predictor(cfg, data):
     level within one group, ``data["c_group"]`` its group) and centered
     condition effects, the condition intercepts are centered on their group's
     intercept, ``alpha + a_group[c_group]``: the group level is the parent of
-    the condition level rather than a second additive term.
+    the condition level rather than a second additive term. With
+    ``cfg.group_pooling`` (``cfg.group2_pooling``) ``"none"`` the group
+    (group2) intercepts are unpooled, coded against the first level
+    (:func:`_unpooled_effects`). Non-centered group intercepts (condition
+    slopes) carry ``alpha`` (``beta``) through their mean (:func:`_through_mean`).
     """
     t, g, g2, c = data["t"], data["g"], data["g2"], data["c"]
     mask_g, mask_g2, mask_c = (data.get(key) for key in ("mask_g", "mask_g2", "mask_c"))
