@@ -154,7 +154,7 @@ class BayesianEstimatorBase(
             bar.update(1)
             bar.set_postfix_str(f"{self.method.upper()} (compiled once per model shape)")
             draws, stats = self._sample(cells, seed_value)
-            draws, stats, values = self._more_draws(cells, seed_value, draws, stats)
+            draws, stats, values = _more_draws(self, cells, seed_value, draws, stats)
             bar.update(1)
             bar.set_postfix_str("summaries and diagnostics")
             self._finish(draws, stats, values)
@@ -163,37 +163,6 @@ class BayesianEstimatorBase(
         finally:
             bar.close()
         return self
-
-    def _more_draws(self, cells, seed_value, draws, stats):
-        """Draws, stats and their ESS/R-hat; twice as long chains where they help.
-
-        A NUTS fit of at least :data:`EXTEND_FROM_DRAWS` draws without
-        divergences whose R-hat or ESS only just misses its threshold (R-hat
-        up to :data:`EXTEND_MAX_R_HAT`, ESS at least half of ``MIN_ESS``) is
-        sampled again with twice ``num_samples`` per chain (the same seed and
-        warmup): a weakly identified parameter (the subject and the residual
-        sd of one row per subject and level, R's sleep data) mixes slowly, not
-        wrongly, and a chain that lingers in its tail needs longer chains, not
-        more of them. Divergences are not cured by more draws, and a fit far
-        off is reported as it is. ``diagnostics_["num_samples"]`` says what ran.
-        """
-        self.draws_ = draws
-        values = ess_rhat(self._diagnostic_draws())
-        total = int(self.num_samples) * int(self.num_chains)
-        if self.method != "nuts" or total < EXTEND_FROM_DRAWS:
-            return draws, stats, values
-        numbers, problems = convergence_report(values, stats)
-        low = min(numbers["min_ess_bulk"], numbers["min_ess_tail"])
-        near = numbers["max_r_hat"] <= EXTEND_MAX_R_HAT and low >= MIN_ESS / 2
-        if not problems or numbers["divergences"] or not near:
-            return draws, stats, values
-        self._draws_per_chain = 2 * int(self.num_samples)
-        try:
-            draws, stats = self._sample(cells, seed_value)
-        finally:
-            self._draws_per_chain = None
-        self.draws_ = draws
-        return draws, stats, ess_rhat(self._diagnostic_draws())
 
     def fit_many(self, Xs, ys):
         """Fit clones of this estimator to many datasets, in vectorized sampler calls.
@@ -393,3 +362,35 @@ def _pad_levels(est, cells, codes, padded=None):
     within = float(np.exp(cells["log_var_ref"]))
     cells.update(_cells.level_masks(est.config_, est._padded_config, codes, within))
     return cells
+
+
+def _more_draws(est, cells, seed_value, draws, stats):
+    """Draws, stats and their ESS/R-hat; twice as long chains where they help.
+
+    A NUTS fit of at least :data:`EXTEND_FROM_DRAWS` draws without
+    divergences whose R-hat or ESS only just misses its threshold (R-hat
+    up to :data:`EXTEND_MAX_R_HAT`, ESS at least half of ``MIN_ESS``) is
+    sampled again with twice ``num_samples`` per chain (the same seed and
+    warmup): a weakly identified parameter (the subject and the residual
+    sd of one row per subject and level, R's sleep data) mixes slowly, not
+    wrongly, and a chain that lingers in its tail needs longer chains, not
+    more of them. Divergences are not cured by more draws, and a fit far
+    off is reported as it is. ``diagnostics_["num_samples"]`` says what ran.
+    """
+    est.draws_ = draws
+    values = ess_rhat(est._diagnostic_draws())
+    total = int(est.num_samples) * int(est.num_chains)
+    if est.method != "nuts" or total < EXTEND_FROM_DRAWS:
+        return draws, stats, values
+    numbers, problems = convergence_report(values, stats)
+    low = min(numbers["min_ess_bulk"], numbers["min_ess_tail"])
+    near = numbers["max_r_hat"] <= EXTEND_MAX_R_HAT and low >= MIN_ESS / 2
+    if not problems or numbers["divergences"] or not near:
+        return draws, stats, values
+    est._draws_per_chain = 2 * int(est.num_samples)
+    try:
+        draws, stats = est._sample(cells, seed_value)
+    finally:
+        est._draws_per_chain = None
+    est.draws_ = draws
+    return draws, stats, ess_rhat(est._diagnostic_draws())
