@@ -39,7 +39,7 @@ def simulate(rng, n_groups=8, n_rows=6, effect=0.3):
     return frame, n_group2
 
 
-def run(n_datasets=50, seed=0, effect=0.3, **sampler):
+def run(n_datasets=50, seed=0, effect=0.3, settings=("auto", "partial"), **sampler):
     """Fit both settings to ``n_datasets`` simulated datasets; a summary per setting."""
     from bwestimators import ColumnSpec, HierarchicalSlopeRegressor
 
@@ -48,7 +48,7 @@ def run(n_datasets=50, seed=0, effect=0.3, **sampler):
     rows = []
     for i in range(n_datasets):
         df, n_group2 = simulate(rng, effect=effect)
-        for setting in ("auto", "partial"):
+        for setting in settings:
             est = HierarchicalSlopeRegressor(spec, group_pooling=setting, random_state=i, **sampler)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -63,6 +63,8 @@ def run(n_datasets=50, seed=0, effect=0.3, **sampler):
                     "covered": bool(e["lower"] <= effect <= e["upper"]),
                     "error": float(e["estimate"] - effect),
                     "divergent": d["divergences"] > 0,
+                    "divergences": int(d["divergences"]),
+                    "group_slope": bool(est.add_group_slope_),
                     "clean": d["divergences"] == 0
                     and d["max_r_hat"] <= 1.01
                     and min(d["min_ess_bulk"], d["min_ess_tail"]) >= 400,
@@ -80,6 +82,7 @@ def run(n_datasets=50, seed=0, effect=0.3, **sampler):
             "coverage": round(float(cover), 3),
             "coverage_se": round(float(np.sqrt(0.94 * 0.06 / n)), 3),
             "share_divergent": round(float(part["divergent"].mean()), 3),
+            "divergences_per_fit": part["divergences"].tolist(),
             "share_clean": round(float(part["clean"].mean()), 3),
             "mean_error": round(float(part["error"].mean()), 4),
             "rmse": round(float(np.sqrt((part["error"] ** 2).mean())), 4),
@@ -92,9 +95,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--settings", nargs="*", default=["auto", "partial"])
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
-    doc = run(args.datasets, args.seed)
+    doc = run(args.datasets, args.seed, settings=args.settings)
     text = json.dumps(doc, indent=1)
     if args.out:
         with open(args.out, "w") as fh:

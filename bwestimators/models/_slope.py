@@ -179,7 +179,10 @@ def slope_linear_predictor(cfg, data):
         a_cond = _level_normal("a_condition", loc, data["alpha_scale"], mask_c)
         alpha, mu = None, a_cond[c]
     else:
-        group_first = group_int and not nested_centered and not cent_group
+        # alpha through the mean of non-centered group intercepts, unless it is also the mean
+        # of centered condition intercepts (which would tie the two means together)
+        cond_around_alpha = has_cond and cfg.condition_intercept and cent_cond
+        group_first = group_int and not nested_centered and not cent_group and not cond_around_alpha
         if group_first:  # non-centered group intercepts: alpha through their observed mean
             a_group = _random_effect("a_group", cfg.n_groups, _scale("sigma_group", data), False)
             alpha = _through_mean("alpha", data["alpha_loc"], data["alpha_scale"], a_group, mask_g)
@@ -203,7 +206,9 @@ def slope_linear_predictor(cfg, data):
         shape = (cfg.n_conditions, k) if k else (cfg.n_conditions,)
         b_cond = _level_normal("b_condition", jnp.zeros(shape), scale, mask_c)
         beta, slope = None, b_cond[c]
-    elif cond_slope and not cent_cond_slope:  # the slope through the conditions' mean slope
+    elif cond_slope and not cent_cond_slope and not group_slope:
+        # the slope through the conditions' mean slope (not with group slopes around it too:
+        # that ties the two means together, 2 divergences on the chirp data)
         sd = _scale("sigma_condition_slope", data)
         b_cond = _random_effect("b_condition", cfg.n_conditions, sd, False, k=k)
         beta = _through_mean("beta", jnp.zeros(k) if k else 0.0, data["beta_scale"], b_cond, mask_c)
