@@ -170,7 +170,7 @@ def slope_linear_predictor(cfg, data):
         cfg.nested and cent_cond and group_int and cfg.condition_intercept and cfg.pooling != "none"
     )
     group_sd = _scale("sigma_group", data) if nested_centered else None
-    a_group = None
+    a_group = b_group = None
     if has_cond and cfg.pooling == "none" and cfg.condition_intercept and group_int and cent_group:
         alpha, a_cond = _reference_conditions(cfg.n_conditions, data, mask_c)
         mu = a_cond[c]  # the group totals are centered on alpha (the reference condition)
@@ -213,6 +213,13 @@ def slope_linear_predictor(cfg, data):
         b_cond = _random_effect("b_condition", cfg.n_conditions, sd, False, k=k)
         beta = _through_mean("beta", jnp.zeros(k) if k else 0.0, data["beta_scale"], b_cond, mask_c)
         slope = beta + b_cond[c]
+    elif group_slope and not cent_group_slope and not cond_slope:  # through the groups' slopes
+        sd = _scale("sigma_group_slope", data)
+        b_group = _random_effect("b_group", cfg.n_groups, sd, False, k=k)
+        beta = _through_mean(
+            "beta", jnp.zeros(k) if k else 0.0, data["beta_scale"], b_group, mask_g
+        )
+        slope = beta
     else:
         beta_prior = dist.Normal(jnp.zeros(k), data["beta_scale"]).to_event(1) if k else None
         beta = numpyro.sample("beta", beta_prior or dist.Normal(0.0, data["beta_scale"]))
@@ -230,7 +237,9 @@ def slope_linear_predictor(cfg, data):
     elif group_int and not nested_centered:
         sd = _scale("sigma_group", data)
         mu = mu + _random_effect("a_group", cfg.n_groups, sd, cent_group, alpha, mask_g)[g]
-    if group_slope:
+    if b_group is not None:
+        slope = slope + b_group[g]
+    elif group_slope:
         sd = _scale("sigma_group_slope", data)
         loc = None if (cond_slope and cent_cond_slope and cfg.pooling != "none") else beta
         effect = _random_effect("b_group", cfg.n_groups, sd, cent_group_slope, loc, mask_g, k=k)
