@@ -120,9 +120,9 @@ def _through_mean(name, loc, scale, effects, mask=None):
     their effects, and only that: sampling ``name`` itself leaves a ridge
     between it and every effect (correlation -0.5 between the intercept and
     each of the 10 subjects' effects on R's sleep data; between the slope and
-    the 6 samples' slopes of nlme's Assay when their sd is large), which NUTS
-    with a diagonal mass matrix mixes slowly or diverges in. Given the effects,
-    ``name -> name_observed`` is a shift (Jacobian 1), so
+    the 6 samples' slopes of nlme's Assay, or the mice's slopes, when their sd
+    is large), which NUTS with a diagonal mass matrix mixes slowly or diverges
+    in. Given the effects, ``name -> name_observed`` is a shift (Jacobian 1), so
     ``name_observed ~ Normal(loc + mean, scale)`` is the same prior.
     """
     real = jnp.ones(effects.shape[0]) if mask is None else jnp.where(mask > 0, 0.0, 1.0)
@@ -152,8 +152,10 @@ def slope_linear_predictor(cfg, data):
     the condition level rather than a second additive term. With
     ``cfg.group_pooling`` (``cfg.group2_pooling``) ``"none"`` the group
     (group2) intercepts are unpooled, coded against the first level
-    (:func:`_unpooled_effects`). Non-centered group intercepts (condition
-    slopes) carry ``alpha`` (``beta``) through their mean (:func:`_through_mean`).
+    (:func:`_unpooled_effects`). Non-centered group intercepts carry
+    ``alpha``, and non-centered condition slopes (else group slopes) carry
+    ``beta``, through their mean (:func:`_through_mean`), unless ``alpha``
+    (``beta``) is also the location of other effects.
     """
     t, g, g2, c = data["t"], data["g"], data["g2"], data["c"]
     mask_g, mask_g2, mask_c = (data.get(key) for key in ("mask_g", "mask_g2", "mask_c"))
