@@ -145,7 +145,9 @@ CORPUS = [
     Dataset("sleep", "datasets::sleep", "extra", "group", "ID",
             note="binary (drug 1 vs 2), 10 subjects, 20 rows (paired)"),
     Dataset("assay", "nlme::Assay", "logDens", "dilut", "Block", condition="sample",
-            note="continuous (dilution 1-5), condition sample (6) within each block, 2 blocks"),
+            note="continuous (dilution 1-5), condition sample (6) within each block, 2 blocks: "
+                 "unpooled block intercepts by default (group_pooling_='none'), a random "
+                 "intercept in the LME"),
     Dataset("pbg", "nlme::PBG, log2(dose)", "deltaBP", "log2_dose", "Rabbit",
             condition="Treatment",
             note="continuous (log2 dose), condition Treatment within rabbits, 5 rabbits"),
@@ -238,6 +240,8 @@ def evaluate(dataset, **estimator_params):
         "lme_re_formula": getattr(lme, "re_formula_", None),
         "diff_in_lme_se": np.round(z, 3).tolist(),
         "centered": list(est.centered_),
+        "group_pooling": [getattr(est, f"{r}_pooling_", None) for r in ("group", "group2")],
+        "num_samples": int(diag["num_samples"]),
         "worst_ess_sites": {s: worst["sites"][s] for s in worst["worst_ess"]},
         "worst_r_hat_sites": {s: worst["sites"][s] for s in worst["worst_r_hat"]},
         "fit_seconds_bayes": round(t_bayes, 2),

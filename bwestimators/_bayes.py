@@ -20,9 +20,21 @@ from bwestimators import _cells
 from bwestimators._base import EffectsEstimatorMixin
 from bwestimators._families import LIKELIHOODS, YScale, get_family
 from bwestimators._predictive import PosteriorPredictiveMixin
-from bwestimators._summaries import PosteriorSummaryMixin, ess_rhat
+from bwestimators._summaries import (
+    MAX_R_HAT,
+    MIN_ESS,
+    PosteriorSummaryMixin,
+    convergence_report,
+    ess_rhat,
+)
 from bwestimators.exceptions import InputError
 from bwestimators.spec import ColumnSpec
+
+#: Fewest draws (``num_samples * num_chains``, the default's 4000) from which a fit that just
+#: misses the R-hat or ESS threshold without divergences samples twice as long chains.
+EXTEND_FROM_DRAWS = 4000
+#: Highest R-hat that more chains are expected to bring under ``MAX_R_HAT``.
+EXTEND_MAX_R_HAT = 1.05 if MAX_R_HAT < 1.05 else MAX_R_HAT
 
 
 class BayesianEstimatorBase(
@@ -86,7 +98,7 @@ class BayesianEstimatorBase(
     def _results(self, draws, data):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _choose_structure(self, codes, t):
+    def _choose_structure(self, codes, t, data):
         """Resolve the data-dependent model switches ("auto" options) into fitted attributes."""
 
     def _treatment_center(self, t):
@@ -143,9 +155,10 @@ class BayesianEstimatorBase(
             bar.update(1)
             bar.set_postfix_str(f"{self.method.upper()} (compiled once per model shape)")
             draws, stats = self._sample(cells, seed_value)
+            draws, stats, values = _more_draws(self, cells, seed_value, draws, stats)
             bar.update(1)
             bar.set_postfix_str("summaries and diagnostics")
-            self._finish(draws, stats)
+            self._finish(draws, stats, values)
             bar.update(1)
             bar.set_postfix_str("done")
         finally:
@@ -213,7 +226,7 @@ class BayesianEstimatorBase(
     def _sampler_settings(self):
         return {
             "num_warmup": int(self.num_warmup),
-            "num_samples": int(self.num_samples),
+            "num_samples": int(getattr(self, "_draws_per_chain", None) or self.num_samples),
             "num_chains": int(self.num_chains),
             "target_accept_prob": self.target_accept_prob,
             "max_tree_depth": int(self.max_tree_depth),
@@ -233,7 +246,7 @@ class BayesianEstimatorBase(
         self.treatment_levels_ = _categorical_levels(data)
         codes = self._cell_codes(data)
         t = data.Z["treatment"].to_numpy(dtype=float)
-        self._choose_structure(codes, t)
+        self._choose_structure(codes, t, data)
         self.treatment_center_ = self._treatment_center(t)
         cells = _cells.collapse(codes, t - self.treatment_center_, z, self.family_)
         # a categorical treatment's level index is no dose: its prior scale and the centering
@@ -356,3 +369,35 @@ def _pad_levels(est, cells, codes, padded=None):
     within = float(np.exp(cells["log_var_ref"]))
     cells.update(_cells.level_masks(est.config_, est._padded_config, codes, within))
     return cells
+
+
+def _more_draws(est, cells, seed_value, draws, stats):
+    """Draws, stats and their ESS/R-hat; twice as long chains where they help.
+
+    A NUTS fit of at least :data:`EXTEND_FROM_DRAWS` draws without
+    divergences whose R-hat or ESS only just misses its threshold (R-hat
+    up to :data:`EXTEND_MAX_R_HAT`, ESS at least half of ``MIN_ESS``) is
+    sampled again with twice ``num_samples`` per chain (the same seed and
+    warmup): a weakly identified parameter (the subject and the residual
+    sd of one row per subject and level, R's sleep data) mixes slowly, not
+    wrongly, and a chain that lingers in its tail needs longer chains, not
+    more of them. Divergences are not cured by more draws, and a fit far
+    off is reported as it is. ``diagnostics_["num_samples"]`` says what ran.
+    """
+    est.draws_ = draws
+    values = ess_rhat(est._diagnostic_draws())
+    total = int(est.num_samples) * int(est.num_chains)
+    if est.method != "nuts" or total < EXTEND_FROM_DRAWS:
+        return draws, stats, values
+    numbers, problems = convergence_report(values, stats)
+    low = min(numbers["min_ess_bulk"], numbers["min_ess_tail"])
+    near = numbers["max_r_hat"] <= EXTEND_MAX_R_HAT and low >= MIN_ESS / 2
+    if not problems or numbers["divergences"] or not near:
+        return draws, stats, values
+    est._draws_per_chain = 2 * int(est.num_samples)
+    try:
+        draws, stats = est._sample(cells, seed_value)
+    finally:
+        est._draws_per_chain = None
+    est.draws_ = draws
+    return draws, stats, ess_rhat(est._diagnostic_draws())

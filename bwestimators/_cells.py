@@ -177,9 +177,9 @@ LEVEL_SITES = {
     **{
         f"{prefix}_group{suffix}": "n_groups"
         for prefix in ("a", "b")
-        for suffix in ("", "_raw", "_total")
+        for suffix in ("", "_raw", "_total", "_diff")
     },
-    **{f"a_group2{suffix}": "n_groups2" for suffix in ("", "_raw", "_total")},
+    **{f"a_group2{suffix}": "n_groups2" for suffix in ("", "_raw", "_total", "_diff")},
     **{
         f"{prefix}_condition{suffix}": "n_conditions"
         for prefix in ("a", "b")
@@ -348,8 +348,28 @@ def informative_slopes(keys, z, t):
     return float(max(between, 0.0) / np.median(sampling))
 
 
-#: Fewest condition levels that are pooled by default (``condition_pooling="auto"``).
+#: Fewest levels of a condition, group or group2 that are pooled by default
+#: (``condition_pooling="auto"``, ``group_pooling="auto"``).
 MIN_POOLED_LEVELS = 5
+
+
+def auto_pooling(pooling, n_levels):
+    """``"partial"`` or ``"none"``: the ``"auto"`` pooling of a role with ``n_levels`` levels.
+
+    Partial pooling (random effects with a learned scale) from
+    :data:`MIN_POOLED_LEVELS` levels on; with fewer, the scale is not
+    identified (two levels give one difference to estimate an sd from), its
+    posterior is the prior's, and the funnel between it and the effects makes
+    NUTS diverge: the levels are then estimated separately (``"none"``).
+
+    Examples
+    --------
+    >>> auto_pooling("auto", 2), auto_pooling("auto", 5), auto_pooling("partial", 2)
+    ('none', 'partial', 'partial')
+    """
+    if pooling != "auto":
+        return pooling
+    return "partial" if n_levels >= MIN_POOLED_LEVELS else "none"
 
 
 def varies_within(keys, t, min_levels=None):
@@ -392,8 +412,7 @@ def auto_structure(codes, t, condition_pooling, group_slope, condition_slope):
         their own slopes (they already let the response vary within each group).
     """
     has_cond, has_group = codes["c"].max() > 0, codes["g"].max() > 0
-    if condition_pooling == "auto":
-        condition_pooling = "partial" if codes["c"].max() + 1 >= MIN_POOLED_LEVELS else "none"
+    condition_pooling = auto_pooling(condition_pooling, codes["c"].max() + 1)
     if group_slope == "auto":
         within = condition_slope and has_cond and nested(codes["c"], codes["g"])
         group_slope = varies_within(codes["g"], t) and not within

@@ -20,6 +20,10 @@ class SlopeConfig(NamedTuple):
     nested: bool = False
     #: Levels of a categorical treatment (k >= 3, reference-coded dummies); 0 otherwise.
     n_treatment_levels: int = 0
+    #: ``"partial"``: random group (group2) intercepts with a learned sd; ``"none"``:
+    #: reference-coded unpooled intercepts (groupings of few levels).
+    group_pooling: str = "partial"
+    group2_pooling: str = "partial"
 
 
 class MeansConfig(NamedTuple):

@@ -203,7 +203,8 @@ class PosteriorSummaryMixin:
         self.diagnostics_ = {
             **numbers,
             "num_chains": int(self.num_chains),
-            "num_samples": int(self.num_samples),
+            # twice num_samples when a fit that just missed a threshold sampled longer chains
+            "num_samples": int(next(iter(self.draws_.values())).shape[1]),
             "centered": list(self.centered_),
         }
         self.warnings_ = []

@@ -64,7 +64,13 @@ from sklearn.utils._param_validation import StrOptions
 
 from bwestimators import _slope_draws
 from bwestimators._bayes import BayesianEstimatorBase
-from bwestimators._cells import MIN_POOLED_LEVELS, auto_structure, nested, treatment_center
+from bwestimators._cells import (
+    MIN_POOLED_LEVELS,
+    auto_pooling,
+    auto_structure,
+    nested,
+    treatment_center,
+)
 from bwestimators._configs import MeansConfig, SlopeConfig
 from bwestimators._families import LIKELIHOODS
 from bwestimators.exceptions import InputError
@@ -213,6 +219,17 @@ _SLOPE_DOC = f"""Bayesian hierarchical regression of y on a treatment, with part
         the condition effects is not identified by two to four levels, and its
         posterior funnel makes NUTS diverge). The choice is kept in
         ``condition_pooling_``.
+    group_pooling : {{"auto", "partial", "none"}}, default="auto"
+        The same choice for the group and the group2 intercepts. ``"partial"``:
+        random intercepts with a learned sd (``sigma_group``, ``sigma_group2``).
+        ``"none"``: unpooled (fixed) intercepts, coded against the first level
+        (each difference with the intercept's weakly informative prior), no sd;
+        rows of groups unseen at fit time then cannot be predicted.
+        ``"auto"``: partial pooling of a grouping with at least
+        {MIN_POOLED_LEVELS} levels, none with fewer (two blocks of an assay:
+        their sd is the prior's, a funnel NUTS diverges in). The choices are
+        kept in ``group_pooling_`` and ``group2_pooling_``. The group slopes
+        (``add_group_slope``) stay random effects.
     model : callable or None, default=None
         A numpyro model ``model(data, cfg)`` sampled instead of the built-in
         slope model; it gets the same collapsed data and static configuration
@@ -263,8 +280,9 @@ _SLOPE_DOC = f"""Bayesian hierarchical regression of y on a treatment, with part
         Static model configuration.
     centered_ : tuple of str
         Random effects that were centered (parameterization).
-    add_group_slope_, condition_pooling_ :
-        The model structure used (the ``"auto"`` choices resolved).
+    add_group_slope_, condition_pooling_, group_pooling_, group2_pooling_ :
+        The model structure used (the ``"auto"`` choices resolved;
+        ``group2_pooling_`` is None without a group2).
     treatment_center_ : float
         The value subtracted from a continuous treatment inside the model (0
         for a binary or categorical one).
@@ -298,6 +316,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         "add_condition_intercept": ["boolean"],
         "add_condition_slope": ["boolean"],
         "condition_pooling": [StrOptions({"auto", "partial", "none"})],
+        "group_pooling": [StrOptions({"auto", "partial", "none"})],
         "model": [callable, None],
         "effect_site": [str],
     }
@@ -313,6 +332,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         add_condition_intercept=True,
         add_condition_slope=True,
         condition_pooling="auto",
+        group_pooling="auto",
         model=None,
         effect_site="beta",
         parameterization="auto",
@@ -338,6 +358,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         self.add_condition_intercept = add_condition_intercept
         self.add_condition_slope = add_condition_slope
         self.condition_pooling = condition_pooling
+        self.group_pooling = group_pooling
         self.model = model
         self.effect_site = effect_site
         self.parameterization = parameterization
@@ -363,18 +384,31 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         for role, key in (("group", "g"), ("group2", "g2"), ("condition", "c")):
             values = data.codes(role)
             codes[key] = values if values is not None else np.zeros(len(data.Z), dtype=np.int64)
-        if predict and self.condition_pooling_ == "none" and "condition" in data.Z.columns:
-            unseen = data.Z["condition"].isna().to_numpy()
-            if unseen.any():
-                raise InputError(
-                    f"Condition column {data.names['condition']!r} has {int(unseen.sum())} "
-                    "row(s) with levels not seen at fit time; with condition_pooling='none' "
-                    "there is no population-level effect to predict them with. Drop those "
-                    "rows, or fit with condition_pooling='partial'."
-                )
+        if predict:
+            self._check_unpooled_levels(data)
         return codes
 
-    def _choose_structure(self, codes, t):
+    def _check_unpooled_levels(self, data):
+        """Rows of levels unseen at fit time cannot be predicted without a population."""
+        group, group2 = self.add_group_intercept, self.add_group2_intercept
+        unpooled = (
+            ("condition", "condition_pooling", self.condition_pooling_),
+            ("group", "group_pooling", self.group_pooling_ if group else None),
+            ("group2", "group_pooling", self.group2_pooling_ if group2 else None),
+        )
+        for role, param, pooling in unpooled:
+            if pooling != "none" or role not in data.Z.columns:
+                continue
+            unseen = data.Z[role].isna().to_numpy()
+            if unseen.any():
+                raise InputError(
+                    f"{role.capitalize()} column {data.names[role]!r} has {int(unseen.sum())} "
+                    f"row(s) with levels not seen at fit time; with {param}='none' "
+                    "there is no population-level effect to predict them with. Drop those "
+                    f"rows, or fit with {param}='partial'."
+                )
+
+    def _choose_structure(self, codes, t, data):
         self.condition_pooling_, self.add_group_slope_ = auto_structure(
             codes,
             t,
@@ -382,13 +416,17 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
             self.add_group_slope if self._group_given() else False,
             self.add_condition_slope,
         )
+        self.group_pooling_, self.group2_pooling_ = (
+            auto_pooling(self.group_pooling, data.n_levels(role)) if data.n_levels(role) else None
+            for role in ("group", "group2")
+        )
 
     def _random_effects(self):
         partial = self.condition_pooling_ == "partial"
         switches = {
-            "group": self.add_group_intercept,
+            "group": self.add_group_intercept and self.group_pooling_ == "partial",
             "group_slope": self.add_group_slope_,
-            "group2": self.add_group2_intercept,
+            "group2": self.add_group2_intercept and self.group2_pooling_ == "partial",
             "condition": self.add_condition_intercept and partial,
             "condition_slope": self.add_condition_slope and partial,
         }
@@ -411,6 +449,8 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
                 codes["c"].max() > 0 and codes["g"].max() > 0 and nested(codes["c"], codes["g"])
             ),
             n_treatment_levels=len(self.treatment_levels_ or ()),
+            group_pooling=self.group_pooling_ or "partial",
+            group2_pooling=self.group2_pooling_ or "partial",
         )
 
     def _extra_data(self, codes):
@@ -504,8 +544,8 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         cats = self.spec_.categories_
         dims = {}
         for role, names in (
-            ("group", ("a_group", "a_group_raw", "b_group", "b_group_raw")),
-            ("group2", ("a_group2", "a_group2_raw")),
+            ("group", ("a_group", "a_group_raw", "a_group_diff", "b_group", "b_group_raw")),
+            ("group2", ("a_group2", "a_group2_raw", "a_group2_diff")),
             ("condition", ("a_condition", "a_condition_raw", "b_condition", "b_condition_raw")),
         ):
             if role in cats:

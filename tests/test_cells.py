@@ -75,7 +75,10 @@ def test_padded_levels_leave_the_log_density_of_the_real_levels_exact(parameteri
     cells = _pad_levels(est, dict(exact_cells), est._fit_rows["codes"], padded)
     assert est._padded_config.n_groups == 12 and est.config_.n_groups == 7
     rng = np.random.default_rng(1)
-    z = {"alpha": 0.3, "beta": 0.1, "sigma_group": -0.5, "sigma_group_slope": -1.0, "sigma": 0.2}
+    # non-centered group effects: alpha and beta are sampled through their observed means
+    obs = "" if parameterization == "centered" else "_observed"
+    z = {f"alpha{obs}": 0.3, f"beta{obs}": 0.1, "sigma_group": -0.5, "sigma_group_slope": -1.0}
+    z["sigma"] = 0.2
     vectors = {name: rng.normal(size=12) for name in ("a_group", "b_group")}
     suffix = {"a_group": "_total" if parameterization == "centered" else "_raw"}
     suffix["b_group"] = "_total" if parameterization == "centered" else "_raw"

@@ -31,16 +31,9 @@ _NUMBERS = {"estimate", "std_error", "lower", "upper", "p_value", "z"}
 #: Default Bayesian fits that still miss a criterion (measured on this code, 4 x 1000 draws):
 #: what is left of issue [2/9], kept visible as expected failures rather than loosened.
 KNOWN_BAYES = {
-    "assay": "46 divergences, r_hat 1.024, tail ESS 128: 2 blocks, so the block sd is "
-    "prior-dominated and the block difference pinned by the data, a funnel either way "
-    "(centered block effects: 397 divergences); without block intercepts 3 are left, from the "
-    "sd of the slopes of 6 samples. Needs unpooled intercepts for groupings of < 5 levels",
     "pbg": "0 divergences on this code, 2 to 5 with other sampler shapes (the same seed): 5 "
     "rabbits, whose intercept and slope sds the data identify weakly (centering them: 32 and "
     "111 divergences)",
-    "sleep": "max r_hat 1.011 (sigma_group) at this seed since group 1/2 became a binary 0/1 "
-    "treatment ([4/9]; it was centered at 1.5 as a number): one row per subject and group, so "
-    "the subject sd and the residual share the data",
 }
 #: LMEComparator fits a continuous treatment centered and scaled and retries an unconverged
 #: fit of it with Powell's method: orthodont, bodyweight and pbg (whose slope fit is singular and

@@ -783,3 +783,28 @@ def test_condition_means_refuse_a_continuous_treatment():
     df["y"] = 0.5 * df["dose"] + np.random.default_rng(0).normal(size=len(df))
     with pytest.raises(InputError, match="treatment_kind='categorical'"):
         ConditionMeansRegressor(ColumnSpec("dose", group="g"), **FAST).fit(df, df["y"])
+
+
+def test_grouping_of_few_levels_gets_unpooled_intercepts():
+    """group2 of 2 levels: reference-coded fixed intercepts (no sd), estimated as OLS does."""
+    rng = np.random.default_rng(3)
+    g, g2, t = np.meshgrid(np.arange(8), np.arange(2), np.repeat([0.0, 1.0], 6), indexing="ij")
+    g, g2, t = g.ravel(), g2.ravel(), t.ravel()
+    y = rng.normal(0, 0.5, 8)[g] + 1.0 * g2 + 0.5 * t + rng.normal(0, 1.0, len(t))
+    df = pd.DataFrame({"y": y, "t": t, "mouse": g.astype(str), "session": g2.astype(str)})
+    spec = ColumnSpec("t", group="mouse", group2="session")
+    est = _fit(HierarchicalSlopeRegressor(spec, random_state=0, **FAST), df, df["y"])
+    assert (est.group_pooling_, est.group2_pooling_) == ("partial", "none")
+    assert "sigma_group2" not in est.draws_ and "sigma_group" in est.draws_
+    assert "group2" not in est.variance_components_.index
+    a2 = np.asarray(est.draws_["a_group2"]) * est.y_scale_.scale
+    assert np.all(a2[..., 0] == 0)
+    ols = smf.ols("y ~ C(mouse) + C(session) + t", df).fit()
+    diff, se = ols.params["C(session)[T.1]"], ols.bse["C(session)[T.1]"]
+    assert abs(a2[..., 1].mean() - diff) < 2 * se
+    assert abs(est.effects_["estimate"].iloc[0] - ols.params["t"]) < 2 * ols.bse["t"]
+    new = df.assign(session="9")
+    with pytest.raises(InputError, match="group_pooling='partial'"):
+        est.predict(new)
+    partial = _fit(clone(est).set_params(group_pooling="partial"), df, df["y"])
+    assert partial.group2_pooling_ == "partial" and "sigma_group2" in partial.draws_

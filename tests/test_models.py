@@ -142,3 +142,39 @@ def test_means_model_group_intercepts_are_iid_normal():
         np.testing.assert_allclose(cov, 0.49 * np.eye(4), atol=0.025)
         # the population cell means keep their Normal(alpha_loc, alpha_scale) prior
         assert np.asarray(draws["cell_mean"]).std(axis=0) == pytest.approx([2.5, 2.5], rel=0.03)
+
+
+def test_through_mean_and_unpooled_effects_keep_the_priors():
+    """alpha/beta sampled through the mean of non-centered effects are still Normal(loc, scale),
+    independent of the effects; unpooled group2 intercepts: 0, then Normal(0, alpha_scale)."""
+    import jax
+    from numpyro.infer import Predictive
+
+    n = 12
+    data = {
+        "t": np.tile([0.0, 1.0], n // 2).astype(np.float32),
+        "g": (np.arange(n) % 4).astype(np.int32),
+        "g2": (np.arange(n) % 3).astype(np.int32),
+        "c": np.zeros(n, np.int32),
+        "n": np.zeros(n, np.float32),  # no observations: the prior
+        "ybar": np.zeros(n, np.float32),
+        "ss": np.zeros(n, np.float32),
+        **_consts(),
+        "alpha_loc": 0.7,
+        "alpha_scale": 1.5,
+        "beta_scale": 2.0,
+    }
+    cfg = SlopeConfig("normal", 4, 3, 0, True, True, True, False, False, "none", ())
+    cfg = cfg._replace(group2_pooling="none")
+    draws = Predictive(slope_model, num_samples=40000)(jax.random.PRNGKey(0), data, cfg)
+    d = {k: np.asarray(v) for k, v in draws.items()}
+    assert "alpha_observed" in d and "beta_observed" in d and "sigma_group2" not in d
+    se = 1.5 / np.sqrt(40000)
+    assert abs(d["alpha"].mean() - 0.7) < 4 * se and abs(d["alpha"].std() - 1.5) < 4 * se
+    assert abs(d["beta"].mean()) < 4 * 2.0 / 200 and abs(d["beta"].std() - 2.0) < 0.03
+    for name, effect in (("alpha", "a_group"), ("beta", "b_group")):
+        r = np.corrcoef(d[name], d[effect].mean(axis=1))[0, 1]
+        assert abs(r) < 4 / np.sqrt(40000), (name, r)
+    assert np.all(d["a_group2"][:, 0] == 0)
+    np.testing.assert_allclose(d["a_group2"][:, 1:].std(axis=0), 1.5, rtol=0.02)
+    np.testing.assert_allclose(d["a_group2"][:, 1:].mean(axis=0), 0.0, atol=4 * se)

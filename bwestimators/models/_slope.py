@@ -96,6 +96,43 @@ def _reference_conditions(n, data, mask=None):
     return ref, numpyro.deterministic("a_condition", ref + jnp.where(first, 0.0, diff))
 
 
+def _unpooled_effects(name, n, data, mask=None):
+    """Unpooled (fixed) effects of the levels of a grouping, coded against the first level.
+
+    ``name`` (deterministic) is 0 for the first level and ``name_diff`` for the
+    others, each difference ``Normal(0, alpha_scale)`` (the intercept's weakly
+    informative scale); ``name_diff[0]`` is a fixed standard normal, unused.
+    For a grouping of few levels, whose sd the data do not identify (see
+    :func:`bwestimators._cells.auto_pooling`).
+    """
+    first = jnp.arange(n) == 0
+    dummy = jnp.where(first, 1.0, 0.0 if mask is None else mask)
+    diff = _level_normal(f"{name}_diff", jnp.zeros(n), data["alpha_scale"], dummy)
+    return numpyro.deterministic(name, jnp.where(first, 0.0, diff))
+
+
+def _through_mean(name, loc, scale, effects, mask=None):
+    """Sample ``name ~ Normal(loc, scale)`` as ``name_observed = name + mean(effects)``.
+
+    ``effects`` are non-centered effects around ``name`` (level axis first; the
+    mean is over the real levels, see :func:`_level_normal` for ``mask``). The
+    data inform the value of the observed levels, ``name`` plus the mean of
+    their effects, and only that: sampling ``name`` itself leaves a ridge
+    between it and every effect (correlation -0.5 between the intercept and
+    each of the 10 subjects' effects on R's sleep data; between the slope and
+    the 6 samples' slopes of nlme's Assay, or the mice's slopes, when their sd
+    is large), which NUTS with a diagonal mass matrix mixes slowly or diverges
+    in. Given the effects, ``name -> name_observed`` is a shift (Jacobian 1), so
+    ``name_observed ~ Normal(loc + mean, scale)`` is the same prior.
+    """
+    real = jnp.ones(effects.shape[0]) if mask is None else jnp.where(mask > 0, 0.0, 1.0)
+    weights = jnp.reshape(real, real.shape + (1,) * (effects.ndim - 1))
+    mean = jnp.sum(effects * weights, axis=0) / jnp.sum(real)
+    prior = dist.Normal(loc + mean, scale)
+    observed = numpyro.sample(f"{name}_observed", prior.to_event(jnp.ndim(mean)))
+    return numpyro.deterministic(name, observed - mean)
+
+
 def _scale(name, data):
     return numpyro.sample(name, dist.HalfNormal(data["sd_scale"]))
 
@@ -112,13 +149,20 @@ def slope_linear_predictor(cfg, data):
     level within one group, ``data["c_group"]`` its group) and centered
     condition effects, the condition intercepts are centered on their group's
     intercept, ``alpha + a_group[c_group]``: the group level is the parent of
-    the condition level rather than a second additive term.
+    the condition level rather than a second additive term. With
+    ``cfg.group_pooling`` (``cfg.group2_pooling``) ``"none"`` the group
+    (group2) intercepts are unpooled, coded against the first level
+    (:func:`_unpooled_effects`). Non-centered group intercepts carry
+    ``alpha``, and non-centered condition slopes (else group slopes) carry
+    ``beta``, through their mean (:func:`_through_mean`), unless ``alpha``
+    (``beta``) is also the location of other effects.
     """
     t, g, g2, c = data["t"], data["g"], data["g2"], data["c"]
     mask_g, mask_g2, mask_c = (data.get(key) for key in ("mask_g", "mask_g2", "mask_c"))
     k = max(cfg.n_treatment_levels - 1, 0)  # dummies of a categorical treatment, else 0
     has_cond = cfg.n_conditions > 0
-    group_int = cfg.n_groups > 0 and cfg.group_intercept
+    unpooled_group = cfg.n_groups > 0 and cfg.group_intercept and cfg.group_pooling == "none"
+    group_int = cfg.n_groups > 0 and cfg.group_intercept and not unpooled_group
     group_slope = cfg.n_groups > 0 and cfg.group_slope
     cent_group = "group" in cfg.centered
     cent_cond = "condition" in cfg.centered
@@ -128,6 +172,7 @@ def slope_linear_predictor(cfg, data):
         cfg.nested and cent_cond and group_int and cfg.condition_intercept and cfg.pooling != "none"
     )
     group_sd = _scale("sigma_group", data) if nested_centered else None
+    a_group = b_group = None
     if has_cond and cfg.pooling == "none" and cfg.condition_intercept and group_int and cent_group:
         alpha, a_cond = _reference_conditions(cfg.n_conditions, data, mask_c)
         mu = a_cond[c]  # the group totals are centered on alpha (the reference condition)
@@ -136,7 +181,15 @@ def slope_linear_predictor(cfg, data):
         a_cond = _level_normal("a_condition", loc, data["alpha_scale"], mask_c)
         alpha, mu = None, a_cond[c]
     else:
-        alpha = numpyro.sample("alpha", dist.Normal(data["alpha_loc"], data["alpha_scale"]))
+        # alpha through the mean of non-centered group intercepts, unless it is also the mean
+        # of centered condition intercepts (which would tie the two means together)
+        cond_around_alpha = has_cond and cfg.condition_intercept and cent_cond
+        group_first = group_int and not nested_centered and not cent_group and not cond_around_alpha
+        if group_first:  # non-centered group intercepts: alpha through their observed mean
+            a_group = _random_effect("a_group", cfg.n_groups, _scale("sigma_group", data), False)
+            alpha = _through_mean("alpha", data["alpha_loc"], data["alpha_scale"], a_group, mask_g)
+        else:
+            alpha = numpyro.sample("alpha", dist.Normal(data["alpha_loc"], data["alpha_scale"]))
         mu = alpha
         if has_cond and cfg.condition_intercept:
             sd = _scale("sigma_condition", data)
@@ -155,6 +208,20 @@ def slope_linear_predictor(cfg, data):
         shape = (cfg.n_conditions, k) if k else (cfg.n_conditions,)
         b_cond = _level_normal("b_condition", jnp.zeros(shape), scale, mask_c)
         beta, slope = None, b_cond[c]
+    elif cond_slope and not cent_cond_slope and not group_slope:
+        # the slope through the conditions' mean slope (not with group slopes around it too:
+        # that ties the two means together, 2 divergences on the chirp data)
+        sd = _scale("sigma_condition_slope", data)
+        b_cond = _random_effect("b_condition", cfg.n_conditions, sd, False, k=k)
+        beta = _through_mean("beta", jnp.zeros(k) if k else 0.0, data["beta_scale"], b_cond, mask_c)
+        slope = beta + b_cond[c]
+    elif group_slope and not cent_group_slope and not cond_slope:  # through the groups' slopes
+        sd = _scale("sigma_group_slope", data)
+        b_group = _random_effect("b_group", cfg.n_groups, sd, False, k=k)
+        beta = _through_mean(
+            "beta", jnp.zeros(k) if k else 0.0, data["beta_scale"], b_group, mask_g
+        )
+        slope = beta
     else:
         beta_prior = dist.Normal(jnp.zeros(k), data["beta_scale"]).to_event(1) if k else None
         beta = numpyro.sample("beta", beta_prior or dist.Normal(0.0, data["beta_scale"]))
@@ -165,15 +232,23 @@ def slope_linear_predictor(cfg, data):
                 "b_condition", cfg.n_conditions, sd, cent_cond_slope, beta, mask_c, k=k
             )
             slope = slope + b_cond[c]
-    if group_int and not nested_centered:
+    if unpooled_group:
+        mu = mu + _unpooled_effects("a_group", cfg.n_groups, data, mask_g)[g]
+    elif a_group is not None:
+        mu = mu + a_group[g]
+    elif group_int and not nested_centered:
         sd = _scale("sigma_group", data)
         mu = mu + _random_effect("a_group", cfg.n_groups, sd, cent_group, alpha, mask_g)[g]
-    if group_slope:
+    if b_group is not None:
+        slope = slope + b_group[g]
+    elif group_slope:
         sd = _scale("sigma_group_slope", data)
         loc = None if (cond_slope and cent_cond_slope and cfg.pooling != "none") else beta
         effect = _random_effect("b_group", cfg.n_groups, sd, cent_group_slope, loc, mask_g, k=k)
         slope = slope + effect[g]
-    if cfg.n_groups2 and cfg.group2_intercept:
+    if cfg.n_groups2 and cfg.group2_intercept and cfg.group2_pooling == "none":
+        mu = mu + _unpooled_effects("a_group2", cfg.n_groups2, data, mask_g2)[g2]
+    elif cfg.n_groups2 and cfg.group2_intercept:
         sd = _scale("sigma_group2", data)
         cent = "group2" in cfg.centered
         mu = mu + _random_effect("a_group2", cfg.n_groups2, sd, cent, mask=mask_g2)[g2]
