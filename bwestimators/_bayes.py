@@ -384,10 +384,11 @@ def _more_draws(est, cells, seed_value, draws, stats):
     more of them. Divergences are not cured by more draws, and a fit far
     off is reported as it is. ``diagnostics_["num_samples"]`` says what ran.
     """
+    if est.method != "nuts":  # SVI: the ESS of its importance weights (:meth:`_finish`)
+        return draws, stats, None
     est.draws_ = draws
     values = ess_rhat(est._diagnostic_draws())
-    total = int(est.num_samples) * int(est.num_chains)
-    if est.method != "nuts" or total < EXTEND_FROM_DRAWS:
+    if int(est.num_samples) * int(est.num_chains) < EXTEND_FROM_DRAWS:
         return draws, stats, values
     numbers, problems = convergence_report(values, stats)
     low = min(numbers["min_ess_bulk"], numbers["min_ess_tail"])
