@@ -420,6 +420,14 @@ MIN_CENTERED_LEVELS = 6
 #: where a centered parameterization samples well and a non-centered one has a funnel.
 CENTERED_ABOVE = 20.0
 
+#: Centered random slopes when :func:`informative_slopes` exceeds this. Measured on
+#: ``generate_fake_lfp`` datasets (6 and 10 mice, 8 to 29 trials; 2 chains of 300 + 1000):
+#: with a score of 6 to 20, centered slopes had no divergence, 17-19 leapfrog steps per
+#: draw and a smallest ESS of 820-1160, non-centered ones 20-38 % of fits with
+#: divergences (6 mice), 32-48 steps and an ESS of 430-530; under 6, centered slopes
+#: diverged in 20-100 % of fits.
+CENTERED_SLOPES_ABOVE = 6.0
+
 _EFFECT_KEYS = {
     "group": "g",
     "group_slope": "g",
@@ -454,7 +462,7 @@ def choose_centered(parameterization, codes, z, t, family, method, effects):
     ``"auto"`` judges each effect on its own: an intercept effect of at least
     :data:`MIN_CENTERED_LEVELS` levels is centered when :func:`informative` of
     its levels exceeds :data:`CENTERED_ABOVE`, a slope effect when
-    :func:`informative_slopes` does. A grouping whose
+    :func:`informative_slopes` exceeds :data:`CENTERED_SLOPES_ABOVE`. A grouping whose
     conditions (or group2 levels) are nested in it (each level within one
     group) stays non-centered: the nested effects absorb most of its variation,
     and its levels are informed by a few nested levels, not by every row. So
@@ -484,9 +492,8 @@ def choose_centered(parameterization, codes, z, t, family, method, effects):
             and nested(codes["g2"], codes[key])
         ):
             continue
-        score = (informative_slopes if effect.endswith("_slope") else informative)(
-            codes[key], proxy, t
-        )
-        if score > CENTERED_ABOVE:
+        slope = effect.endswith("_slope")
+        score = (informative_slopes if slope else informative)(codes[key], proxy, t)
+        if score > (CENTERED_SLOPES_ABOVE if slope else CENTERED_ABOVE):
             centered.append(effect)
     return tuple(centered)
