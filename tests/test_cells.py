@@ -223,3 +223,25 @@ def test_cells_fit_a_sampler_of_up_to_twice_as_many_cells():
     padded = _cells.pad_cells(cells, 5)
     np.testing.assert_array_equal(padded["n"], [1, 1, 1, 0, 0])  # empty cells: weight 0
     assert padded["g"].dtype == np.int32 and padded["alpha_loc"] == 1
+
+
+def test_group_slopes_are_centered_above_a_score_of_6_without_conditions():
+    """Slopes of 10 groups with a spread of sd 1 and a sampling sd of sqrt(0.1): a score of
+    about 1 / 0.1 = 10, centered without conditions, not next to conditions (threshold 20)."""
+    from bwestimators._cells import CENTERED_SLOPES_ABOVE, choose_centered, informative_slopes
+    from bwestimators._families import get_family
+
+    rng = np.random.default_rng(0)
+    g = np.repeat(np.arange(10), 40)
+    t = np.tile(np.repeat([0.0, 1.0], 20), 10)
+    z = rng.normal(0, 3, 10)[g] + rng.normal(0, 1, 10)[g] * t + rng.normal(0, 1, g.size)
+    score = informative_slopes(g, z, t)
+    assert CENTERED_SLOPES_ABOVE < score < 20
+    effects = ("group", "group_slope")
+    none = {"g": g, "c": np.zeros_like(g)}
+    crossed = {"g": g, "c": np.tile([0, 1], g.size // 2)}
+    family = get_family("normal")
+    assert "group_slope" in choose_centered("auto", none, z, t, family, "nuts", effects)
+    assert "group_slope" not in choose_centered("auto", crossed, z, t, family, "nuts", effects)
+    noise = rng.normal(0, 1, g.size)  # no spread of the slopes: non-centered
+    assert "group_slope" not in choose_centered("auto", none, noise, t, family, "nuts", effects)
