@@ -24,6 +24,7 @@ Usage::
     python benchmarks/bench_power.py [--datasets 40] [--batched-datasets 400] [--out results.json]
     python benchmarks/bench_power.py --pilot [--repeats 100] [--out pilot.json]
     python benchmarks/bench_power.py --closed-form [--repeats 400]
+    python benchmarks/bench_power.py --full [--n-jobs 2] [--batch-size 50] [--fraction 1]
 """
 
 import argparse
@@ -83,6 +84,112 @@ def _sweep(which, n_datasets, n_jobs, seed, batch_size=1):
         workers = max(1, n_jobs or 1)
         out["bayes_fits_per_second"] = round(workers * len(b) / b["fit_seconds"].sum(), 1)
     return out
+
+
+def predecessor_grid(fraction=1):
+    """bayes-window's default grid (``run_conditions``), every ``fraction``-th point: 3840 at 1."""
+    import numpy as np
+    from sklearn.model_selection import ParameterGrid
+
+    slopes = np.hstack([np.zeros(180), np.linspace(0.03, 18, 140)])
+    grid = {
+        "mouse_response_slope": [float(v) for v in slopes],
+        "n_trials": [8, 15, 22, 29],
+        "trial_baseline_randomness": [0.2, 0.4, 1.8],
+        "n_mice": [6],
+    }
+    return list(ParameterGrid(grid))[:: max(1, int(fraction))]
+
+
+class _MemoryWatch:
+    """Peak resident memory (MB) of this process plus its workers, sampled every 0.5 s."""
+
+    def __init__(self):
+        import threading
+
+        self.peak_total = self.peak_worker = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self):
+        try:
+            import psutil
+        except ImportError:  # only ru_maxrss then
+            return
+        me = psutil.Process()
+        while not self._stop.wait(0.5):
+            try:
+                workers = [p.memory_info().rss for p in me.children(recursive=True)]
+            except psutil.Error:
+                continue
+            total = me.memory_info().rss + sum(workers)
+            self.peak_total = max(self.peak_total, total / 2**20)
+            self.peak_worker = max(self.peak_worker, max(workers, default=0) / 2**20)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def report(self):
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return {
+            "main_process": round(own, 1),
+            "largest_worker": round(self.peak_worker, 1),
+            "all_processes": round(max(self.peak_total, own), 1),
+        }
+
+
+def _full(n_jobs, batch_size, fraction, which=("anova", "lme", "bayes")):
+    """The predecessor's default grid, every estimator on every dataset, end to end."""
+    points = predecessor_grid(fraction)
+    estimators = {
+        "anova": AnovaComparator(),
+        "lme": LMEComparator(),
+        "bayes": HierarchicalSlopeRegressor(random_state=0, **SWEEP_SAMPLER),
+    }
+    sim = PowerSimulation(
+        generate_fake_lfp,
+        {k: v for k, v in estimators.items() if k in which},
+        y="Log power",
+        spec=ColumnSpec("stim", group="mouse"),
+        param_grid=[{k: [v] for k, v in point.items()} for point in points],
+        n_repeats=1,
+        n_jobs=n_jobs,
+        random_state=0,
+        progress=False,
+        batch_size=batch_size,
+    )
+    with _MemoryWatch() as memory:
+        t0 = time.perf_counter()
+        res = sim.run()
+        seconds = time.perf_counter() - t0
+    n = res[["grid_index", "repeat"]].drop_duplicates().shape[0]
+    workers = max(1, n_jobs or 1)
+    per_estimator = {}
+    for name, rows in res.groupby("estimator", sort=False):
+        converged = rows["converged"].astype("boolean")
+        per_estimator[name] = {
+            "fit_datasets_per_second": round(workers * len(rows) / rows["fit_seconds"].sum(), 2),
+            "median_fit_seconds": round(float(rows["fit_seconds"].median()), 4),
+            "unconverged_share": round(float(1 - converged.fillna(False).mean()), 4),
+            "warning_share": round(float(rows["warnings"].notna().mean()), 4),
+            "errors": int(rows["error"].notna().sum()),
+        }
+    return {
+        "grid": "bayes-window run_conditions defaults (6 mice)",
+        "datasets": n,
+        "n_jobs": n_jobs,
+        "batch_size": batch_size,
+        "wall_seconds": round(seconds, 1),
+        "datasets_per_second": round(n / seconds, 2),
+        "unconverged_share": round(float(1 - res["converged"].fillna(False).mean()), 4),
+        "estimators": per_estimator,
+        "peak_rss_mb": memory.report(),
+    }
 
 
 def _records(table, columns):
@@ -177,11 +284,20 @@ def main(argv=None):
     parser.add_argument("--batched-datasets", type=int, default=400, dest="batched_datasets")
     parser.add_argument("--pilot", action="store_true")
     parser.add_argument("--closed-form", action="store_true", dest="closed_form")
+    parser.add_argument("--full", action="store_true")
+    parser.add_argument("--batch-size", type=int, default=50, dest="batch_size")
+    parser.add_argument("--fraction", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--n-jobs", type=int, default=None, dest="n_jobs")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
+    if args.full:
+        n_jobs = 2 if args.n_jobs is None else args.n_jobs
+        results = _full(n_jobs, args.batch_size, args.fraction)
+        results["sampler"] = SWEEP_SAMPLER
+        _print(results, args.out)
+        return
     if args.pilot or args.closed_form:
         results = (
             _pilot(args.repeats or 100, args.n_jobs)

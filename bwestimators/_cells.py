@@ -431,11 +431,16 @@ def treatment_center(t):
 
 
 #: Fewest levels whose effects may be centered: the scale of the effects of fewer levels
-#: keeps posterior mass near 0, where a centered parameterization has its funnel. With 6
-#: or 7 mice, centered intercepts beside non-centered mouse slopes diverged in 13 of 16
-#: fake-LFP fits without slope heterogeneity (4 x 1000 + 1000 draws); non-centered
-#: ones in none, nor with heterogeneity; with 8 and 12 mice centered ones in none.
-MIN_CENTERED_LEVELS = 8
+#: keeps posterior mass near 0, where a centered parameterization has its funnel.
+MIN_CENTERED_LEVELS = 6
+
+#: Fewest levels whose intercepts may be centered beside non-centered slopes of the same
+#: grouping (NUTS). With 6 or 7 mice, centered mouse intercepts beside non-centered mouse
+#: slopes diverged in 13 of 16 fake-LFP fits without slope heterogeneity (4 x (1000 +
+#: 1000) draws; 62 divergent transitions of 3000 in one fit with the sweep's sampler),
+#: and in 23 % of the null datasets of bayes-window's grid (6 mice); non-centered ones in
+#: none, with or without heterogeneity; with 8 and 12 mice centered ones in none.
+MIN_CENTERED_BESIDE_SLOPES = 8
 
 #: Centered random effects when the data inform their levels more than this: the
 #: posterior of each level is then dominated by its data (shrinkage under 1/21),
@@ -448,6 +453,16 @@ CENTERED_ABOVE = 20.0
 #: normal guide of the non-centered form of well-informed levels is several times too
 #: narrow). NUTS keeps the margin of CENTERED_ABOVE against the divergences of a funnel.
 SVI_CENTERED_ABOVE = 1.0
+
+#: Centered random slopes (NUTS) when :func:`informative_slopes` exceeds this. Measured on
+#: ``generate_fake_lfp`` datasets (6 and 10 mice, 8 to 29 trials; 2 chains of 300 + 1000):
+#: with a score of 6 to 20, centered slopes had no divergence, 17-19 leapfrog steps per
+#: draw and a smallest ESS of 820-1160, non-centered ones 20-38 % of fits with
+#: divergences (6 mice), 32-48 steps and an ESS of 430-530; under 6, centered slopes
+#: diverged in 20-100 % of fits. Only in models without conditions: next to condition
+#: slopes (``load_chirp_power``, 7 mice, score 14.6) centered group slopes diverged once
+#: in 4 x 1000 draws, so there :data:`CENTERED_ABOVE` applies.
+CENTERED_SLOPES_ABOVE = 6.0
 
 _EFFECT_KEYS = {
     "group": "g",
@@ -483,7 +498,10 @@ def choose_centered(parameterization, codes, z, t, family, method, effects):
     ``"auto"`` judges each effect on its own: an intercept effect of at least
     :data:`MIN_CENTERED_LEVELS` levels is centered when :func:`informative` of
     its levels exceeds :data:`CENTERED_ABOVE`, a slope effect when
-    :func:`informative_slopes` does. A grouping whose
+    :func:`informative_slopes` does (or, in a model without conditions,
+    exceeds :data:`CENTERED_SLOPES_ABOVE`). Intercepts beside non-centered
+    slopes of the same grouping need :data:`MIN_CENTERED_BESIDE_SLOPES`
+    levels (NUTS). A grouping whose
     conditions (or group2 levels) are nested in it (each level within one
     group) stays non-centered: the nested effects absorb most of its variation,
     and its levels are informed by a few nested levels, not by every row. So
@@ -497,7 +515,6 @@ def choose_centered(parameterization, codes, z, t, family, method, effects):
         return effects if parameterization == "centered" else ()
     if not family.centering_allowed:
         return ()
-    threshold = SVI_CENTERED_ABOVE if method == "svi" else CENTERED_ABOVE
     proxy = family.link_proxy(z)
     has_cond = "c" in codes and codes["c"].max() > 0
     centered = []
@@ -515,9 +532,23 @@ def choose_centered(parameterization, codes, z, t, family, method, effects):
             and nested(codes["g2"], codes[key])
         ):
             continue
-        score = (informative_slopes if effect.endswith("_slope") else informative)(
-            codes[key], proxy, t
-        )
-        if score > threshold:
+        slope = effect.endswith("_slope")
+        score = (informative_slopes if slope else informative)(codes[key], proxy, t)
+        if method == "svi":
+            above = SVI_CENTERED_ABOVE
+        else:
+            above = CENTERED_SLOPES_ABOVE if slope and not has_cond else CENTERED_ABOVE
+        if score > above:
             centered.append(effect)
+    if method != "svi":
+        centered = [e for e in centered if not _funnel_beside_slopes(e, centered, effects, codes)]
     return tuple(centered)
+
+
+def _funnel_beside_slopes(effect, centered, effects, codes):
+    """Whether ``effect`` is an intercept effect of too few levels to be centered beside its
+    grouping's non-centered slopes (:data:`MIN_CENTERED_BESIDE_SLOPES`)."""
+    slopes = f"{effect}_slope"
+    if effect.endswith("_slope") or slopes not in effects or slopes in centered:
+        return False
+    return codes[_EFFECT_KEYS[effect]].max() + 1 < MIN_CENTERED_BESIDE_SLOPES

@@ -85,14 +85,20 @@ _COMMON_PARAMS_DOC = f"""
         bernoulli a logit link; their effects are reported on that link scale
         (a slope of 0.1 is a factor exp(0.1) on the mean of y for log links).
     parameterization : {"auto", "centered", "noncentered"}, default="auto"
-        Parameterization of the random effects. ``"auto"`` decides per role
-        (group, group2, condition): centered when the data inform its levels
-        strongly (median rows per level times the between-level over the
-        within-level variance, moment-corrected, above 1), non-centered
-        otherwise; a grouping with the conditions nested in it (neurons within
-        mice) stays non-centered; SVI fits center from a lower score (above 1:
-        a normal guide of the non-centered form of well-informed levels comes
-        out several times too narrow); bernoulli fits are non-centered.
+        Parameterization of the random effects. ``"auto"`` decides per
+        effect (intercepts and slopes of group, group2, condition): centered
+        when the data inform its levels strongly (median rows per level times
+        the between-level over the within-level variance, moment-corrected,
+        above 20; for group slopes in a model without conditions above 6) and
+        it has at least 6 levels, non-centered otherwise. Intercepts beside
+        non-centered slopes of the same grouping are centered only from 8
+        levels (with 6 or 7 mice that mix diverged); a grouping with the
+        conditions nested in it (neurons within mice) stays non-centered; SVI
+        fits center from a lower score (above 1: a normal guide of the
+        non-centered form of well-informed levels comes out several times too
+        narrow); bernoulli fits are non-centered. ``centered_`` records the
+        choice; :mod:`bwestimators._cells` holds the measurements behind
+        each threshold.
     priors : dict or None, default=None
         Overrides of the weakly informative default priors, on the internal
         scale (standardized y, or the link scale): ``intercept_scale`` (2.5,

@@ -231,7 +231,7 @@ def test_cells_fit_a_sampler_of_up_to_twice_as_many_cells():
 def test_few_mice_keep_non_centered_intercepts_beside_mouse_slopes():
     """6 mice, no spread of responses between mice: centered mouse intercepts beside the
     non-centered mouse slopes diverged (62 divergent transitions of 3000 on this dataset
-    with the sweep's sampler); with fewer than MIN_CENTERED_LEVELS levels both stay
+    with the sweep's sampler); with fewer than MIN_CENTERED_BESIDE_SLOPES levels both stay
     non-centered, and the fit has none."""
     from bwestimators.datasets import generate_fake_lfp
     from bwestimators.power import SWEEP_SAMPLER
@@ -247,3 +247,25 @@ def test_few_mice_keep_non_centered_intercepts_beside_mouse_slopes():
         ).fit(df, df["Log power"])
     assert est.add_group_slope_ and est.centered_ == ()
     assert est.diagnostics_["divergences"] == 0
+
+
+def test_group_slopes_are_centered_above_a_score_of_6_without_conditions():
+    """Slopes of 10 groups with a spread of sd 1 and a sampling sd of sqrt(0.1): a score of
+    about 1 / 0.1 = 10, centered without conditions, not next to conditions (threshold 20)."""
+    from bwestimators._cells import CENTERED_SLOPES_ABOVE, choose_centered, informative_slopes
+    from bwestimators._families import get_family
+
+    rng = np.random.default_rng(0)
+    g = np.repeat(np.arange(10), 40)
+    t = np.tile(np.repeat([0.0, 1.0], 20), 10)
+    z = rng.normal(0, 3, 10)[g] + rng.normal(0, 1, 10)[g] * t + rng.normal(0, 1, g.size)
+    score = informative_slopes(g, z, t)
+    assert CENTERED_SLOPES_ABOVE < score < 20
+    effects = ("group", "group_slope")
+    none = {"g": g, "c": np.zeros_like(g)}
+    crossed = {"g": g, "c": np.tile([0, 1], g.size // 2)}
+    family = get_family("normal")
+    assert "group_slope" in choose_centered("auto", none, z, t, family, "nuts", effects)
+    assert "group_slope" not in choose_centered("auto", crossed, z, t, family, "nuts", effects)
+    noise = rng.normal(0, 1, g.size)  # no spread of the slopes: non-centered
+    assert "group_slope" not in choose_centered("auto", none, noise, t, family, "nuts", effects)

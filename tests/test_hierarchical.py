@@ -451,6 +451,23 @@ def test_fit_many_matches_fit(lfp_small):
         assert m.effects_["ess_bulk"].iloc[0] > 200
 
 
+def test_fit_many_chunks_bound_the_compiled_batch_sizes():
+    """A group smaller than the batch is cut into powers of two, in order, covering it once."""
+    from bwestimators._bayes import _chunks
+
+    sizes = set()
+    for n in range(1, 51):
+        parts = _chunks(list(range(n)), 50)
+        assert [i for part in parts for i in part] == list(range(n))
+        lengths = [len(p) for p in parts]
+        assert lengths == sorted(lengths, reverse=True)
+        if n < 50:
+            assert all(k & (k - 1) == 0 for k in lengths)  # powers of two
+            assert len(lengths) == bin(n).count("1")
+        sizes.update(lengths)
+    assert sizes == {1, 2, 4, 8, 16, 32, 50}  # 7 programs, not 50
+
+
 def test_fit_many_batched_diagnostics_equal_per_fit(lfp_small):
     """fit_many computes ESS and R-hat of all its fits in one call; the numbers are each fit's."""
     from bwestimators._diagnostics import diagnostics
