@@ -17,7 +17,9 @@ import threading
 
 from bwestimators.exceptions import InputError
 
-_POOL = {"executor": None, "size": 0}
+#: The pool of helper threads, its size, and the process that made it (a forked child
+#: inherits the pool but not its threads, and makes its own).
+_POOL = {"executor": None, "size": 0, "pid": None}
 _POOL_LOCK = threading.Lock()
 
 
@@ -66,6 +68,8 @@ def _executor(size):
     from concurrent.futures import ThreadPoolExecutor
 
     with _POOL_LOCK:
+        if _POOL["pid"] != os.getpid():
+            _POOL.update(executor=None, size=0, pid=os.getpid())
         if _POOL["size"] < size:
             old = _POOL["executor"]
             _POOL["executor"] = ThreadPoolExecutor(size, thread_name_prefix="bwestimators")

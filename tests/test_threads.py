@@ -59,3 +59,19 @@ def test_an_error_in_a_job_reaches_the_caller_after_every_job():
     with pytest.raises(ValueError, match="job 1 failed"):
         run_all(job, range(6), threads=2)
     assert sorted(done) == [0, 2, 3, 4, 5]
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_forked_child_makes_its_own_threads():
+    """A child forked after the pool started gets working threads, not the parent's dead ones."""
+    import multiprocessing
+
+    assert run_all(lambda x: x + 1, range(4), threads=2) == [1, 2, 3, 4]  # the pool exists
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        result = pool.apply_async(_threaded_sum, (range(6),))
+        assert result.get(timeout=60) == 15
+
+
+def _threaded_sum(jobs):
+    return sum(run_all(lambda x: x, jobs, threads=2))
