@@ -441,7 +441,7 @@ def run_nuts(
     """
     settings = (num_warmup, num_samples, num_chains, target_accept_prob, max_tree_depth, dense_mass)
     data = {k: jnp.asarray(v) for k, v in data.items()}
-    keys = np.asarray(_split_keys(int(num_chains))(jax.random.PRNGKey(seed_value)))
+    keys = _chain_keys([seed_value], int(num_chains))[0]
     return _run_compiled(model_fn, cfg, settings, keys, data)
 
 
@@ -487,16 +487,52 @@ def run_nuts_batched(
     """
     settings = (num_warmup, num_samples, num_chains, target_accept_prob, max_tree_depth, dense_mass)
     stacked = {k: jnp.asarray(np.stack([d[k] for d in datasets])) for k in datasets[0]}
-    keys = jnp.stack([jax.random.PRNGKey(s) for s in seeds])
-    keys = np.asarray(_split_keys(int(num_chains), batched=True)(keys))
+    keys = _chain_keys(seeds, int(num_chains))
     return _run_compiled(model_fn, cfg, settings, keys, stacked, batched=True)
 
 
-@functools.cache
-def _split_keys(num_chains, batched=False):
-    """Jitted: a seed's key -> its chain keys, ``(num_chains, 2)`` (or of each key of a batch)."""
-    split = functools.partial(jax.random.split, num=num_chains)
-    return jax.jit(jax.vmap(split) if batched else split)
+def _chain_keys(seeds, num_chains):
+    """``jax.random.split(jax.random.PRNGKey(seed), num_chains)`` of each seed, in numpy.
+
+    Shape ``(len(seeds), num_chains, 2)``. Computed with numpy (jax's default
+    threefry keys of seeds in ``[0, 2**31)``, bit for bit), as a jax
+    computation would cost a compilation in every new process; with another
+    key implementation, by jax.
+    """
+    seeds = [int(s) for s in seeds]
+    plain = (
+        jax.config.jax_default_prng_impl == "threefry2x32"
+        and not jax.config.jax_enable_custom_prng
+        and all(0 <= s < 2**31 for s in seeds)
+    )
+    if not plain:
+        return np.stack(
+            [np.asarray(jax.random.split(jax.random.PRNGKey(s), num_chains)) for s in seeds]
+        )
+    with np.errstate(over="ignore"):
+        key1 = np.zeros((len(seeds), 1), dtype=np.uint32)  # PRNGKey(seed) is (0, seed)
+        key2 = np.asarray(seeds, dtype=np.uint32)[:, None]
+        if jax.config.jax_threefry_partitionable:
+            count = np.arange(num_chains, dtype=np.uint32)[None, :]
+            bits = _threefry2x32(key1, key2, np.zeros_like(count), count)
+            return np.stack(bits, axis=-1)
+        count = np.arange(2 * num_chains, dtype=np.uint32)[None, :]
+        bits = _threefry2x32(key1, key2, count[:, :num_chains], count[:, num_chains:])
+        return np.concatenate(bits, axis=-1).reshape(len(seeds), num_chains, 2)
+
+
+def _threefry2x32(key1, key2, x1, x2):
+    """The Threefry-2x32 hash (20 rounds) of the counts ``(x1, x2)``, as jax computes it."""
+    rotations = ((13, 15, 26, 6), (17, 29, 16, 24))
+    ks = (key1, key2, key1 ^ key2 ^ np.uint32(0x1BD11BDA))
+    x1, x2 = x1 + ks[0], x2 + ks[1]
+    for i in range(5):
+        for r in rotations[i % 2]:
+            x1 = x1 + x2
+            x2 = ((x2 << np.uint32(r)) | (x2 >> np.uint32(32 - r))) ^ x1
+        x1 = x1 + ks[(i + 1) % 3]
+        x2 = x2 + ks[(i + 2) % 3] + np.uint32(i + 1)
+    return x1, x2
 
 
 def _run_compiled(model_fn, cfg, settings, keys, data, batched=False):

@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 
 def test_arviz_imported_before_numpyro_does_not_break_numpyro():
     """ArviZ loads numpyro lazily; the library mends numpyro's lost submodule attributes."""
@@ -103,3 +105,28 @@ def test_batched_chains_in_threads_are_deterministic(monkeypatch):
     # the datasets differ: their intercepts follow their data (ybar shifted by 0.5)
     shift = draws["alpha"][1].mean() - draws["alpha"][0].mean()
     assert 0.2 < shift < 0.8
+
+
+@pytest.mark.parametrize("partitionable", [True, False])
+def test_chain_keys_are_jax_split_keys_without_a_compilation(partitionable):
+    """The numpy keys are jax's ``split(PRNGKey(seed), n)``, bit for bit, in both split modes."""
+    import jax
+    import numpy as np
+
+    from bwestimators import inference
+
+    seeds = [0, 1, 7, 12345, 2**31 - 1]
+    previous = jax.config.jax_threefry_partitionable
+    jax.config.update("jax_threefry_partitionable", partitionable)
+    try:
+        for n in (1, 2, 5):
+            want = [np.asarray(jax.random.split(jax.random.PRNGKey(s), n)) for s in seeds]
+            got = inference._chain_keys(seeds, n)
+            assert got.dtype == np.uint32
+            np.testing.assert_array_equal(got, np.stack(want))
+        # seeds outside [0, 2**31) go through jax
+        np.testing.assert_array_equal(
+            inference._chain_keys([2**40], 3)[0], jax.random.split(jax.random.PRNGKey(2**40), 3)
+        )
+    finally:
+        jax.config.update("jax_threefry_partitionable", previous)
