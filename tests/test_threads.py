@@ -61,17 +61,23 @@ def test_an_error_in_a_job_reaches_the_caller_after_every_job():
     assert sorted(done) == [0, 2, 3, 4, 5]
 
 
-@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_forked_child_makes_its_own_threads():
-    """A child forked after the pool started gets working threads, not the parent's dead ones."""
-    import multiprocessing
+    """A child forked after the pool started gets working threads, not the parent's dead ones.
 
-    assert run_all(lambda x: x + 1, range(4), threads=2) == [1, 2, 3, 4]  # the pool exists
-    context = multiprocessing.get_context("fork")
-    with context.Pool(1) as pool:
-        result = pool.apply_async(_threaded_sum, (range(6),))
-        assert result.get(timeout=60) == 15
+    In a process of its own without jax (forking a process that runs jax is unsafe).
+    """
+    import subprocess
+    import sys
 
-
-def _threaded_sum(jobs):
-    return sum(run_all(lambda x: x, jobs, threads=2))
+    code = (
+        "import multiprocessing, sys, warnings\n"
+        "warnings.simplefilter('ignore', DeprecationWarning)\n"
+        "from bwestimators._threads import run_all\n"
+        "assert 'jax' not in sys.modules\n"
+        "assert run_all(lambda x: x + 1, range(4), threads=2) == [1, 2, 3, 4]\n"
+        "def threaded_sum(jobs):\n"
+        "    return sum(run_all(lambda x: x, jobs, threads=2))\n"
+        "with multiprocessing.get_context('fork').Pool(1) as pool:\n"
+        "    assert pool.apply_async(threaded_sum, (range(6),)).get(timeout=60) == 15\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
