@@ -464,8 +464,9 @@ def run_nuts_batched(
     datasets and compiled once per configuration, shape and number of datasets
     (kept in memory and exported to the disk cache like the single program);
     each chain is one call of it, over every dataset, and the chains run in up
-    to :func:`bwestimators._threads.num_threads` threads at a time. On a CPU, vectorizing 50 small
-    datasets about doubles the throughput of sampling them one after the other.
+    to :func:`bwestimators._threads.num_threads` threads at a time. On a CPU,
+    vectorizing 50 small datasets about doubles the throughput of sampling them
+    one after the other.
 
     Parameters
     ----------
