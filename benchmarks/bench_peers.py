@@ -4,7 +4,10 @@ The workload of issue [8/9]: the fake-LFP trial-level data (10 mice x 2 levels x
 a random intercept per mouse, normal likelihood, 4 chains x (500 warmup + 1000 draws), every
 system on the sufficient statistics of the 20 (mouse, stim) cells:
 
-- ``bwestimators``: ``HierarchicalSlopeRegressor(add_group_slope=False)``;
+- ``bwestimators``: ``HierarchicalSlopeRegressor(add_group_slope=False)``, its chains side by
+  side in one thread per core (``BWESTIMATORS_NUM_THREADS`` unset);
+- ``bwestimators-1thread``: the same with ``BWESTIMATORS_NUM_THREADS=1``, the chains one after
+  another (what running the chains in threads gains);
 - ``numpyro``: the same model written by hand (numpyro ``MCMC``/``NUTS``, chains one after
   another on one device, jax's persistent compilation cache on);
 - ``nutpie``: the same model in PyMC, compiled by nutpie (numba), chains on every core.
@@ -15,7 +18,8 @@ session pays, caches warm from the warm-up round, model compilation included) an
 same shape. Slope ESS is
 computed for every system by the same function (``bwestimators._summaries.ess_rhat``, equal to
 ArviZ's rank-normalized bulk ESS). Prints one JSON document with the medians and the ratios
-of this project against each peer.
+of this project against each peer, and ``chains_in_threads``: the threads a fit of this project
+used and its refit speed-up over one thread.
 
 nutpie and PyMC come with the ``bench`` extra (``bash tools/venv.sh bench``); without them the
 nutpie column is left out.
@@ -72,6 +76,7 @@ def fit():
     est.fit(df, df["Log power"])
     return est.draws_["beta"] * est.y_scale_.scale
 """,
+    "bwestimators-1thread": None,  # the code of "bwestimators", one thread (see ENV)
     "numpyro": """
 import jax, jax.numpy as jnp, numpyro, numpyro.distributions as dist
 from numpyro.infer import MCMC, NUTS
@@ -117,9 +122,14 @@ def fit():  # the first fit compiles the model (numba), as a user's first fit do
 }
 
 
+#: Environment variables of a system's processes.
+ENV = {"bwestimators-1thread": {"BWESTIMATORS_NUM_THREADS": "1"}}
+
+
 def _run(system, cache):
-    env = {**os.environ, "BWESTIMATORS_JAX_CACHE": cache}
-    code = f"import os\nCACHE = {cache!r}\n" + DATA + SYSTEMS[system] + RUN
+    env = {**os.environ, "BWESTIMATORS_JAX_CACHE": cache, **ENV.get(system, {})}
+    code = f"import os\nCACHE = {cache!r}\n" + DATA + (SYSTEMS[system] or SYSTEMS["bwestimators"])
+    code += RUN
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
     )
@@ -158,13 +168,21 @@ def main(argv=None):
     ratios = {}
     if ours is not None:
         for peer, row in table.items():
-            if peer != "bwestimators":
+            if not peer.startswith("bwestimators"):
                 ratios[peer] = {
                     "first_fit_speedup": row["first_fit_s"] / ours["first_fit_s"],
                     "refit_speedup": row["refit_s"] / ours["refit_s"],
                     "ess_per_s_ratio": ours["slope_ess_per_s"] / row["slope_ess_per_s"],
                 }
     result = {"repeats": args.repeats, "cpu_count": os.cpu_count(), "systems": table}
+    if ours is not None:
+        from bwestimators._threads import num_threads
+
+        serial = table.get("bwestimators-1thread")
+        result["chains_in_threads"] = {
+            "threads": num_threads(),
+            "refit_speedup_over_1_thread": serial["refit_s"] / ours["refit_s"] if serial else None,
+        }
     print(json.dumps({**result, "ours_vs_peer": ratios}, indent=2))
 
 

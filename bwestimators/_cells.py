@@ -244,7 +244,10 @@ def informative(keys, z, t):
 def unique_rows(codes, t):
     """The distinct (codes, treatment) rows: their first positions and each row's index.
 
-    Hash-based (pandas), so millions of rows cost a fraction of a second.
+    The columns are combined into one integer key per row (mixed radix; the
+    treatment's distinct values numbered first), renumbered densely whenever
+    the key could outgrow int64, so millions of rows cost a fraction of a
+    second; a few sorts, no pandas.
 
     Returns
     -------
@@ -252,14 +255,35 @@ def unique_rows(codes, t):
         Position of the first row of each distinct combination, in order of appearance.
     inverse : ndarray of int
         For every row, the index of its combination in ``first``.
-    """
-    import pandas as pd
 
-    frame = pd.DataFrame({**codes, "t": t})
-    inverse = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
-    first = np.full(inverse.max(initial=-1) + 1, len(inverse))
-    np.minimum.at(first, inverse, np.arange(len(inverse)))
-    return first, inverse
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bwestimators._cells import unique_rows
+    >>> first, inverse = unique_rows({"g": np.array([1, 0, 1, 1])}, np.array([0.0, 1, 0, 1]))
+    >>> first.tolist(), inverse.tolist()
+    ([0, 1, 3], [0, 1, 0, 2])
+    """
+    t = np.asarray(t)
+    n = len(t)
+    _, key = np.unique(t, return_inverse=True)
+    key = key.reshape(-1).astype(np.int64)
+    for values in codes.values():
+        values = np.asarray(values, dtype=np.int64).reshape(-1)
+        low = values.min(initial=0)
+        radix = int(values.max(initial=0)) - int(low) + 1
+        if (int(key.max(initial=0)) + 1) * radix >= 2**62:  # renumber the keys densely first
+            _, key = np.unique(key, return_inverse=True)
+            key = key.reshape(-1).astype(np.int64)
+        key = key * radix + (values - low)
+    _, key = np.unique(key, return_inverse=True)  # dense, in sorted order of the keys
+    key = key.reshape(-1)
+    first = np.full(key.max(initial=-1) + 1, n)
+    np.minimum.at(first, key, np.arange(n))
+    order = np.argsort(first)  # the combinations in order of appearance
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[order] = np.arange(len(first))
+    return first[order], rank[key]
 
 
 def collapse(codes, t, z, family):

@@ -19,6 +19,8 @@ draw gets NaN for all three, and fewer than 4 draws give NaN. Tests check the nu
 against arviz_stats to a relative 1e-6.
 """
 
+import functools
+
 import numpy as np
 from scipy import fft, special
 
@@ -60,23 +62,28 @@ def _sorted_ranks(flat):
     """
     k, n = flat.shape
     order = np.argsort(flat, axis=-1)
-    ordered = np.take_along_axis(flat, order, axis=-1)
+    # np.take_along_axis, through flat positions (faster)
+    ordered = np.ravel(flat)[(order + _row_offsets(k, n)).ravel()].reshape(k, n)
     new = np.empty((k, n), dtype=bool)
     new[:, :1] = True
     np.not_equal(ordered[:, 1:], ordered[:, :-1], out=new[:, 1:])
+    position = np.arange(n)
     if new.all():
         # no ties: the rank of sorted position i (0-based) is i + 1
-        return order, ordered, np.broadcast_to(np.arange(0, 2 * n, 2), (k, n))
-    # tie groups over the flattened rows, each row starting a new group
-    new = new.ravel()
-    starts = np.flatnonzero(new)
-    ends = np.empty_like(starts)
-    ends[:-1] = starts[1:] - 1
-    ends[-1] = k * n - 1
-    group = np.cumsum(new) - 1
-    row_start = np.repeat(np.arange(0, k * n, n), n)
-    twice = (starts[group] + ends[group] - 2 * row_start).reshape(k, n)
-    return order, ordered, twice
+        return order, ordered, np.broadcast_to(2 * position, (k, n))
+    # each position's tie group: its first position (a running maximum over the group
+    # starts) and its last (a running minimum from the right over the group ends)
+    first = np.maximum.accumulate(np.where(new, position, 0), axis=-1)
+    last_in_group = np.empty((k, n), dtype=bool)
+    last_in_group[:, -1] = True
+    last_in_group[:, :-1] = new[:, 1:]
+    last = np.minimum.accumulate(np.where(last_in_group, position, n - 1)[:, ::-1], axis=-1)
+    return order, ordered, first + last[:, ::-1]
+
+
+def _row_offsets(k, n):
+    """The flat position of the first element of each row of a (k, n) array, (k, 1)."""
+    return np.arange(0, k * n, n)[:, None]
 
 
 def _ranks(flat):
@@ -95,6 +102,18 @@ def _ranks(flat):
     ranks = np.empty(flat.shape)
     np.put_along_axis(ranks, order, twice / 2 + 1, axis=-1)
     return ranks
+
+
+@functools.lru_cache(maxsize=8)
+def _normal_scores(size):
+    """``ndtri((rank - 3/8) / (size + 1/4))`` of each possible rank of ``size`` draws.
+
+    Indexed by ``2 * rank - 2`` (ranks of ties are halves); read-only, cached per size.
+    """
+    # rank r = i / 2 + 1 for i = 2 * r - 2 = 0, ..., 2 * size - 2
+    table = special.ndtri((np.arange(2 * size - 1) / 2 + 1 - 0.375) / (size + 0.25))
+    table.flags.writeable = False
+    return table
 
 
 def _z_scale(x):
@@ -116,10 +135,9 @@ def _z_scale(x):
     k, m, n = x.shape
     size = m * n
     order, ordered, twice = _sorted_ranks(x.reshape(k, size))
-    # rank r = i / 2 + 1 for i = 2 * r - 2 = 0, ..., 2 * size - 2
-    table = special.ndtri((np.arange(2 * size - 1) / 2 + 1 - 0.375) / (size + 0.25))
-    z = np.empty((k, size))
-    np.put_along_axis(z, order, table[twice], axis=-1)
+    z = np.empty(k * size)
+    # np.put_along_axis(z, order, table[twice], axis=-1), through flat positions (faster)
+    z[(order + _row_offsets(k, size)).ravel()] = _normal_scores(size)[twice].ravel()
     return z.reshape(k, m, n), ordered
 
 
@@ -203,7 +221,10 @@ def diagnostics(draws, chunk=256):
     ----------
     draws : ndarray of shape (n_chains, n_draws, k)
     chunk : int, default=256
-        Parameters computed together (blocks that stay in the CPU cache).
+        Parameters computed together (blocks that stay in the CPU cache). The
+        blocks are shared out over :func:`bwestimators._threads.num_threads`
+        threads (smaller blocks when there are fewer parameters than
+        ``chunk`` per thread); the numbers do not depend on the blocks.
 
     Returns
     -------
@@ -213,12 +234,26 @@ def diagnostics(draws, chunk=256):
         ``r_hat`` is NaN for a single chain; all three are NaN for a parameter with a
         NaN draw, or when there are fewer than 4 draws.
     """
+    from bwestimators._threads import num_threads, run_all
+
     x = np.moveaxis(np.asarray(draws, dtype=float), -1, 0)
     if x.shape[-1] < 4:
         return tuple(np.full(x.shape[0], np.nan) for _ in range(3))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        parts = [_diagnostics(x[i : i + chunk]) for i in range(0, max(x.shape[0], 1), chunk)]
+    k = x.shape[0]
+    # threads pay off from a few tens of thousands of values
+    threads = min(num_threads(), max(x.size // _VALUES_PER_THREAD, 1))
+    size = max(min(chunk, -(-k // threads)), 1)
+
+    def block(start):
+        with np.errstate(invalid="ignore", divide="ignore"):  # numpy's state is per thread
+            return _diagnostics(x[start : start + size])
+
+    parts = run_all(block, range(0, max(k, 1), size), threads=threads)
     return tuple(np.concatenate(p) for p in zip(*parts, strict=True))
+
+
+#: The fewest values (parameters x chains x draws) worth a thread of their own.
+_VALUES_PER_THREAD = 20_000
 
 
 def _diagnostics(x):
@@ -235,10 +270,10 @@ def _diagnostics(x):
     k, m, n = x.shape
     split = _split(x)
     z_split, ordered = _z_scale(split)
-    ess_bulk = _ess(z_split)
     # the split draws hold the same values as all draws when the count is even
     whole = ordered if n % 2 == 0 else x.reshape(k, -1)
     lo, hi = np.quantile(whole, [0.05, 0.95], axis=-1)
+    ess_bulk = _ess(z_split)
     ess_lo = _ess(_split((x <= lo[:, None, None]).astype(float)))
     ess_hi = _ess(_split((x <= hi[:, None, None]).astype(float)))
     # Python's min(ess_lo, ess_hi), as ArviZ

@@ -3,10 +3,15 @@
 numpyro's ``MCMC.run`` compiles its sampler again on every call. Here the
 whole run (initialisation, warmup, sampling and the transformation back to
 constrained values) is one pure function of the data, jitted once per model
-configuration and kept in a module-level cache; the chains run inside it
-(``lax.map``), and :func:`run_nuts_batched` vectorizes it over datasets
+configuration and kept in a module-level cache. One program samples one
+chain: the chains of a fit run it side by side, in threads (a compiled jax
+program runs in the calling thread, without Python's lock, so threads use
+every core), and :func:`run_nuts_batched` vectorizes it over datasets
 (``jax.vmap``). A refit with the same configuration on data of the same
-(padded) shape reuses the compiled sampler.
+(padded) shape reuses the compiled sampler, whatever its number of chains.
+Set the environment variable ``BWESTIMATORS_NUM_THREADS`` to cap the threads
+(``1``: the chains one after the other; default: one per CPU core); each
+chain's key comes from the seed alone, so the draws do not depend on it.
 
 At the first sampler run of a process (or by :func:`configure_cache`),
 jax's persistent compilation cache is switched on in the user's cache folder
@@ -204,7 +209,8 @@ def _source_digest():
     return h.hexdigest()
 
 
-def _build_run(model_fn, cfg, num_warmup, num_samples, num_chains, accept, depth, dense_mass):
+def _build_chain(model_fn, cfg, num_warmup, num_samples, accept, depth, dense_mass):
+    """The jitted program of one chain: ``(chain_key, data) -> (draws, diverging, num_steps)``."""
     chain = functools.partial(
         _one_chain,
         model=functools.partial(model_fn, cfg=cfg),
@@ -214,39 +220,39 @@ def _build_run(model_fn, cfg, num_warmup, num_samples, num_chains, accept, depth
         max_tree_depth=depth,
         dense_mass=dense_mass,
     )
-
-    def run(rng_key, data):
-        keys = jax.random.split(rng_key, num_chains)
-        return jax.lax.map(lambda k: chain(k, data), keys)
-
-    return jax.jit(run)
+    return jax.jit(chain)
 
 
-def _sampler(model_fn, cfg, settings, rng_key, data, batched=False):
-    """The compiled sampler for this configuration and data shape, and whether it is new.
+def _sampler(model_fn, cfg, program, chain_key, data, batched=False):
+    """The compiled one-chain sampler for this configuration and data shape.
 
-    Kept in memory per process (the most recent :data:`_MAX_SAMPLERS`); with
-    the disk cache on, the traced program is also exported to disk
+    ``program`` holds the sampler settings but the number of chains (every
+    chain runs the same program, see :func:`_run_chains`); ``chain_key`` and
+    ``data`` are the arguments of one call, which fix the shapes it is compiled
+    for. Kept in memory per process (the most recent :data:`_MAX_SAMPLERS`);
+    with the disk cache on, the traced program is also exported to disk
     (``jax.export``), so a new process skips tracing and gets the compiled code
     from jax's persistent compilation cache. A cache that cannot be read or
-    written is skipped with one warning.
+    written is skipped with one warning. Call with :data:`_LOCK` held: tracing
+    a numpyro model is not thread-safe.
     """
     shapes = tuple(sorted((k, v.shape, str(v.dtype)) for k, v in data.items()))
-    key = (_model_key(model_fn), cfg, settings, shapes, batched)
-    with _LOCK:
-        if key in _SAMPLERS:
-            _SAMPLERS.move_to_end(key)
-            return _SAMPLERS[key], False
-        run = _build_run(model_fn, cfg, *settings)
-        if batched:
-            run = jax.jit(jax.vmap(run))
-        folder = _export_folder() if _builtin(model_fn) else None
-        if folder is not None:
-            run = _exported(run, folder, key, rng_key, data)
-        _SAMPLERS[key] = run
-        while len(_SAMPLERS) > _MAX_SAMPLERS:
-            _SAMPLERS.popitem(last=False)
-        return run, True
+    key = (_model_key(model_fn), cfg, program, shapes, batched)
+    if key in _SAMPLERS:
+        _SAMPLERS.move_to_end(key)
+        return _SAMPLERS[key]
+    run = _build_chain(model_fn, cfg, *program)
+    if batched:
+        run = jax.jit(jax.vmap(run))
+    folder = _export_folder() if _builtin(model_fn) else None
+    if folder is not None:
+        run = _exported(run, folder, key, chain_key, data)
+    # compiled ahead of the calls, here under the lock: the chains then run in threads
+    compiled = run.lower(chain_key, data).compile()
+    _SAMPLERS[key] = compiled
+    while len(_SAMPLERS) > _MAX_SAMPLERS:
+        _SAMPLERS.popitem(last=False)
+    return compiled
 
 
 def _builtin(model_fn):
@@ -293,15 +299,19 @@ def _exported(run, folder, key, rng_key, data):
 
 
 def _settings_tuple(num_warmup, num_samples, num_chains, target_accept_prob, max_tree_depth, dense):
-    """The sampler settings as they key the compiled samplers."""
-    return (
+    """The sampler settings, normalized: ``(program settings, number of chains)``.
+
+    The program settings (all but the number of chains) key the compiled
+    samplers: every chain runs the same one-chain program.
+    """
+    program = (
         int(num_warmup),
         int(num_samples),
-        int(num_chains),
         float(target_accept_prob),
         int(max_tree_depth),
         bool(dense),
     )
+    return program, int(num_chains)
 
 
 def compiled_configs(model_fn, settings, data, level_keys=()):
@@ -327,7 +337,7 @@ def compiled_configs(model_fn, settings, data, level_keys=()):
     """
     from bwestimators._cells import cells_fit
 
-    settings = _settings_tuple(
+    settings, _ = _settings_tuple(
         settings["num_warmup"],
         settings["num_samples"],
         settings["num_chains"],
@@ -393,9 +403,13 @@ def sharing_compiled_samplers():
 
 
 def compiled_sampler_count():
-    """Number of compiled NUTS programs in this process (one per configuration and shape)."""
+    """Number of compiled NUTS programs in this process (one per configuration and shape).
+
+    The number of chains is no part of a program: chains run the same one-chain
+    program side by side.
+    """
     with _LOCK:
-        return sum(f._cache_size() for f in _SAMPLERS.values())
+        return len(_SAMPLERS)
 
 
 def run_nuts(
@@ -411,7 +425,12 @@ def run_nuts(
     seed_value,
     dense_mass=False,
 ):
-    """Sample ``model(data)`` with NUTS: all chains in one program, compiled once per configuration.
+    """Sample ``model(data)`` with NUTS: chains side by side, compiled once per configuration.
+
+    Every chain runs the same one-chain program, with its key split from
+    ``seed_value`` (so the draws depend on the seed only, not on the number of
+    threads); the chains run in up to :func:`bwestimators._threads.num_threads`
+    threads at a time.
 
     Parameters
     ----------
@@ -437,7 +456,8 @@ def run_nuts(
     """
     settings = (num_warmup, num_samples, num_chains, target_accept_prob, max_tree_depth, dense_mass)
     data = _to_device({k: np.asarray(v) for k, v in data.items()})
-    return _run_compiled(model_fn, cfg, settings, _prng_key(seed_value), data)
+    keys = _chain_keys([seed_value], int(num_chains))[0]
+    return _run_compiled(model_fn, cfg, settings, keys, data)
 
 
 def run_nuts_batched(
@@ -455,11 +475,13 @@ def run_nuts_batched(
 ):
     """Sample ``model(data)`` for many datasets of one shape in one vectorized call.
 
-    The one-dataset program of :func:`run_nuts` is ``jax.vmap``-ed over the
+    The one-chain program of :func:`run_nuts` is ``jax.vmap``-ed over the
     datasets and compiled once per configuration, shape and number of datasets
-    (kept in memory and exported to the disk cache like the single program).
-    On a CPU, vectorizing 50 small datasets about doubles the throughput of
-    sampling them one after the other.
+    (kept in memory and exported to the disk cache like the single program);
+    each chain is one call of it, over every dataset, and the chains run in up
+    to :func:`bwestimators._threads.num_threads` threads at a time. On a CPU,
+    vectorizing 50 small datasets about doubles the throughput of sampling them
+    one after the other.
 
     Parameters
     ----------
@@ -481,7 +503,7 @@ def run_nuts_batched(
     """
     settings = (num_warmup, num_samples, num_chains, target_accept_prob, max_tree_depth, dense_mass)
     stacked = _to_device({k: np.stack([d[k] for d in datasets]) for k in datasets[0]})
-    keys = np.stack([np.asarray(_prng_key(s)) for s in seeds])
+    keys = _chain_keys(seeds, int(num_chains))
     return _run_compiled(model_fn, cfg, settings, keys, stacked, batched=True)
 
 
@@ -511,18 +533,76 @@ def _prng_key(seed_value):
     return jax.random.PRNGKey(seed_value)
 
 
+def _chain_keys(seeds, num_chains):
+    """``jax.random.split(jax.random.PRNGKey(seed), num_chains)`` of each seed, in numpy.
+
+    Shape ``(len(seeds), num_chains, 2)``. Computed with numpy (jax's default
+    threefry keys of seeds in ``[0, 2**31)``, bit for bit), as a jax
+    computation would cost a compilation in every new process; with another
+    key implementation, by jax.
+    """
+    seeds = [int(s) for s in seeds]
+    plain = (
+        jax.config.jax_default_prng_impl == "threefry2x32"
+        and not jax.config.jax_enable_custom_prng
+        and all(0 <= s < 2**31 for s in seeds)
+    )
+    if not plain:
+        return np.stack(
+            [np.asarray(jax.random.split(jax.random.PRNGKey(s), num_chains)) for s in seeds]
+        )
+    with np.errstate(over="ignore"):
+        key1 = np.zeros((len(seeds), 1), dtype=np.uint32)  # PRNGKey(seed) is (0, seed)
+        key2 = np.asarray(seeds, dtype=np.uint32)[:, None]
+        if jax.config.jax_threefry_partitionable:
+            count = np.arange(num_chains, dtype=np.uint32)[None, :]
+            bits = _threefry2x32(key1, key2, np.zeros_like(count), count)
+            return np.stack(bits, axis=-1)
+        count = np.arange(2 * num_chains, dtype=np.uint32)[None, :]
+        bits = _threefry2x32(key1, key2, count[:, :num_chains], count[:, num_chains:])
+        return np.concatenate(bits, axis=-1).reshape(len(seeds), num_chains, 2)
+
+
+def _threefry2x32(key1, key2, x1, x2):
+    """The Threefry-2x32 hash (20 rounds) of the counts ``(x1, x2)``, as jax computes it."""
+    rotations = ((13, 15, 26, 6), (17, 29, 16, 24))
+    ks = (key1, key2, key1 ^ key2 ^ np.uint32(0x1BD11BDA))
+    x1, x2 = x1 + ks[0], x2 + ks[1]
+    for i in range(5):
+        for r in rotations[i % 2]:
+            x1 = x1 + x2
+            x2 = ((x2 << np.uint32(r)) | (x2 >> np.uint32(32 - r))) ^ x1
+        x1 = x1 + ks[(i + 1) % 3]
+        x2 = x2 + ks[(i + 2) % 3] + np.uint32(i + 1)
+    return x1, x2
+
+
 def _run_compiled(model_fn, cfg, settings, keys, data, batched=False):
-    """Run the compiled sampler of these settings; draws and stats as numpy arrays."""
-    settings = _settings_tuple(*settings)
-    with _LOCK:
-        sampler, new = _sampler(model_fn, cfg, settings, keys, data, batched=batched)
-        if new:  # the first call traces the numpyro model: one thread at a time
-            out = sampler(keys, data)
-    if not new:
-        out = sampler(keys, data)
-    draws, diverging, num_steps = out
-    draws = {k: np.asarray(v) for k, v in draws.items()}
-    return draws, {"diverging": np.asarray(diverging), "num_steps": np.asarray(num_steps)}
+    """Run the chains (keys on axis 0, or 1 when ``batched``); draws and stats as numpy arrays."""
+    program, num_chains = _settings_tuple(*settings)
+    chain_keys = [keys[:, c] if batched else keys[c] for c in range(num_chains)]
+    with _LOCK:  # tracing the numpyro model: one thread at a time
+        sampler = _sampler(model_fn, cfg, program, chain_keys[0], data, batched=batched)
+    outs = _run_chains(sampler, chain_keys, data)
+    axis = 1 if batched else 0
+    draws = {k: np.stack([o[0][k] for o in outs], axis=axis) for k in outs[0][0]}
+    stats = {
+        "diverging": np.stack([o[1] for o in outs], axis=axis),
+        "num_steps": np.stack([o[2] for o in outs], axis=axis),
+    }
+    return draws, stats
+
+
+def _run_chains(sampler, chain_keys, data):
+    """The outputs of every chain as numpy arrays, in order, the chains run side by side.
+
+    In up to :func:`bwestimators._threads.num_threads` threads, each taking the
+    next chain when it finishes one: which thread ran a chain changes the
+    timing, never the draws (each chain's key is fixed).
+    """
+    from bwestimators._threads import run_all
+
+    return run_all(lambda key: jax.tree.map(np.asarray, sampler(key, data)), chain_keys)
 
 
 #: SVI runs in jitted chunks of this many steps; the plateau is checked between chunks.
@@ -812,7 +892,7 @@ def run_svi(
     model = functools.partial(model_fn, cfg=cfg)
     auto = _svi_guide(guide, model)
     data = _to_device({k: np.asarray(v) for k, v in data.items()})
-    key, sub = jax.random.split(jax.random.PRNGKey(seed_value))
+    key, sub = jax.random.split(_prng_key(seed_value))
     k_init, k_draw = jax.random.split(sub)
     chunk, model_terms = _svi_program(model_fn, cfg, guide, float(learning_rate), k_init, data)
 

@@ -269,3 +269,25 @@ def test_group_slopes_are_centered_above_a_score_of_6_without_conditions():
     assert "group_slope" not in choose_centered("auto", crossed, z, t, family, "nuts", effects)
     noise = rng.normal(0, 1, g.size)  # no spread of the slopes: non-centered
     assert "group_slope" not in choose_centered("auto", none, noise, t, family, "nuts", effects)
+
+
+def test_unique_rows_numbers_combinations_in_order_of_appearance_like_pandas():
+    """The distinct (codes, treatment) rows, against pandas' groupby in order of appearance."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 5000
+    codes = {"g": rng.integers(0, 40, n), "g2": rng.integers(0, 3, n), "c": rng.integers(-1, 5, n)}
+    t = rng.choice([0.0, 0.5, 1.0, 2.5], n)
+    first, inverse = _cells.unique_rows(codes, t)
+    frame = pd.DataFrame({**codes, "t": t})
+    groups = frame.groupby(list(frame.columns), sort=False).ngroup().to_numpy()
+    np.testing.assert_array_equal(inverse, groups)
+    firsts = [np.flatnonzero(groups == k)[0] for k in range(len(first))]
+    np.testing.assert_array_equal(first, firsts)
+    # huge codes (a key past int64 without renumbering) and no codes at all
+    big = {f"k{i}": rng.integers(0, 2**40, 50) for i in range(3)}
+    first, inverse = _cells.unique_rows(big, np.zeros(50))
+    assert len(first) == 50 and np.array_equal(inverse, np.arange(50))
+    first, inverse = _cells.unique_rows({}, np.array([1.0, 0.0, 1.0]))
+    assert first.tolist() == [0, 1] and inverse.tolist() == [0, 1, 0]

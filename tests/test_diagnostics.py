@@ -218,3 +218,21 @@ def test_chunks_do_not_change_the_numbers(chains):
     whole = diagnostics(chains, chunk=100)
     for part, full in zip(diagnostics(chains, chunk=2), whole, strict=True):
         np.testing.assert_allclose(part, full, rtol=1e-12)
+
+
+@pytest.mark.parametrize("threads", ["1", "2", "3"])
+def test_threads_do_not_change_the_numbers(chains, monkeypatch, threads):
+    """Blocks of parameters computed in threads: bitwise the numbers of one block, in order."""
+    rng = np.random.default_rng(5)
+    # many parameters, with ties (rounded draws) and a constant one, enough to use threads
+    x = np.concatenate(
+        [np.repeat(chains, 4, axis=-1), np.round(rng.normal(size=(4, 500, 5)), 1)], axis=-1
+    )
+    x[..., -1] = 1.0
+    monkeypatch.setenv("BWESTIMATORS_NUM_THREADS", threads)
+    got = diagnostics(x)
+    monkeypatch.setenv("BWESTIMATORS_NUM_THREADS", "1")
+    whole = diagnostics(x, chunk=1000)
+    for part, full in zip(got, whole, strict=True):
+        np.testing.assert_array_equal(part, full)
+    _assert_matches_arviz(x[..., :8])
