@@ -396,6 +396,54 @@ def auto_pooling(pooling, n_levels):
     return "partial" if n_levels >= MIN_POOLED_LEVELS else "none"
 
 
+def treatment_confounded(design, fixed):
+    """Whether a treatment column lies in the span of fixed (unpooled) intercepts.
+
+    With unpooled intercepts of a grouping whose levels each have one
+    treatment value (mice assigned to arms, a drug given in one session), the
+    intercepts and the treatment effect trade off exactly: the data do not
+    inform the effect, only the priors do.
+
+    Parameters
+    ----------
+    design : ndarray of shape (n_rows, k)
+        The treatment's columns (the treatment, or a categorical one's dummies).
+    fixed : list of ndarray of shape (n_rows,)
+        Level codes of every grouping with unpooled intercepts.
+
+    Returns
+    -------
+    confounded : bool
+        True when some treatment column is (numerically) a combination of an
+        overall intercept and the levels' dummies.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mouse = np.repeat([0, 1, 2, 3], 4)
+    >>> arm = np.repeat([0.0, 0.0, 1.0, 1.0], 4)[:, None]  # each mouse in one arm
+    >>> treatment_confounded(arm, [mouse])
+    True
+    >>> within = np.tile([0.0, 1.0], 8)[:, None]  # each mouse under both levels
+    >>> treatment_confounded(within, [mouse])
+    False
+    """
+    design = np.asarray(design, dtype=float).reshape(len(design), -1)
+    if not fixed:
+        return False
+    rows = np.unique(np.column_stack([*fixed, design]), axis=0)  # the span needs unique rows
+    codes, columns = rows[:, : len(fixed)].astype(np.int64), rows[:, len(fixed) :]
+    dummies = [np.ones((len(rows), 1))]
+    for code in codes.T:
+        levels = np.unique(code)
+        dummies.append((code[:, None] == levels[None, 1:]).astype(float))
+    basis = np.column_stack(dummies)
+    coef, *_ = np.linalg.lstsq(basis, columns, rcond=None)
+    resid = columns - basis @ coef
+    spread = np.linalg.norm(columns - columns.mean(axis=0), axis=0)
+    return bool(np.any(np.linalg.norm(resid, axis=0) <= 1e-8 * np.maximum(spread, 1e-300)))
+
+
 def varies_within(keys, t, min_levels=None):
     """Whether the treatment varies within levels of a grouping, enough to inform a slope.
 

@@ -143,6 +143,19 @@ class PilotGenerator:
         self.intercepts = np.array([residual[cond == c].mean() for c in range(len(b))])
         self.pilot_effects = b
         vc = est.variance_components_["estimate"]
+        if "group" not in vc.index:
+            pooling = getattr(est, "group_pooling_", None)
+            why = (
+                f"unpooled group intercepts (group_pooling_={pooling!r}: a pilot of fewer "
+                "than 5 groups)"
+                if pooling == "none"
+                else "no group intercepts"
+            )
+            raise InputError(
+                f"The pilot fit has {why}, so it has no spread of group intercepts to draw "
+                "new groups from. Refit the pilot with group_pooling='partial' (and "
+                "add_group_intercept=True), or use an LMEComparator pilot."
+            )
         self.sd = {k: float(vc.get(k, 0.0)) for k in ("group", "group_slope", "residual")}
         # the Bayesian group sd is that of the intercepts at the centered treatment's center
         self.center = float(getattr(est, "treatment_center_", 0.0)) if kind == "bayes" else 0.0

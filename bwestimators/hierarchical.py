@@ -70,9 +70,11 @@ from bwestimators._cells import (
     auto_structure,
     nested,
     treatment_center,
+    treatment_confounded,
 )
 from bwestimators._configs import MeansConfig, SlopeConfig
 from bwestimators._families import LIKELIHOODS
+from bwestimators._levels import treatment_dummies
 from bwestimators.exceptions import InputError
 
 _LIKELIHOOD_CHOICES = "{" + ", ".join(map(repr, LIKELIHOODS)) + "}"
@@ -426,6 +428,51 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
             auto_pooling(self.group_pooling, data.n_levels(role)) if data.n_levels(role) else None
             for role in ("group", "group2")
         )
+        self._keep_treatment_identified(codes, t, data)
+
+    def _unpooled_codes(self, codes):
+        """Codes of the groupings whose intercepts are unpooled (fixed), by role."""
+        unpooled = {
+            "condition": self.add_condition_intercept and self.condition_pooling_ == "none",
+            "group": self.add_group_intercept and self.group_pooling_ == "none",
+            "group2": self.add_group2_intercept and self.group2_pooling_ == "none",
+        }
+        keys = {"condition": "c", "group": "g", "group2": "g2"}
+        return {
+            role: codes[keys[role]]
+            for role, on in unpooled.items()
+            if on and codes[keys[role]].max() > 0
+        }
+
+    def _keep_treatment_identified(self, codes, t, data):
+        """Pool the intercepts of a grouping whose levels each have one treatment value.
+
+        Unpooled intercepts of such a grouping take up the whole treatment
+        effect (:func:`~bwestimators._cells.treatment_confounded`): an
+        ``"auto"`` choice of ``"none"`` becomes ``"partial"`` (the effect is then
+        estimated between levels, through their learned spread), and an
+        explicit ``group_pooling="none"`` is refused.
+        """
+        k = len(self.treatment_levels_ or ())
+        design = treatment_dummies(t, k) if k else t[:, None]
+        if not treatment_confounded(design, list(self._unpooled_codes(codes).values())):
+            return
+        for attr in ("group2_pooling_", "group_pooling_") if self.group_pooling == "auto" else ():
+            if getattr(self, attr) == "none":
+                setattr(self, attr, "partial")
+                if not treatment_confounded(design, list(self._unpooled_codes(codes).values())):
+                    return
+        unpooled = self._unpooled_codes(codes)
+        if treatment_confounded(design, list(unpooled.values())):
+            names = ", ".join(f"{role} column {data.names[role]!r}" for role in unpooled)
+            raise InputError(
+                f"The treatment {data.names['treatment']!r} does not vary within the levels "
+                f"of the unpooled intercepts ({names}): each level has one treatment value, "
+                "so those intercepts absorb the treatment effect and only the priors would "
+                "estimate it. Use group_pooling='partial' (and condition_pooling='partial') "
+                "to estimate the effect between levels, or a design in which the treatment "
+                "varies within them."
+            )
 
     def _random_effects(self):
         partial = self.condition_pooling_ == "partial"

@@ -50,6 +50,13 @@ def _logo_data(model):
     """A DataTree whose log-likelihood is summed over each group's rows (draws x groups)."""
     from bwestimators._arviz import arviz
 
+    if getattr(model, "group_pooling_", None) == "none":
+        raise InputError(
+            f"{type(model).__name__} was fitted with unpooled group intercepts "
+            "(group_pooling_='none', fewer than 5 groups): a left-out group cannot be "
+            "predicted without a population of groups. Refit with group_pooling='partial' "
+            "for method='logo'."
+        )
     loglik = model.group_log_likelihood()
     posterior = {k: np.asarray(v) for k, v in model.draws_.items() if np.ndim(v) == 2}
     return arviz().from_dict({"posterior": posterior, "log_likelihood": {"y": loglik}})
@@ -223,7 +230,11 @@ def cross_validate_models(estimators, X, y, groups=None, cv=None):
     groups of each group's joint log predictive density (rows of a held-out
     group share its unknown effects; with ``GroupKFold`` this is leave-one-
     group-out cross-validation). Rows of groups unseen at fit time integrate
-    over new group effects (see :func:`bwestimators.metrics.log_predictive_density`).
+    over new group effects (see :func:`bwestimators.metrics.log_predictive_density`);
+    so when the folds hold out whole groups, an estimator's
+    ``group_pooling="auto"`` is fitted as ``"partial"`` (a training fold of
+    fewer than 5 groups would otherwise get unpooled intercepts, with no
+    population to predict a new group from).
 
     Parameters
     ----------
@@ -279,6 +290,8 @@ def cross_validate_models(estimators, X, y, groups=None, cv=None):
         "group_log_predictive_density": _nan_on_type_error(group_log_predictive_density_scorer),
     }
     group_col = _group_column(estimators, X)
+    if group_col is not None and _holds_out_groups(X[group_col], folds):
+        estimators = {name: _pooled_groups(est) for name, est in estimators.items()}
     frames = []
     for name, est in estimators.items():
         with capture_warnings():  # dropped (this thread's only: thread-safe)
@@ -306,6 +319,24 @@ def cross_validate_models(estimators, X, y, groups=None, cv=None):
         )
     table = pd.concat(frames, ignore_index=True)
     return table.sort_values(["fold", "estimator"], kind="stable").reset_index(drop=True)
+
+
+def _holds_out_groups(group, folds):
+    """Whether some test fold has rows of groups absent from its training rows."""
+    group = np.asarray(group)
+    return any(not np.isin(group[test], group[train]).all() for train, test in folds)
+
+
+def _pooled_groups(est):
+    """``est`` with ``group_pooling="auto"`` set to ``"partial"`` (a clone), or ``est``.
+
+    Held-out groups are predicted from the population of groups, which
+    unpooled intercepts (the ``"auto"`` choice under 5 groups) do not have.
+    """
+    auto = [k for k, v in est.get_params().items() if k.endswith("group_pooling") and v == "auto"]
+    if not auto:
+        return est
+    return clone(est).set_params(**dict.fromkeys(auto, "partial"))
 
 
 def _group_column(estimators, X):

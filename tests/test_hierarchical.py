@@ -825,3 +825,43 @@ def test_grouping_of_few_levels_gets_unpooled_intercepts():
         est.predict(new)
     partial = _fit(clone(est).set_params(group_pooling="partial"), df, df["y"])
     assert partial.group2_pooling_ == "partial" and "sigma_group2" in partial.draws_
+
+
+def _between_mice(n_mice=4, per=30, seed=1):
+    """Mice assigned to arms (half treated, effect 1), mouse sd 0.3, residual 1."""
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(n_mice), per)
+    t = (g % 2).astype(float)
+    y = 10 + 1.0 * t + rng.normal(0, 0.3, n_mice)[g] + rng.normal(0, 1.0, g.size)
+    return pd.DataFrame({"y": y, "t": t, "mouse": [f"m{i}" for i in g]})
+
+
+def test_few_mice_assigned_to_arms_keep_pooled_intercepts():
+    """4 mice, each in one arm: unpooled mouse intercepts would absorb the effect (the
+    prior alone would set it: 0.54 +- 1.58, and 0.13 +- 3.89 with a wider intercept prior).
+    The auto choice pools them, and the effect agrees with the LME's within 2 of its SE."""
+    from bwestimators import LMEComparator
+
+    df = _between_mice()
+    spec = ColumnSpec("t", group="mouse")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = HierarchicalSlopeRegressor(spec, random_state=0, **FAST).fit(df, df["y"])
+        lme = LMEComparator(spec).fit(df, df["y"])
+    assert est.group_pooling_ == "partial" and not est.add_group_slope_
+    e, ref = est.effects_.iloc[0], lme.effects_.iloc[0]
+    assert abs(e["estimate"] - ref["estimate"]) < 2 * ref["std_error"]
+    assert e["std_error"] < 1.0  # the data inform it (unpooled: 1.58, the prior's width)
+    with pytest.raises(InputError, match="does not vary within the levels"):
+        HierarchicalSlopeRegressor(spec, group_pooling="none", **FAST).fit(df, df["y"])
+
+
+def test_few_mice_under_both_levels_keep_unpooled_intercepts():
+    df = _between_mice()
+    df["t"] = np.tile([0.0, 1.0], len(df) // 2)  # every mouse under both levels
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = HierarchicalSlopeRegressor(
+            ColumnSpec("t", group="mouse"), random_state=0, **FAST
+        ).fit(df, df["y"])
+    assert est.group_pooling_ == "none"

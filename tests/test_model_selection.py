@@ -239,3 +239,29 @@ def test_summarize_cross_validation_arithmetic():
     assert out.loc["a", "se"] == pytest.approx(np.sqrt(3) * a.std(ddof=1))
     rows = summarize_cross_validation(table, "log_predictive_density")
     assert rows.loc["a", "elpd"] == pytest.approx(-0.5 * 10 - 0.7 * 12 - 0.5 * 8)
+
+
+def test_group_folds_of_few_mice_fit_pooled_groups():
+    """6 mice in 3 group folds: each training fold has 4 mice, which "auto" would leave
+    unpooled, and a held-out mouse could not be scored. cross_validate_models fits them
+    pooled; the plain estimator keeps "auto"; leave-one-group-out refuses an unpooled fit."""
+    from bwestimators.exceptions import InputError
+
+    rng = np.random.default_rng(2)
+    g = np.repeat(np.arange(6), 10)
+    t = np.tile([0.0, 1.0], 30)
+    y = 0.5 * t + rng.normal(0, 1, 6)[g] + rng.normal(0, 1.0, g.size)
+    df = pd.DataFrame({"y": y, "t": t, "mouse": [f"m{i}" for i in g]})
+    est = HierarchicalSlopeRegressor(ColumnSpec("t", group="mouse"), random_state=0, **FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = cross_validate_models(
+            {"bayes": est}, df, df["y"], groups=df["mouse"], cv=GroupKFold(3)
+        )
+        assert np.isfinite(table["group_log_predictive_density"]).all()
+        assert est.group_pooling == "auto"
+        four = df[df["mouse"].isin(["m0", "m1", "m2", "m3"])]
+        unpooled = est.fit(four, four["y"])
+    assert unpooled.group_pooling_ == "none"
+    with pytest.raises(InputError, match="group_pooling='partial'"):
+        compare_models({"bayes": unpooled}, method="logo")

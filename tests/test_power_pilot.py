@@ -359,3 +359,22 @@ def test_pilots_that_cannot_be_simulated_are_refused():
         ).fit(pilot, pilot["y"])
     with pytest.raises(InputError, match="simulates normal data"):
         PilotGenerator(lognormal, pilot, pilot["y"])
+
+
+def test_a_pilot_without_a_group_spread_is_refused():
+    """A Bayesian pilot of 4 animals has unpooled intercepts (no group sd): simulating new
+    animals from it would draw them all alike (group sd 0). Refused, with the fix."""
+    from bwestimators import HierarchicalSlopeRegressor
+    from tests.conftest import FAST
+
+    pilot = _pilot(n_groups=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = HierarchicalSlopeRegressor(SPEC, random_state=0, **FAST).fit(pilot, pilot["resp"])
+        partial = HierarchicalSlopeRegressor(
+            SPEC, group_pooling="partial", random_state=0, **FAST
+        ).fit(pilot, pilot["resp"])
+    assert est.group_pooling_ == "none"
+    with pytest.raises(InputError, match="group_pooling='partial'"):
+        PilotGenerator(est, pilot, pilot["resp"])
+    assert PilotGenerator(partial, pilot, pilot["resp"]).sd["group"] > 0
