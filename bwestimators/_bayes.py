@@ -179,6 +179,12 @@ class BayesianEstimatorBase(
         gets the seed of ``random_state``, as with :meth:`fit`; results agree
         with :meth:`fit` in distribution, not to the last digit.
 
+        The rule of :meth:`fit` for a fit that just misses R-hat or ESS
+        (twice as long chains, see :func:`_more_draws`) applies to each
+        dataset after the vectorized sampling: such a dataset (rare) is
+        sampled again alone, by the path of :meth:`fit`, so its draws are
+        those that :meth:`fit` would return for it after its own near miss.
+
         Parameters
         ----------
         Xs : sequence of DataFrame
@@ -223,10 +229,15 @@ class BayesianEstimatorBase(
             values = ess_rhat(np.concatenate(stacks, axis=-1))
             bounds = np.cumsum([0] + [st.shape[-1] for st in stacks])
             for j, i in enumerate(idx):
+                own = tuple(v[bounds[j] : bounds[j + 1]] for v in values)
                 fitted[i]._finish(
-                    fitted[i].draws_,
-                    {k: v[j] for k, v in stats.items()},
-                    tuple(v[bounds[j] : bounds[j + 1]] for v in values),
+                    *_more_draws(
+                        fitted[i],
+                        *prepared[i],
+                        fitted[i].draws_,
+                        {k: v[j] for k, v in stats.items()},
+                        own,
+                    )
                 )
         return fitted
 
@@ -406,7 +417,7 @@ def _pad_levels(est, cells, codes, padded=None):
     return cells
 
 
-def _more_draws(est, cells, seed_value, draws, stats):
+def _more_draws(est, cells, seed_value, draws, stats, values=None):
     """Draws, stats and their ESS/R-hat; twice as long chains where they help.
 
     A NUTS fit of at least :data:`EXTEND_FROM_DRAWS` draws without
@@ -418,11 +429,15 @@ def _more_draws(est, cells, seed_value, draws, stats):
     wrongly, and a chain that lingers in its tail needs longer chains, not
     more of them. Divergences are not cured by more draws, and a fit far
     off is reported as it is. ``diagnostics_["num_samples"]`` says what ran.
+    ``values`` are the ESS and R-hat of ``draws`` when the caller has them
+    (:meth:`~BayesianEstimatorBase.fit_many`, which computes those of a
+    batch at once); the longer chains are sampled by :meth:`fit`'s path.
     """
     if est.method != "nuts":  # SVI: the ESS of its importance weights (:meth:`_finish`)
         return draws, stats, None
     est.draws_ = draws
-    values = ess_rhat(est._diagnostic_draws())
+    if values is None:
+        values = ess_rhat(est._diagnostic_draws())
     if int(est.num_samples) * int(est.num_chains) < EXTEND_FROM_DRAWS:
         return draws, stats, values
     numbers, problems = convergence_report(values, stats)
