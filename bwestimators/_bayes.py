@@ -221,24 +221,7 @@ class BayesianEstimatorBase(
                 [prepared[i][1] for i in idx],
                 **self._sampler_settings(),
             )
-            stacks = []
-            for j, i in enumerate(idx):
-                fitted[i].draws_ = fitted[i]._unpad({k: v[j] for k, v in draws.items()})
-                stacks.append(fitted[i]._diagnostic_draws())
-            # one vectorized diagnostics call for the whole batch
-            values = ess_rhat(np.concatenate(stacks, axis=-1))
-            bounds = np.cumsum([0] + [st.shape[-1] for st in stacks])
-            for j, i in enumerate(idx):
-                own = tuple(v[bounds[j] : bounds[j + 1]] for v in values)
-                fitted[i]._finish(
-                    *_more_draws(
-                        fitted[i],
-                        *prepared[i],
-                        fitted[i].draws_,
-                        {k: v[j] for k, v in stats.items()},
-                        own,
-                    )
-                )
+            _finish_batch([fitted[i] for i in idx], [prepared[i] for i in idx], draws, stats)
         return fitted
 
     def _sampler_settings(self):
@@ -346,6 +329,26 @@ class BayesianEstimatorBase(
         tags = super().__sklearn_tags__()
         tags.non_deterministic = True
         return tags
+
+
+def _finish_batch(fitted, prepared, draws, stats):
+    """Finish the fits of one vectorized call (:meth:`~BayesianEstimatorBase.fit_many`).
+
+    ``draws`` and ``stats`` have the datasets on their first axis. The ESS and
+    R-hat of all the fits come from one vectorized call; a fit that just misses
+    them is sampled again alone with twice as long chains (:func:`_more_draws`),
+    as :meth:`~BayesianEstimatorBase.fit` does.
+    """
+    stacks = []
+    for j, est in enumerate(fitted):
+        est.draws_ = est._unpad({k: v[j] for k, v in draws.items()})
+        stacks.append(est._diagnostic_draws())
+    values = ess_rhat(np.concatenate(stacks, axis=-1))
+    bounds = np.cumsum([0] + [st.shape[-1] for st in stacks])
+    for j, (est, (cells, seed_value)) in enumerate(zip(fitted, prepared, strict=True)):
+        own = tuple(v[bounds[j] : bounds[j + 1]] for v in values)
+        own_stats = {k: v[j] for k, v in stats.items()}
+        est._finish(*_more_draws(est, cells, seed_value, est.draws_, own_stats, own))
 
 
 def _chunks(idx, full):
