@@ -85,6 +85,7 @@ def run(n_datasets=50, seed=0, effect=0.3, settings=("auto", "partial"), **sampl
             "divergences_per_fit": part["divergences"].tolist(),
             "share_clean": round(float(part["clean"].mean()), 3),
             "mean_error": round(float(part["error"].mean()), 4),
+            "errors": part["error"].round(4).tolist(),  # per dataset, in order
             "rmse": round(float(np.sqrt((part["error"] ** 2).mean())), 4),
             "mean_seconds": round(float(part["seconds"].mean()), 2),
         }

@@ -179,6 +179,12 @@ class BayesianEstimatorBase(
         gets the seed of ``random_state``, as with :meth:`fit`; results agree
         with :meth:`fit` in distribution, not to the last digit.
 
+        The rule of :meth:`fit` for a fit that just misses R-hat or ESS
+        (twice as long chains, see :func:`_more_draws`) applies to each
+        dataset after the vectorized sampling: such a dataset (rare) is
+        sampled again alone, by the path of :meth:`fit`, so its draws are
+        those that :meth:`fit` would return for it after its own near miss.
+
         Parameters
         ----------
         Xs : sequence of DataFrame
@@ -215,19 +221,7 @@ class BayesianEstimatorBase(
                 [prepared[i][1] for i in idx],
                 **self._sampler_settings(),
             )
-            stacks = []
-            for j, i in enumerate(idx):
-                fitted[i].draws_ = fitted[i]._unpad({k: v[j] for k, v in draws.items()})
-                stacks.append(fitted[i]._diagnostic_draws())
-            # one vectorized diagnostics call for the whole batch
-            values = ess_rhat(np.concatenate(stacks, axis=-1))
-            bounds = np.cumsum([0] + [st.shape[-1] for st in stacks])
-            for j, i in enumerate(idx):
-                fitted[i]._finish(
-                    fitted[i].draws_,
-                    {k: v[j] for k, v in stats.items()},
-                    tuple(v[bounds[j] : bounds[j + 1]] for v in values),
-                )
+            _finish_batch([fitted[i] for i in idx], [prepared[i] for i in idx], draws, stats)
         return fitted
 
     def _sampler_settings(self):
@@ -337,6 +331,26 @@ class BayesianEstimatorBase(
         return tags
 
 
+def _finish_batch(fitted, prepared, draws, stats):
+    """Finish the fits of one vectorized call (:meth:`~BayesianEstimatorBase.fit_many`).
+
+    ``draws`` and ``stats`` have the datasets on their first axis. The ESS and
+    R-hat of all the fits come from one vectorized call; a fit that just misses
+    them is sampled again alone with twice as long chains (:func:`_more_draws`),
+    as :meth:`~BayesianEstimatorBase.fit` does.
+    """
+    stacks = []
+    for j, est in enumerate(fitted):
+        est.draws_ = est._unpad({k: v[j] for k, v in draws.items()})
+        stacks.append(est._diagnostic_draws())
+    values = ess_rhat(np.concatenate(stacks, axis=-1))
+    bounds = np.cumsum([0] + [st.shape[-1] for st in stacks])
+    for j, (est, (cells, seed_value)) in enumerate(zip(fitted, prepared, strict=True)):
+        own = tuple(v[bounds[j] : bounds[j + 1]] for v in values)
+        own_stats = {k: v[j] for k, v in stats.items()}
+        est._finish(*_more_draws(est, cells, seed_value, est.draws_, own_stats, own))
+
+
 def _chunks(idx, full):
     """``idx`` cut into vectorized calls: all of it when it has ``full`` items, else powers of two.
 
@@ -406,7 +420,7 @@ def _pad_levels(est, cells, codes, padded=None):
     return cells
 
 
-def _more_draws(est, cells, seed_value, draws, stats):
+def _more_draws(est, cells, seed_value, draws, stats, values=None):
     """Draws, stats and their ESS/R-hat; twice as long chains where they help.
 
     A NUTS fit of at least :data:`EXTEND_FROM_DRAWS` draws without
@@ -418,11 +432,15 @@ def _more_draws(est, cells, seed_value, draws, stats):
     wrongly, and a chain that lingers in its tail needs longer chains, not
     more of them. Divergences are not cured by more draws, and a fit far
     off is reported as it is. ``diagnostics_["num_samples"]`` says what ran.
+    ``values`` are the ESS and R-hat of ``draws`` when the caller has them
+    (:meth:`~BayesianEstimatorBase.fit_many`, which computes those of a
+    batch at once); the longer chains are sampled by :meth:`fit`'s path.
     """
     if est.method != "nuts":  # SVI: the ESS of its importance weights (:meth:`_finish`)
         return draws, stats, None
     est.draws_ = draws
-    values = ess_rhat(est._diagnostic_draws())
+    if values is None:
+        values = ess_rhat(est._diagnostic_draws())
     if int(est.num_samples) * int(est.num_chains) < EXTEND_FROM_DRAWS:
         return draws, stats, values
     numbers, problems = convergence_report(values, stats)

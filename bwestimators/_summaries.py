@@ -171,7 +171,9 @@ def svi_report(stats, num_steps):
     elif numbers["psis_ess"] < MIN_ESS:
         problems.append(
             f"the importance-weighted SVI draws count as {numbers['psis_ess']:.0f} "
-            f"independent draws (< {MIN_ESS}); increase num_samples, or use method='nuts'."
+            f"independent draws (< {MIN_ESS}); increase num_samples (the importance "
+            "sampling weighs twice num_samples * num_chains draws of the guide, at least 8000, "
+            "so its ESS grows in proportion beyond 4000 draws), or use method='nuts'."
         )
     return numbers, problems
 

@@ -615,8 +615,9 @@ _SVI_RTOL = 1e-3
 #: noisy, and the fitted guide closer to the optimum (on the LFP and sleepstudy data, a
 #: Pareto k-hat of its importance weights 0.4-0.66 rather than 0.3-0.74).
 _SVI_PARTICLES = 4
-#: Draws of the guide (at least) whose importance weights against the model are
-#: Pareto-smoothed and resampled.
+#: Draws of the guide (at least; twice the draws returned when more) whose importance
+#: weights against the model are Pareto-smoothed and resampled: the ESS of the weights grows
+#: in proportion to them, so more ``num_samples`` give more effective draws.
 _SVI_PSIS_DRAWS = 8000
 #: Scales of the guide's covariance factor whose normals are the importance-sampling
 #: proposals: the guide itself, and wider versions of it, as a guide fitted by minimizing
@@ -840,8 +841,8 @@ def run_svi(
     returning a point mass as a confident posterior.
 
     A normal guide fitted by minimizing KL(q || p) is narrower than the
-    posterior. Draws (at least ``_SVI_PSIS_DRAWS``) of the guide and of wider
-    versions of it (:data:`_SVI_PROPOSAL_SCALES`) are weighted by
+    posterior. Draws (twice ``num_draws``, at least ``_SVI_PSIS_DRAWS``) of the
+    guide and of wider versions of it (:data:`_SVI_PROPOSAL_SCALES`) are weighted by
     ``p(theta, y) / q(theta)``, the weights Pareto-smoothed (PSIS), and
     ``num_draws`` draws are resampled by the weights of the proposal of the
     largest effective sample size among those whose Pareto k-hat is at most
@@ -906,7 +907,9 @@ def run_svi(
     with capture_warnings() as caught:  # this thread's only, as fits may run in threads
         posterior = auto.get_posterior(params)
     reemit(caught, skip="Hessian of log posterior")  # a singular one is reported below, as an error
-    n = max(int(num_draws), _SVI_PSIS_DRAWS)
+    # twice the draws returned (at least _SVI_PSIS_DRAWS): the ESS of the draws, that of the
+    # weights combined with the resampling (_svi_resample), grows with num_draws
+    n = max(2 * int(num_draws), _SVI_PSIS_DRAWS)
     flat, proposals = _svi_proposals(posterior, auto._unpack_latent, model_terms, data, k_draw, n)
     _check_guide_draws(guide, jax.vmap(auto._unpack_latent)(flat), flat)
     draws, psis = _svi_resample(proposals, int(num_draws), seed_value)

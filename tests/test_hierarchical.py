@@ -491,6 +491,125 @@ def test_fit_many_batched_diagnostics_equal_per_fit(lfp_small):
         assert m.diagnostics_["min_ess_bulk"] == pytest.approx(diagnostics(every)[0].min())
 
 
+LFP_SPEC = ColumnSpec("stim", group="mouse")
+
+
+def _force_near_miss(monkeypatch, which=None, **numbers):
+    """Make :func:`_bayes._more_draws` see a near miss (R-hat 1.02, ESS 1000, no divergences).
+
+    ``which``: the indices of the calls (fits, in order) that see it, the others see a clean
+    fit (a real run of FAST's 600 draws may well miss MIN_ESS); None: every call.
+    ``numbers`` override the reported ones (to make the miss far, or divergent). The
+    threshold of draws is lowered to ``FAST``'s 600, so that the test samples little.
+    """
+    from bwestimators import _bayes
+
+    original = _bayes.convergence_report
+    calls = []
+
+    def fake(values, stats):
+        real, _ = original(values, stats)
+        calls.append(len(calls))
+        if which is not None and calls[-1] not in which:
+            return real, []
+        forced = {"divergences": 0, "min_ess_bulk": 1e3, "min_ess_tail": 1e3, "max_r_hat": 1.02}
+        forced.update(numbers)
+        return forced, ["r_hat up to 1.02"]
+
+    monkeypatch.setattr(_bayes, "convergence_report", fake)
+    monkeypatch.setattr(_bayes, "EXTEND_FROM_DRAWS", FAST["num_samples"] * FAST["num_chains"])
+    return calls
+
+
+def _lfp_fit(df, **kw):
+    est = HierarchicalSlopeRegressor(LFP_SPEC, add_group_slope=False, random_state=3, **FAST)
+    return _fit(est.set_params(**kw), df, df["Log power"])
+
+
+def test_near_miss_samples_twice_as_long_chains(lfp_small, monkeypatch):
+    """A fit that just misses R-hat is sampled again, same seed and warmup, chains twice as long."""
+    from bwestimators._summaries import ess_rhat
+
+    base = _lfp_fit(lfp_small)
+    with monkeypatch.context() as m:
+        calls = _force_near_miss(m)
+        est = _lfp_fit(lfp_small)
+    assert calls == [0]  # judged once: the longer run is not extended again
+    n = FAST["num_samples"]
+    assert base.draws_["beta"].shape == (FAST["num_chains"], n)
+    assert est.draws_["beta"].shape == (FAST["num_chains"], 2 * n)
+    assert est.sample_stats_["diverging"].shape == (FAST["num_chains"], 2 * n)
+    # the same seed and warmup: the longer chains begin with the plain run's draws
+    for name, value in base.draws_.items():
+        np.testing.assert_allclose(est.draws_[name][:, :n], value, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(est.draws_["beta"][:, n:], base.draws_["beta"])
+    assert est.diagnostics_["num_samples"] == 2 * n
+    assert est.num_samples == n and getattr(est, "_draws_per_chain", None) is None
+    # results and diagnostics are those of the longer chains
+    slope = est.draws_["beta"] * est.y_scale_.scale
+    assert est.effects_["estimate"].iloc[0] == pytest.approx(slope.mean(), rel=1e-6)
+    for got, want in zip(est._convergence, ess_rhat(est._diagnostic_draws()), strict=True):
+        np.testing.assert_allclose(got, want)
+    # and nothing stays behind: the next plain fit reproduces the first
+    again = _lfp_fit(lfp_small)
+    np.testing.assert_array_equal(again.draws_["beta"], base.draws_["beta"])
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [
+        {"divergences": 1},  # divergences: more draws do not cure them
+        {"max_r_hat": 1.2},  # far off
+        {"min_ess_bulk": 150.0},  # ESS under half of MIN_ESS = 400
+    ],
+)
+def test_near_miss_rule_spares_other_fits(lfp_small, monkeypatch, numbers):
+    _force_near_miss(monkeypatch, **numbers)
+    est = _lfp_fit(lfp_small)
+    assert est.draws_["beta"].shape == (FAST["num_chains"], FAST["num_samples"])
+
+
+def test_near_miss_rule_needs_enough_draws(lfp_small, monkeypatch):
+    from bwestimators import _bayes
+
+    _force_near_miss(monkeypatch)
+    monkeypatch.setattr(_bayes, "EXTEND_FROM_DRAWS", 4000)
+    est = _lfp_fit(lfp_small)  # 600 draws < 4000: reported as it is
+    assert est.draws_["beta"].shape == (FAST["num_chains"], FAST["num_samples"])
+
+
+def test_fit_many_extends_near_misses_like_fit(monkeypatch):
+    """fit_many applies fit's rule per dataset: only the near miss gets the longer chains."""
+    from bwestimators.datasets import generate_fake_lfp
+
+    dfs = [
+        generate_fake_lfp(mouse_response_slope=9, n_trials=8, random_state=i).df for i in range(3)
+    ]
+    est = HierarchicalSlopeRegressor(LFP_SPEC, add_group_slope=False, random_state=3, **FAST)
+    n = FAST["num_samples"]
+    with monkeypatch.context() as m:
+        # the second dataset judged only (the datasets' configurations, and so their
+        # batches and the order of the judgements, depend on the data)
+        calls = _force_near_miss(m, which={1})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            many = est.fit_many(dfs, [d["Log power"] for d in dfs])
+    assert calls == [0, 1, 2]  # every dataset judged once
+    shapes = [f.draws_["beta"].shape[1] for f in many]
+    assert sorted(shapes) == [n, n, 2 * n]
+    assert [f.diagnostics_["num_samples"] for f in many] == shapes
+    k = shapes.index(2 * n)
+    with monkeypatch.context() as m:
+        _force_near_miss(m)
+        single = _lfp_fit(dfs[k])
+    # the near miss is sampled again by fit's path: fit's draws exactly
+    for name, value in single.draws_.items():
+        np.testing.assert_allclose(many[k].draws_[name], value, rtol=1e-5, atol=1e-6)
+    assert many[k].effects_["estimate"].iloc[0] == pytest.approx(
+        single.effects_["estimate"].iloc[0], rel=1e-5
+    )
+
+
 def test_dense_mass_matches_diagonal(nested):
     """A dense mass matrix is a different compiled sampler with the same posterior."""
     from bwestimators import inference
