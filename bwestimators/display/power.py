@@ -233,13 +233,16 @@ class PowerRocDisplay(_DisplayBase):
         self.auc = auc
 
     @classmethod
-    def from_results(cls, results, *, ax=None, **kwargs):
+    def from_results(cls, results, *, ax=None, include_unconverged=False, **kwargs):
         """Draw the ROC curves of the results of a power sweep.
 
         Parameters
         ----------
         results : DataFrame
         ax : Axes or None
+        include_unconverged : bool, default=False
+            Count the fits flagged unconverged like the others (left out by
+            default, see :func:`bwestimators.power.roc_table`).
         **kwargs
             Style dictionaries of :meth:`plot`.
 
@@ -249,7 +252,11 @@ class PowerRocDisplay(_DisplayBase):
         """
         from bwestimators.power import roc_auc_table, roc_table
 
-        return cls(roc_table(results), roc_auc_table(results)).plot(ax=ax, **kwargs)
+        tables = (
+            table(results, include_unconverged=include_unconverged)
+            for table in (roc_table, roc_auc_table)
+        )
+        return cls(*tables).plot(ax=ax, **kwargs)
 
     def frame(self):
         """The ROC points drawn."""
