@@ -289,7 +289,8 @@ def test_hierarchical_unseen_levels_at_predict(df):
     spec = ColumnSpec("stim", group="mouse", condition="region")
     slope = HierarchicalSlopeRegressor(spec, condition_pooling="none")
     data = slope._resolve(df, fit=True)
-    slope._choose_structure(slope._cell_codes(data), data.Z["treatment"].to_numpy(float))
+    slope.treatment_levels_ = None  # what _prepare sets for a binary treatment
+    slope._choose_structure(slope._cell_codes(data), data.Z["treatment"].to_numpy(float), data)
     with pytest.raises(InputError, match="condition_pooling='partial'"):
         slope._cell_codes(slope._resolve(df.assign(region="c"), fit=False), predict=True)
     means = ConditionMeansRegressor(spec)
