@@ -396,8 +396,8 @@ def auto_pooling(pooling, n_levels):
     return "partial" if n_levels >= MIN_POOLED_LEVELS else "none"
 
 
-def treatment_confounded(design, fixed):
-    """Whether a treatment column lies in the span of fixed (unpooled) intercepts.
+def treatment_confounded(t, fixed, n_levels=0):
+    """Whether the treatment lies in the span of fixed (unpooled) intercepts.
 
     With unpooled intercepts of a grouping whose levels each have one
     treatment value (mice assigned to arms, a drug given in one session), the
@@ -406,42 +406,44 @@ def treatment_confounded(design, fixed):
 
     Parameters
     ----------
-    design : ndarray of shape (n_rows, k)
-        The treatment's columns (the treatment, or a categorical one's dummies).
+    t : ndarray of shape (n_rows,)
+        The treatment (a categorical one's level codes 0..k-1).
     fixed : list of ndarray of shape (n_rows,)
         Level codes of every grouping with unpooled intercepts.
+    n_levels : int, default=0
+        k for a categorical treatment (its k - 1 dummies are checked), else 0.
 
     Returns
     -------
     confounded : bool
-        True when some treatment column is (numerically) a combination of an
-        overall intercept and the levels' dummies.
+        True when the treatment (or one of its dummies) is, numerically, a
+        combination of an overall intercept and the levels' dummies.
 
     Examples
     --------
     >>> import numpy as np
     >>> mouse = np.repeat([0, 1, 2, 3], 4)
-    >>> arm = np.repeat([0.0, 0.0, 1.0, 1.0], 4)[:, None]  # each mouse in one arm
-    >>> treatment_confounded(arm, [mouse])
+    >>> treatment_confounded(np.repeat([0.0, 0.0, 1.0, 1.0], 4), [mouse])  # one arm each
     True
-    >>> within = np.tile([0.0, 1.0], 8)[:, None]  # each mouse under both levels
-    >>> treatment_confounded(within, [mouse])
+    >>> treatment_confounded(np.tile([0.0, 1.0], 8), [mouse])  # both levels in every mouse
     False
     """
-    design = np.asarray(design, dtype=float).reshape(len(design), -1)
+    from bwestimators._levels import treatment_dummies
+
     if not fixed:
         return False
-    rows = np.unique(np.column_stack([*fixed, design]), axis=0)  # the span needs unique rows
-    codes, columns = rows[:, : len(fixed)].astype(np.int64), rows[:, len(fixed) :]
-    dummies = [np.ones((len(rows), 1))]
-    for code in codes.T:
-        levels = np.unique(code)
-        dummies.append((code[:, None] == levels[None, 1:]).astype(float))
-    basis = np.column_stack(dummies)
+    first, _ = unique_rows(dict(enumerate(fixed)), t)  # the span needs the distinct rows only
+    t = np.asarray(t, dtype=float)[first]
+    columns = treatment_dummies(t, n_levels) if n_levels else t[:, None]
+    basis = [np.ones((len(first), 1))]
+    for code in fixed:
+        code = np.asarray(code)[first]
+        basis.append((code[:, None] == np.unique(code)[None, 1:]).astype(float))
+    basis = np.column_stack(basis)
     coef, *_ = np.linalg.lstsq(basis, columns, rcond=None)
-    resid = columns - basis @ coef
+    resid = np.linalg.norm(columns - basis @ coef, axis=0)
     spread = np.linalg.norm(columns - columns.mean(axis=0), axis=0)
-    return bool(np.any(np.linalg.norm(resid, axis=0) <= 1e-8 * np.maximum(spread, 1e-300)))
+    return bool(np.any(resid <= 1e-8 * np.maximum(spread, 1e-300)))
 
 
 def varies_within(keys, t, min_levels=None):

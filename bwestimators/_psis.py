@@ -47,14 +47,14 @@ def psis_weights(log_ratios):
     >>> bool(psis_weights(stats.norm.logpdf(y) - stats.norm.logpdf(y, 0, 0.4))[1] > 0.7)
     True
     """
-    from arviz_stats.base import array_stats
+    from bwestimators._arviz import array_stats
 
     lr = np.asarray(log_ratios, dtype=float).ravel()
     if not np.all(np.isfinite(lr)):
         return np.full(lr.shape, -np.log(lr.size)), float("inf")
     # arviz_stats' psislw takes log-likelihoods, as PSIS-LOO does: it smooths the
     # weights exp(-input), so the log ratios go in negated
-    log_weights, k = array_stats.psislw(-(lr - lr.max()), r_eff=1.0)
+    log_weights, k = array_stats().psislw(-(lr - lr.max()), r_eff=1.0)
     return np.asarray(log_weights, dtype=float), float(k)
 
 

@@ -74,7 +74,6 @@ from bwestimators._cells import (
 )
 from bwestimators._configs import MeansConfig, SlopeConfig
 from bwestimators._families import LIKELIHOODS
-from bwestimators._levels import treatment_dummies
 from bwestimators.exceptions import InputError
 
 _LIKELIHOOD_CHOICES = "{" + ", ".join(map(repr, LIKELIHOODS)) + "}"
@@ -454,16 +453,15 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
         explicit ``group_pooling="none"`` is refused.
         """
         k = len(self.treatment_levels_ or ())
-        design = treatment_dummies(t, k) if k else t[:, None]
-        if not treatment_confounded(design, list(self._unpooled_codes(codes).values())):
+        if not treatment_confounded(t, list(self._unpooled_codes(codes).values()), k):
             return
         for attr in ("group2_pooling_", "group_pooling_") if self.group_pooling == "auto" else ():
             if getattr(self, attr) == "none":
                 setattr(self, attr, "partial")
-                if not treatment_confounded(design, list(self._unpooled_codes(codes).values())):
+                if not treatment_confounded(t, list(self._unpooled_codes(codes).values()), k):
                     return
         unpooled = self._unpooled_codes(codes)
-        if treatment_confounded(design, list(unpooled.values())):
+        if treatment_confounded(t, list(unpooled.values()), k):
             names = ", ".join(f"{role} column {data.names[role]!r}" for role in unpooled)
             raise InputError(
                 f"The treatment {data.names['treatment']!r} does not vary within the levels "

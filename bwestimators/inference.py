@@ -526,11 +526,19 @@ def _prng_key(seed_value):
     True
     """
     seed_value = int(seed_value)
-    default = getattr(jax.config, "jax_default_prng_impl", None) == "threefry2x32"
-    legacy = not getattr(jax.config, "jax_enable_custom_prng", True)
-    if default and legacy and 0 <= seed_value < 2**31:
+    if _host_keys_exact([seed_value]):
         return np.array([0, seed_value], dtype=np.uint32)  # threefry's seed: (high, low) words
     return jax.random.PRNGKey(seed_value)
+
+
+def _host_keys_exact(seeds):
+    """Whether numpy makes jax's keys of these seeds bit for bit: jax's default threefry
+    keys (no custom PRNG) of seeds in ``[0, 2**31)``."""
+    return (
+        getattr(jax.config, "jax_default_prng_impl", None) == "threefry2x32"
+        and not getattr(jax.config, "jax_enable_custom_prng", True)
+        and all(0 <= s < 2**31 for s in seeds)
+    )
 
 
 def _chain_keys(seeds, num_chains):
@@ -542,12 +550,7 @@ def _chain_keys(seeds, num_chains):
     key implementation, by jax.
     """
     seeds = [int(s) for s in seeds]
-    plain = (
-        jax.config.jax_default_prng_impl == "threefry2x32"
-        and not jax.config.jax_enable_custom_prng
-        and all(0 <= s < 2**31 for s in seeds)
-    )
-    if not plain:
+    if not _host_keys_exact(seeds):
         return np.stack(
             [np.asarray(jax.random.split(jax.random.PRNGKey(s), num_chains)) for s in seeds]
         )

@@ -17,7 +17,6 @@ __all__ = [
     "effect_label",
     "effects_condition_columns",
     "fitted_parts",
-    "hdi",
     "interval_label",
     "is_bayesian",
     "labels_of",
@@ -95,13 +94,6 @@ def effects_condition_columns(effects):
 
 def is_bayesian(model):
     return hasattr(model, "effect_draws")
-
-
-def hdi(draws, prob):
-    """HDI of every column of draws (n_draws, k) -> (k, 2)."""
-    from bwestimators._arviz import array_stats
-
-    return np.asarray(array_stats().hdi(np.moveaxis(np.asarray(draws), 0, -1), prob, axis=-1))
 
 
 def labels_of(frame, columns, sep=", ", empty="all"):

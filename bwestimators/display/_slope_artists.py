@@ -8,8 +8,8 @@ density, the estimates with their intervals, the x axis) and returns its artists
 import numpy as np
 import pandas as pd
 
+from bwestimators._hdi import hdi
 from bwestimators.display._base import merge_style
-from bwestimators.display._common import hdi
 
 
 def slope_styles(errorbar_kwargs=None, scatter_kwargs=None, density_kwargs=None, data_kwargs=None):
