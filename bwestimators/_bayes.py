@@ -82,7 +82,7 @@ class BayesianEstimatorBase(
     def _config(self, data, centered, codes):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _extra_data(self, codes):
+    def _extra_data(self, codes, cells):
         """Model data beyond the cells (arrays whose shapes the configuration fixes)."""
         return {}
 
@@ -265,7 +265,7 @@ class BayesianEstimatorBase(
             self._random_effects(),
         )
         self.config_ = self._config(data, self.centered_, codes)
-        cells.update(self._extra_data(codes))
+        cells.update(self._extra_data(codes, cells))
         cells = _pad_levels(self, cells, codes)
         self._fit_rows = {"codes": codes, "t": t, "y": y}
         self._data_ = data

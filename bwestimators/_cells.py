@@ -40,7 +40,7 @@ PADDED_MODELS = ("slope_model",)
 #: Level counts of a model configuration that are padded, and the mask of each in the data.
 _LEVEL_FIELDS = {"n_groups": "mask_g", "n_groups2": "mask_g2", "n_conditions": "mask_c"}
 #: Model data indexed by levels (padded with the levels): array -> count field.
-_LEVEL_DATA = {"c_group": "n_conditions"}
+_LEVEL_DATA = {"c_group": "n_conditions", "group_chol": "n_groups", "group_h": "n_groups"}
 #: The model data whose shapes follow the level counts.
 LEVEL_DATA_KEYS = (*_LEVEL_FIELDS.values(), *_LEVEL_DATA)
 
@@ -164,11 +164,11 @@ def level_masks(cfg, padded, codes, within_var=1.0):
 
 
 def pad_level_data(cells, cfg, padded):
-    """Pad the arrays indexed by levels (``c_group``) to the padded counts (with zeros)."""
+    """Pad the arrays indexed by levels (``c_group``, ...) to the padded counts (with zeros)."""
     for name, field in _LEVEL_DATA.items():
         if name in cells and field in cfg._fields:
             extra = getattr(padded, field) - getattr(cfg, field)
-            cells[name] = np.pad(cells[name], (0, extra))
+            cells[name] = np.pad(cells[name], [(0, extra)] + [(0, 0)] * (cells[name].ndim - 1))
     return cells
 
 
@@ -617,6 +617,179 @@ def choose_centered(parameterization, codes, z, t, family, method, effects):
     if method != "svi":
         centered = [e for e in centered if not _funnel_beside_slopes(e, centered, effects, codes)]
     return tuple(centered)
+
+
+def marginal_effects(
+    parameterization, method, family, codes, effects, others=True, t=None, n_levels=0
+):
+    """What a NUTS fit integrates out: random group effects, and maybe ``alpha`` and ``beta``.
+
+    With a normal or lognormal likelihood the group intercepts and slopes
+    have a closed-form integral (:mod:`bwestimators.models._marginal`); the
+    sampler then sees the population parameters and the scales only, without
+    the funnel between a scale and its effects. When the mean has nothing
+    else (no conditions, no group2: ``others`` False), group intercepts and
+    slopes are both random and every group's own regression on the
+    treatment is identified (``t``, see :func:`groups_identified`), ``alpha``
+    and ``beta`` are integrated out too, and the sampler sees the three
+    scales. ``"auto"`` parameterization and NUTS only (an explicit
+    ``"centered"`` or ``"noncentered"`` samples the effects as asked; SVI's
+    guide is fitted to the full model), and not when conditions are nested
+    in the groups (their effects are centered on the group intercepts, see
+    :func:`choose_centered`).
+
+    Parameters
+    ----------
+    parameterization : {"auto", "centered", "noncentered"}
+    method : {"nuts", "svi"}
+    family : Family
+    codes : dict of ndarray
+        Row codes ``g``, ``c``.
+    effects : dict of str to bool
+        Whether the model has random ``"group"`` intercepts and ``"group_slope"`` slopes
+        (False for an effect that must stay sampled).
+    others : bool, default=True
+        Whether the mean has terms beyond ``alpha``, ``beta`` and the group effects.
+    t : ndarray or None
+        The treatment per row (the level index of a categorical one); None:
+        ``alpha`` and ``beta`` stay sampled.
+    n_levels : int, default=0
+        Levels of a categorical treatment (0 for a binary or continuous one).
+
+    Returns
+    -------
+    marginalized : tuple of str
+        Among ``"alpha"``, ``"beta"``, ``"group"``, ``"group_slope"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bwestimators._cells import marginal_effects
+    >>> from bwestimators._families import get_family
+    >>> codes = {"g": np.repeat(np.arange(6), 4), "c": np.zeros(24, dtype=int)}
+    >>> both = {"group": True, "group_slope": True}
+    >>> marginal_effects("auto", "nuts", get_family("normal"), codes, both)
+    ('group', 'group_slope')
+    >>> t = np.tile([0.0, 1.0], 12)
+    >>> marginal_effects("auto", "nuts", get_family("normal"), codes, both, False, t)
+    ('alpha', 'beta', 'group', 'group_slope')
+    >>> marginal_effects("auto", "nuts", get_family("poisson"), codes, {"group": True})
+    ()
+    """
+    if parameterization != "auto" or method != "nuts" or not family.collapsible:
+        return ()
+    g, c = codes["g"], codes["c"]
+    if g.max() == 0 or (c.max() > 0 and nested(c, g)):
+        return ()
+    marginalized = tuple(effect for effect, on in effects.items() if on)
+    linear = marginalized == ("group", "group_slope") and not others and t is not None
+    if linear and groups_identified(g, t, n_levels):
+        return ("alpha", "beta", *marginalized)
+    return marginalized
+
+
+def marginal_kind(marginalized):
+    """The ``marginal`` field of the model configuration for :func:`marginal_effects`' answer."""
+    if "alpha" in marginalized:
+        return "linear"
+    return "groups" if marginalized else "none"
+
+
+def groups_identified(g, t, n_levels=0):
+    """Whether every group's own regression on the treatment is identified.
+
+    Every group has as many distinct treatment values as the design has
+    columns: two for a binary or continuous treatment, all ``n_levels`` of a
+    categorical one (``t`` its level index).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> groups_identified(np.array([0, 0, 1, 1]), np.array([0.0, 1, 0, 1]))
+    True
+    >>> groups_identified(np.array([0, 0, 1, 1]), np.array([0.0, 1, 1, 1]))
+    False
+    """
+    values = np.unique(t, return_inverse=True)[1].ravel()
+    pairs = np.unique(np.column_stack([g, values]), axis=0)
+    per_group = np.bincount(pairs[:, 0], minlength=int(g.max()) + 1)
+    return bool(per_group.min() >= (n_levels or 2))
+
+
+def marginal_data(cells, cfg):
+    """The model data of the groups that a ``cfg.marginal`` model integrates over.
+
+    ``"linear"``: :func:`group_regressions`; ``"groups"``: the factors of
+    :func:`group_factors` (``group_chol``) of the design of the random group
+    effects (intercepts unless unpooled, slopes if any).
+    """
+    if cfg.marginal == "linear":
+        return group_regressions(cells, cfg.n_groups, cfg.n_treatment_levels)
+    intercept = cfg.group_intercept and cfg.group_pooling != "none"
+    k = cfg.n_treatment_levels
+    factors = group_factors(cells, cfg.n_groups, k, intercept, cfg.group_slope)[0]
+    return {"group_chol": factors.astype(np.float32)}
+
+
+def group_factors(cells, n_groups, n_levels=0, intercept=True, slope=True):
+    """Per group a factor ``F`` of the Gram matrix of its design, ``sum(n z z') = F F'``.
+
+    ``z`` per cell: 1 (``intercept``), then the treatment or the dummies of a
+    categorical one of ``n_levels`` (``slope``), as
+    :func:`bwestimators.models._slope._group_design`. In float64, from the
+    eigendecomposition (defined for a singular matrix: a group without a
+    treatment level, or a padded group, whose factor is 0).
+
+    Returns
+    -------
+    factors : ndarray (n_groups, q, q)
+    gram : ndarray (n_groups, q, q)
+    z : ndarray (real cells, q)
+    real : ndarray of bool
+        The cells with rows (not padding).
+    """
+    real = cells["n"] > 0
+    n, g = cells["n"][real].astype(float), cells["g"][real]
+    t = cells["t"][real].astype(float)
+    cols = [np.ones((len(n), 1))] if intercept else []
+    if slope and n_levels:
+        cols.append((t[:, None] == np.arange(1, n_levels)[None, :]).astype(float))
+    elif slope:
+        cols.append(t[:, None])
+    z = np.column_stack(cols)
+    q = z.shape[1]
+    gram = np.zeros((n_groups, q, q))
+    np.add.at(gram, g, n[:, None, None] * z[:, :, None] * z[:, None, :])
+    lam, vec = np.linalg.eigh(gram)
+    factors = vec * np.sqrt(np.clip(lam, 0.0, None))[:, None, :]
+    return factors, gram, z, real
+
+
+def group_regressions(cells, n_groups, n_levels=0):
+    """Every group's regression on its own design, the model data of ``marginal="linear"``.
+
+    In float64 from the cells (every group's design of full rank, see
+    :func:`groups_identified`): ``group_chol`` (``R0``, a factor of
+    ``sum(n z z')``, :func:`group_factors`), ``group_h``
+    (``R0^-1 sum(n z ybar)``), ``group_rss`` (the residual sum of
+    squares about every group's least-squares fit, the within-cell sums of
+    squares included) and ``group_rows`` (the number of rows); see
+    :func:`bwestimators.models._marginal.integrate_linear`.
+    """
+    factors, gram, z, real = group_factors(cells, n_groups, n_levels)
+    n, g = cells["n"][real].astype(float), cells["g"][real]
+    ybar = cells["ybar"][real].astype(float)
+    cz = np.zeros((n_groups, z.shape[1]))
+    np.add.at(cz, g, (n * ybar)[:, None] * z)
+    h = np.linalg.solve(factors, cz[..., None])[..., 0]
+    fit = np.linalg.solve(gram, cz[..., None])[..., 0]
+    rss = cells["ss"][real].astype(float).sum() + np.sum(n * (ybar - np.sum(z * fit[g], 1)) ** 2)
+    return {
+        "group_chol": factors.astype(np.float32),
+        "group_h": h.astype(np.float32),
+        "group_rss": np.float32(rss),
+        "group_rows": np.float32(n.sum()),
+    }
 
 
 def _funnel_beside_slopes(effect, centered, effects, codes):

@@ -24,6 +24,9 @@ class SlopeConfig(NamedTuple):
     #: reference-coded unpooled intercepts (groupings of few levels).
     group_pooling: str = "partial"
     group2_pooling: str = "partial"
+    #: What is integrated out (:mod:`bwestimators.models._marginal`): ``"none"``, the random
+    #: group effects (``"groups"``), or those and the population coefficients (``"linear"``).
+    marginal: str = "none"
 
 
 class MeansConfig(NamedTuple):

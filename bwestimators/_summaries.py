@@ -208,6 +208,7 @@ class PosteriorSummaryMixin:
             # twice num_samples when a fit that just missed a threshold sampled longer chains
             "num_samples": int(next(iter(self.draws_.values())).shape[1]),
             "centered": list(self.centered_),
+            "marginalized": list(getattr(self, "marginalized_", ())),
         }
         self.warnings_ = []
         if self.method != "nuts" or not problems:

@@ -68,12 +68,15 @@ from bwestimators._cells import (
     MIN_POOLED_LEVELS,
     auto_pooling,
     auto_structure,
+    marginal_data,
+    marginal_effects,
+    marginal_kind,
     nested,
     treatment_center,
     treatment_confounded,
 )
 from bwestimators._configs import MeansConfig, SlopeConfig
-from bwestimators._families import LIKELIHOODS
+from bwestimators._families import LIKELIHOODS, get_family
 from bwestimators.exceptions import InputError
 
 _LIKELIHOOD_CHOICES = "{" + ", ".join(map(repr, LIKELIHOODS)) + "}"
@@ -99,7 +102,13 @@ _COMMON_PARAMS_DOC = f"""
         non-centered form of well-informed levels comes out several times too
         narrow); bernoulli fits are non-centered. ``centered_`` records the
         choice; :mod:`bwestimators._cells` holds the measurements behind
-        each threshold.
+        each threshold. With a normal or lognormal likelihood and NUTS,
+        ``"auto"`` integrates the random group effects (intercepts and slopes)
+        out in closed form instead, unless conditions are nested in the
+        groups: the sampler then sees only the population parameters and
+        the scales, and draws the group effects from their exact conditional
+        posterior (:mod:`bwestimators.models._marginal`, the same posterior
+        as either parameterization; ``marginalized_`` records it).
     priors : dict or None, default=None
         Overrides of the weakly informative default priors, on the internal
         scale (standardized y, or the link scale): ``intercept_scale`` (2.5,
@@ -287,6 +296,9 @@ _SLOPE_DOC = f"""Bayesian hierarchical regression of y on a treatment, with part
         Static model configuration.
     centered_ : tuple of str
         Random effects that were centered (parameterization).
+    marginalized_ : tuple of str
+        Random effects integrated out (``"group"``, ``"group_slope"``), see
+        ``parameterization``; empty when none were.
     add_group_slope_, condition_pooling_, group_pooling_, group2_pooling_ :
         The model structure used (the ``"auto"`` choices resolved;
         ``group2_pooling_`` is None without a group2).
@@ -428,6 +440,24 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
             for role in ("group", "group2")
         )
         self._keep_treatment_identified(codes, t, data)
+        builtin = self.model is None  # a user's model samples its effects as it likes
+        effects = {
+            "group": builtin and self.add_group_intercept and self.group_pooling_ == "partial",
+            "group_slope": builtin and self.add_group_slope_,
+        }
+        others = data.n_levels("condition") > 0 or (
+            data.n_levels("group2") > 0 and self.add_group2_intercept
+        )
+        self.marginalized_ = marginal_effects(
+            self.parameterization,
+            self.method,
+            get_family(self.dist_y),
+            codes,
+            effects,
+            others,
+            t,
+            len(self.treatment_levels_ or ()),
+        )
 
     def _unpooled_codes(self, codes):
         """Codes of the groupings whose intercepts are unpooled (fixed), by role."""
@@ -481,7 +511,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
             "condition": self.add_condition_intercept and partial,
             "condition_slope": self.add_condition_slope and partial,
         }
-        return tuple(effect for effect, on in switches.items() if on)
+        return tuple(e for e, on in switches.items() if on and e not in self.marginalized_)
 
     def _config(self, data, centered, codes):
         return SlopeConfig(
@@ -502,9 +532,12 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
             n_treatment_levels=len(self.treatment_levels_ or ()),
             group_pooling=self.group_pooling_ or "partial",
             group2_pooling=self.group2_pooling_ or "partial",
+            marginal=marginal_kind(self.marginalized_),
         )
 
-    def _extra_data(self, codes):
+    def _extra_data(self, codes, cells):
+        if self.config_.marginal != "none":
+            return marginal_data(cells, self.config_)
         if not self.config_.nested:
             return {}
         parent = np.zeros(self.config_.n_conditions, dtype=np.int32)

@@ -163,6 +163,7 @@ def _one_chain(
     key, data, *, model, num_warmup, num_samples, target_accept_prob, max_tree_depth, dense_mass
 ):
     _load_numpyro()
+    from numpyro.handlers import seed
     from numpyro.infer.hmc import hmc
     from numpyro.infer.util import constrain_fn, potential_energy
 
@@ -186,7 +187,12 @@ def _one_chain(
 
     _, (z, diverging, num_steps) = jax.lax.scan(step, state, None, length=num_warmup + num_samples)
     z, diverging, num_steps = jax.tree.map(lambda x: x[num_warmup:], (z, diverging, num_steps))
-    constrained = jax.vmap(lambda zi: constrain_fn(model, (data,), {}, zi, True))(z)
+    # a key per draw for the sites a model draws given the others (the group effects that
+    # models._marginal integrates out); k_run's own stream is not touched
+    keys = jax.random.split(jax.random.fold_in(k_run, 1), num_samples)
+    constrained = jax.vmap(lambda zi, ki: constrain_fn(seed(model, ki), (data,), {}, zi, True))(
+        z, keys
+    )
     return constrained, diverging, num_steps
 
 
@@ -202,7 +208,13 @@ def _source_digest():
 
     package = Path(__file__).parent
     h = hashlib.sha256()
-    for name in ("models/_slope.py", "models/_likelihoods.py", "_families.py", "_configs.py"):
+    for name in (
+        "models/_slope.py",
+        "models/_marginal.py",
+        "models/_likelihoods.py",
+        "_families.py",
+        "_configs.py",
+    ):
         h.update((package / name).read_bytes())
     h.update(Path(__file__).read_bytes())
     h.update(f"{bwestimators.__version__}|{jax.__version__}|{version('numpyro')}".encode())

@@ -200,7 +200,7 @@ def test_millions_of_rows_mix_well_with_the_default_diagonal_mass():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         est = HierarchicalSlopeRegressor(spec, random_state=0, **settings).fit(df, df["y"])
-    assert est.condition_pooling_ == "none" and "group" in est.centered_
+    assert est.condition_pooling_ == "none" and est.marginalized_ == ("group", "group_slope")
     assert est.diagnostics_["divergences"] == 0
     assert est.diagnostics_["max_r_hat"] <= 1.02
     for site in ("a_condition", "a_group"):

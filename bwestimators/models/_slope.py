@@ -24,6 +24,7 @@ import numpyro
 import numpyro.distributions as dist
 
 from bwestimators.models._likelihoods import cell_loglik, sample_likelihood_params
+from bwestimators.models._marginal import integrate_groups, integrate_linear
 
 
 def _level_normal(name, loc, scale, mask=None):
@@ -137,7 +138,7 @@ def _scale(name, data):
     return numpyro.sample(name, dist.HalfNormal(data["sd_scale"]))
 
 
-def slope_linear_predictor(cfg, data):
+def slope_linear_predictor(cfg, data, reference_conditions=False):
     """Sample the coefficients and return the linear predictor of every cell.
 
     ``cfg.centered`` names the effects (``"group"``, ``"group_slope"``,
@@ -155,7 +156,10 @@ def slope_linear_predictor(cfg, data):
     (:func:`_unpooled_effects`). Non-centered group intercepts carry
     ``alpha``, and non-centered condition slopes (else group slopes) carry
     ``beta``, through their mean (:func:`_through_mean`), unless ``alpha``
-    (``beta``) is also the location of other effects.
+    (``beta``) is also the location of other effects. ``reference_conditions``:
+    unpooled condition intercepts coded against the first
+    (:func:`_reference_conditions`) whatever the group intercepts are (the
+    caller integrates them out).
     """
     t, g, g2, c = data["t"], data["g"], data["g2"], data["c"]
     mask_g, mask_g2, mask_c = (data.get(key) for key in ("mask_g", "mask_g2", "mask_c"))
@@ -173,7 +177,8 @@ def slope_linear_predictor(cfg, data):
     )
     group_sd = _scale("sigma_group", data) if nested_centered else None
     a_group = b_group = None
-    if has_cond and cfg.pooling == "none" and cfg.condition_intercept and group_int and cent_group:
+    reference = (group_int and cent_group) or reference_conditions
+    if has_cond and cfg.pooling == "none" and cfg.condition_intercept and reference:
         alpha, a_cond = _reference_conditions(cfg.n_conditions, data, mask_c)
         mu = a_cond[c]  # the group totals are centered on alpha (the reference condition)
     elif has_cond and cfg.pooling == "none" and cfg.condition_intercept:
@@ -263,11 +268,114 @@ def slope_model(data, cfg):
     ``mu = alpha + a_group[g] + a_group2[g2] + a_condition[c]
     + (beta + b_condition[c] + b_group[g]) * t``, with the terms that ``cfg``
     switches on. With ``pooling="none"`` the condition intercepts and slopes are
-    independent (``alpha``/``beta`` are then absent).
+    independent (``alpha``/``beta`` are then absent). With ``cfg.marginal`` the
+    group effects are integrated out (:func:`_marginal_slope_model`), or those and
+    ``alpha`` and ``beta`` (:func:`_linear_marginal_model`).
     """
+    if cfg.marginal == "linear":
+        return _linear_marginal_model(data, cfg)
+    if cfg.marginal == "groups":
+        return _marginal_slope_model(data, cfg)
     mu = slope_linear_predictor(cfg, data)
     params = sample_likelihood_params(cfg.dist_y, data)
     numpyro.factor("loglik", jnp.sum(cell_loglik(cfg.dist_y, mu, data, params)))
+
+
+def _group_design(cfg, data, random_intercept):
+    """The columns of each cell that the marginalized group effects multiply, (cells, q).
+
+    A 1 for the random intercept (when ``random_intercept``), then the
+    treatment (or the dummies of a categorical one) for the random slopes.
+    """
+    cols = [jnp.ones_like(data["ybar"])[:, None]] if random_intercept else []
+    if cfg.group_slope:
+        x = treatment_design(cfg, data["t"])
+        cols.append(x if x.ndim == 2 else x[:, None])
+    return jnp.concatenate(cols, axis=1)
+
+
+def _slope_columns(cfg):
+    """Columns of the random slopes in the group design (0 without them)."""
+    if not cfg.group_slope:
+        return 0
+    return max(cfg.n_treatment_levels - 1, 1)
+
+
+def _marginal_slope_model(data, cfg):
+    """The slope model (:func:`slope_model`), group effects integrated out.
+
+    The sampled sites are those of the slope model but the group effects:
+    the population parameters, scales and other effects, from their marginal
+    posterior. Under a seed handler (``numpyro.prng_key()`` gives a key, as
+    when :func:`bwestimators.inference.run_nuts` turns the draws into
+    constrained values), ``a_group`` and ``b_group`` (deterministic sites)
+    are drawn from their conditional posterior given each draw, so the
+    draws of every site are those of the full model. For the families whose
+    cells are collapsible (normal, lognormal), without conditions nested in
+    the groups (see :func:`bwestimators._cells.marginal_effects`), when
+    ``cfg.marginal`` is ``"groups"``; :func:`~bwestimators.models._marginal.integrate_groups`
+    does the integral. Group intercepts with ``group_pooling="none"``
+    stay fixed effects.
+    """
+    random_intercept = cfg.group_intercept and cfg.group_pooling != "none"
+    rest = cfg._replace(
+        group_intercept=cfg.group_intercept and not random_intercept,
+        group_slope=False,
+        marginal="none",
+    )
+    # unpooled condition intercepts: reference-coded, as beside centered group totals (the
+    # mean of the integrated group intercepts ties the condition intercepts into a ridge)
+    m = slope_linear_predictor(rest, data, reference_conditions=random_intercept)
+    params = sample_likelihood_params(cfg.dist_y, data)
+    k = _slope_columns(cfg)
+    sds = [_scale("sigma_group", data)[None]] if random_intercept else []
+    if k:
+        sds.append(jnp.full(k, _scale("sigma_group_slope", data)))
+    sds = jnp.concatenate(sds)
+    key = numpyro.prng_key()
+    z = _group_design(cfg, data, random_intercept)
+    loglik, effects = integrate_groups(cfg, data, z, m, params["sigma"], sds, key)
+    numpyro.factor("loglik", loglik)
+    if effects is None:
+        return
+    if random_intercept:
+        numpyro.deterministic("a_group", effects[:, 0])
+    if k:
+        slopes = effects[:, int(random_intercept) :]
+        numpyro.deterministic("b_group", slopes if cfg.n_treatment_levels else slopes[:, 0])
+
+
+def _linear_marginal_model(data, cfg):
+    """The slope model of group intercepts and slopes only, everything linear integrated out.
+
+    For a model whose mean is ``alpha + a_group[g] + (beta + b_group[g]) * t``
+    (no conditions, no group2; ``cfg.marginal == "linear"``): the sampler sees
+    the residual sd and the two group sds;
+    :func:`~bwestimators.models._marginal.integrate_linear` does the integral
+    over ``alpha``, ``beta`` and the group effects, and, under a seed handler,
+    draws them (deterministic sites) from their conditional posterior given
+    the scales, so the draws of every site are those of the full model.
+    """
+    params = sample_likelihood_params(cfg.dist_y, data)
+    k = _slope_columns(cfg)
+    sds = jnp.concatenate(
+        [_scale("sigma_group", data)[None], jnp.full(k, _scale("sigma_group_slope", data))]
+    )
+    loc = jnp.concatenate([jnp.reshape(data["alpha_loc"], (1,)), jnp.zeros(k)])
+    scale = jnp.concatenate(
+        [jnp.reshape(data["alpha_scale"], (1,)), jnp.full(k, data["beta_scale"])]
+    )
+    key = numpyro.prng_key()
+    loglik, draws = integrate_linear(data, params["sigma"], sds, loc, scale, key)
+    numpyro.factor("loglik", loglik)
+    if draws is None:
+        return
+    gamma, effects = draws
+    categorical = bool(cfg.n_treatment_levels)
+    numpyro.deterministic("alpha", gamma[0])
+    numpyro.deterministic("beta", gamma[1:] if categorical else gamma[1])
+    numpyro.deterministic("a_group", effects[:, 0])
+    numpyro.deterministic("b_group", effects[:, 1:] if categorical else effects[:, 1])
 
 
 def means_linear_predictor(cfg, data):
