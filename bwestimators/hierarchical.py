@@ -324,6 +324,21 @@ _SLOPE_DOC = f"""Bayesian hierarchical regression of y on a treatment, with part
     """
 
 
+def _marginalized(est, codes, t, data):
+    """What a fit of ``est`` integrates out (:func:`~bwestimators._cells.marginal_effects`)."""
+    builtin = est.model is None  # a user's model samples its effects as it likes
+    effects = {
+        "group": builtin and est.add_group_intercept and est.group_pooling_ == "partial",
+        "group_slope": builtin and est.add_group_slope_,
+    }
+    others = data.n_levels("condition") > 0 or (
+        data.n_levels("group2") > 0 and est.add_group2_intercept
+    )
+    family = get_family(est.dist_y)
+    k = len(est.treatment_levels_ or ())
+    return marginal_effects(est.parameterization, est.method, family, codes, effects, others, t, k)
+
+
 class HierarchicalSlopeRegressor(BayesianEstimatorBase):
     __doc__ = _SLOPE_DOC
 
@@ -440,24 +455,7 @@ class HierarchicalSlopeRegressor(BayesianEstimatorBase):
             for role in ("group", "group2")
         )
         self._keep_treatment_identified(codes, t, data)
-        builtin = self.model is None  # a user's model samples its effects as it likes
-        effects = {
-            "group": builtin and self.add_group_intercept and self.group_pooling_ == "partial",
-            "group_slope": builtin and self.add_group_slope_,
-        }
-        others = data.n_levels("condition") > 0 or (
-            data.n_levels("group2") > 0 and self.add_group2_intercept
-        )
-        self.marginalized_ = marginal_effects(
-            self.parameterization,
-            self.method,
-            get_family(self.dist_y),
-            codes,
-            effects,
-            others,
-            t,
-            len(self.treatment_levels_ or ()),
-        )
+        self.marginalized_ = _marginalized(self, codes, t, data)
 
     def _unpooled_codes(self, codes):
         """Codes of the groupings whose intercepts are unpooled (fixed), by role."""
