@@ -211,11 +211,9 @@ def integrate_linear(data, sigma, sds, loc, scale, key=None):
     loglik = residual - 0.5 * quad - 0.5 * (_logdet(per_group) + _logdet(pooled))
     if key is None:
         return loglik, None
-    k_gamma, k_groups = jax.random.split(key)
-    xi = jax.random.normal(k_gamma, (q,), h.dtype)
-    gamma = gamma + scale * _backward(pooled, [xi[i] for i in range(q)])
+    xi = jax.random.normal(key, (h.shape[0] + 1, q), h.dtype)  # gamma's, then the groups'
+    gamma = gamma + scale * _backward(pooled, [xi[0, i] for i in range(q)])
     given = jnp.einsum("gij,gj->gi", sr, (h - jnp.einsum("gki,k->gi", r0, gamma)) / sigma)
     rows = _identity_plus([[sr[:, i, k] for i in range(q)] for k in range(q)])  # I + S A S
-    xi = jax.random.normal(k_groups, h.shape, h.dtype)
-    effects = (_solve(rows, given) + _backward(rows, [xi[:, i] for i in range(q)])) * sds
+    effects = (_solve(rows, given) + _backward(rows, [xi[1:, i] for i in range(q)])) * sds
     return loglik, (gamma, effects)
