@@ -336,6 +336,42 @@ def _fit_with_retry(model, reml, scaled, free=None, start=None):
     return result, messages
 
 
+def _fit_structure(est, frame, roles, slope, diagonal=False, skip_singular=False):
+    """Fit the model with or without group slopes; the result and its warnings.
+
+    statsmodels' optimizer starts at the maximum of the profile likelihood found
+    by :func:`bwestimators._lme_start.profile_optimum` (when the model has no
+    variance components). With ``skip_singular``, a model with slopes whose
+    maximum is singular (``_singular``'s tolerance) is not fitted: (None, []).
+    """
+    import statsmodels.formula.api as smf
+
+    formula, re_formula, vc_formula = _mixedlm_formulas(
+        roles, slope, est.formula, est.nested_group2, est._categorical
+    )
+    est.formula_, est.re_formula_, est.vc_formula_ = formula, re_formula, vc_formula
+    key = (formula, re_formula, repr(vc_formula))
+    models = getattr(est, "_models", {})  # fit's models: no second formula parse
+    if key not in models:
+        models[key] = smf.mixedlm(
+            formula,
+            frame,
+            groups=frame[roles["group"]],
+            re_formula=re_formula,
+            vc_formula=vc_formula,
+        )
+    model = models[key]
+    scaled = (est.treatment_center_, est.treatment_scale_) != (0.0, 1.0)
+    start = profile_optimum(model, est.reml, diagonal)
+    if start is not None:
+        factor = start_factor(start, model.k_re)
+        if skip_singular and slope and np.min(np.abs(np.diag(factor))) < _SINGULAR:
+            return None, []
+        start = packed_start(factor)
+    free = _diagonal(model) if diagonal else None
+    return _fit_with_retry(model, est.reml, scaled, free, start)
+
+
 def _simplify(est, frame, roles):
     """After a singular fit with correlated group slopes: uncorrelated slopes, else none.
 
@@ -346,19 +382,42 @@ def _simplify(est, frame, roles):
     The uncorrelated fit is skipped when the maximum of its likelihood is
     already known to be singular (:func:`bwestimators._lme_start.profile_optimum`).
     """
-    result, messages = est._fit_structure(frame, roles, True, diagonal=True, skip_singular=True)
+    result, messages = _fit_structure(est, frame, roles, True, diagonal=True, skip_singular=True)
     if result is not None and not _singular(result):
         note = (
             "the fit with correlated random slopes per group is singular (a correlation "
             "at +-1); refitted with uncorrelated random intercepts and slopes"
         )
         return result, True, [*messages, note]
-    result, messages = est._fit_structure(frame, roles, False)
+    result, messages = _fit_structure(est, frame, roles, False)
     note = (
         "the fit with a random slope per group is singular (its variance at zero, also "
         "without the correlation); refitted with a random intercept per group"
     )
     return result, False, [*messages, note]
+
+
+def _fit_auto(est, frame, roles, slope, auto):
+    """The fit of the structure asked for, simplified (``_simplify``) when singular and auto.
+
+    Returns
+    -------
+    result, slope, correlated, messages
+    """
+    result, messages = _fit_structure(est, frame, roles, slope, skip_singular=auto)
+    if result is None:  # the maximum is singular: the fit's outcome is known
+        result, slope, messages = _simplify(est, frame, roles)
+        return result, slope, False, messages
+    if slope and not auto and _singular(result):
+        messages = [
+            *messages,
+            "the fit with a random slope per group is singular (a variance at zero or a "
+            "correlation at +-1); add_group_slope='auto' would refit without it",
+        ]
+    elif slope and _singular(result):
+        result, slope, messages = _simplify(est, frame, roles)
+        return result, slope, False, messages
+    return result, slope, bool(slope), messages
 
 
 def _auto_slope(data, t):
@@ -530,6 +589,14 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
     with ``method=["powell", "lbfgs"]`` and kept when that converges (noted
     in ``warnings_``); binary fits are left as statsmodels returns them.
 
+    Without variance components (``nested_group2=False``), statsmodels'
+    optimizer starts at the maximum of the profile likelihood, found on the
+    per-group cross products (:mod:`bwestimators._lme_start`), so that it only
+    confirms it: statsmodels' default start and optimizers stop short of the
+    maximum on the flat likelihoods of few groups, and cannot reach a singular
+    one (a correlation at +-1). A structure with slopes whose maximum is
+    singular is not fitted: ``"auto"`` goes on with the simpler one at once.
+
     Examples
     --------
     >>> from bwestimators import ColumnSpec, LMEComparator
@@ -601,20 +668,11 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         slope = self.add_group_slope
         if auto:
             slope = _auto_slope(data, t_raw)
-        result, messages = self._fit_structure(frame, roles, slope, skip_singular=auto)
-        correlated = bool(slope)
-        if result is None:  # the maximum is singular: the fit's outcome is known
-            result, slope, messages = _simplify(self, frame, roles)
-            correlated = False
-        elif slope and not auto and _singular(result):
-            messages = [
-                *messages,
-                "the fit with a random slope per group is singular (a variance at zero or a "
-                "correlation at +-1); add_group_slope='auto' would refit without it",
-            ]
-        elif slope and _singular(result):
-            result, slope, messages = _simplify(self, frame, roles)
-            correlated = False
+        self._models = {}
+        try:
+            result, slope, correlated, messages = _fit_auto(self, frame, roles, slope, auto)
+        finally:
+            del self._models
         self.add_group_slope_ = bool(slope)
         self.slope_correlation_ = correlated
         self.warnings_ = messages
@@ -640,37 +698,6 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         )
         self.intercepts_ = self._intercepts(result, data)
         return self
-
-    def _fit_structure(self, frame, roles, slope, diagonal=False, skip_singular=False):
-        """Fit the model with or without group slopes; the result and its warnings.
-
-        statsmodels' optimizer starts at the maximum of the profile likelihood found
-        by :func:`bwestimators._lme_start.profile_optimum` (when the model has no
-        variance components). With ``skip_singular``, a model with slopes whose
-        maximum is singular (``_singular``'s tolerance) is not fitted: (None, []).
-        """
-        import statsmodels.formula.api as smf
-
-        formula, re_formula, vc_formula = _mixedlm_formulas(
-            roles, slope, self.formula, self.nested_group2, self._categorical
-        )
-        self.formula_, self.re_formula_, self.vc_formula_ = formula, re_formula, vc_formula
-        model = smf.mixedlm(
-            formula,
-            frame,
-            groups=frame[roles["group"]],
-            re_formula=re_formula,
-            vc_formula=vc_formula,
-        )
-        scaled = (self.treatment_center_, self.treatment_scale_) != (0.0, 1.0)
-        start = profile_optimum(model, self.reml, diagonal)
-        if start is not None:
-            factor = start_factor(start, model.k_re)
-            if skip_singular and slope and np.min(np.abs(np.diag(factor))) < _SINGULAR:
-                return None, []
-            start = packed_start(factor)
-        free = _diagonal(model) if diagonal else None
-        return _fit_with_retry(model, self.reml, scaled, free, start)
 
     def _scaled(self, t):
         """The treatment as MixedLM is fitted on it (``(t - center) / scale``)."""
