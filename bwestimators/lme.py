@@ -365,9 +365,12 @@ def _fit_structure(est, frame, roles, slope, diagonal=False, skip_singular=False
     start = profile_optimum(model, est.reml, diagonal)
     if start is not None:
         factor = start_factor(start, model.k_re)
-        if skip_singular and slope and np.min(np.abs(np.diag(factor))) < _SINGULAR:
+        singular = np.min(np.abs(np.diag(factor))) < _SINGULAR
+        if skip_singular and slope and singular:
             return None, []
-        start = packed_start(factor)
+        # statsmodels inverts cov_re: near a singular correlated one its likelihood is
+        # lost to rounding, so such a fit (add_group_slope=True) keeps its default start
+        start = None if singular and model.k_re > 1 and not diagonal else packed_start(factor)
     free = _diagonal(model) if diagonal else None
     return _fit_with_retry(model, est.reml, scaled, free, start)
 

@@ -133,3 +133,20 @@ def test_group_variance_at_zero_gives_ols():
     vc = lme.variance_components_["estimate"]
     assert vc["residual"] == pytest.approx(np.sqrt(ols.scale), rel=1e-4)
     assert vc["group"] < 1e-3 * vc["residual"]
+
+
+def test_singular_correlated_fit_asked_for_is_statsmodels_own():
+    """add_group_slope=True on grid dataset 0 (a singular maximum): statsmodels' likelihood
+    is lost to rounding near a singular correlated cov_re, so the fit keeps statsmodels'
+    default start: the plain statsmodels fit, with the singular-fit note."""
+    df = _grid(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lme = LMEComparator(SPEC, add_group_slope=True).fit(df, df["Log power"])
+        plain = _slope_model(df).fit(reml=True)
+    assert lme.slope_correlation_
+    assert lme.effects_["std_error"].iloc[0] == pytest.approx(plain.bse["stim"], rel=1e-10)
+    assert lme.result_.llf == pytest.approx(plain.llf, rel=1e-12)
+    assert any("is singular" in m for m in lme.warnings_) == bool(
+        np.linalg.cholesky(plain.cov_re.to_numpy() / plain.scale)[1, 1] < 1e-4
+    )
