@@ -22,6 +22,7 @@ from bwestimators._frequentist import (
     working_frame,
 )
 from bwestimators._lme_predictive import predictive_variance
+from bwestimators._lme_start import packed_start, profile_optimum, start_factor
 from bwestimators._spec_checks import as_frame
 from bwestimators._warn import warn
 from bwestimators.exceptions import InputError
@@ -32,11 +33,12 @@ class LMEWarning(UserWarning):
     """Warnings statsmodels raised while fitting a mixed model (convergence, boundary)."""
 
 
-def _fit_mixedlm(model, reml, free=None):
-    """statsmodels' fit; when its gradient optimizer meets a singular matrix (a variance at
-    the boundary), the derivative-free Powell method and then L-BFGS, with a warning."""
+def _fit_mixedlm(model, reml, free=None, start=None):
+    """statsmodels' fit (from ``start``, packed, when given); when its gradient optimizer
+    meets a singular matrix (a variance at the boundary), the derivative-free Powell method
+    and then L-BFGS, with a warning."""
     try:
-        return model.fit(reml=reml, free=free)
+        return model.fit(reml=reml, free=free, start_params=start)
     except np.linalg.LinAlgError as exc:
         warnings.warn(
             f"MixedLM's default optimizer failed ({exc}: a variance component is probably at "
@@ -56,6 +58,9 @@ def _diagonal(model):
     )
 
 
+_SINGULAR = 1e-4  # lme4's isSingular tolerance on the relative Cholesky factor
+
+
 def _singular(result):
     """lme4's ``isSingular``: a relative Cholesky factor of the random effects near zero."""
     cov = np.asarray(result.cov_re, dtype=float) / result.scale
@@ -63,7 +68,7 @@ def _singular(result):
         factor = np.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
         return True
-    return bool(np.any(np.abs(np.diag(factor)) < 1e-4))
+    return bool(np.any(np.abs(np.diag(factor)) < _SINGULAR))
 
 
 def _random_effects(result, messages):
@@ -289,7 +294,7 @@ def _condition_representatives(frame, roles):
     return reps.iloc[order]
 
 
-def _fit_with_retry(model, reml, scaled, free=None):
+def _fit_with_retry(model, reml, scaled, free=None, start=None):
     """Fit a MixedLM, refitting an unconverged scaled fit with Powell then L-BFGS.
 
     Parameters
@@ -301,6 +306,8 @@ def _fit_with_retry(model, reml, scaled, free=None):
     free : MixedLMParams or None
         statsmodels' pattern of free parameters (a diagonal ``cov_re`` for
         uncorrelated random effects); None: all free.
+    start : ndarray or None
+        Packed start values of statsmodels' optimizer (its default when None).
 
     Returns
     -------
@@ -309,7 +316,7 @@ def _fit_with_retry(model, reml, scaled, free=None):
         The warnings raised during the fit(s), with a note when the retry is kept.
     """
     with WarningLog() as log:
-        result = _fit_mixedlm(model, reml, free)
+        result = _fit_mixedlm(model, reml, free, start)
     messages = log.messages
     if scaled and not result.converged:
         # statsmodels' gradient optimizers stop short on flat likelihoods (a variance
@@ -329,6 +336,45 @@ def _fit_with_retry(model, reml, scaled, free=None):
     return result, messages
 
 
+def _fit_structure(est, frame, roles, slope, diagonal=False, skip_singular=False):
+    """Fit the model with or without group slopes; the result and its warnings.
+
+    statsmodels' optimizer starts at the maximum of the profile likelihood found
+    by :func:`bwestimators._lme_start.profile_optimum` (when the model has no
+    variance components). With ``skip_singular``, a model with slopes whose
+    maximum is singular (``_singular``'s tolerance) is not fitted: (None, []).
+    """
+    import statsmodels.formula.api as smf
+
+    formula, re_formula, vc_formula = _mixedlm_formulas(
+        roles, slope, est.formula, est.nested_group2, est._categorical
+    )
+    est.formula_, est.re_formula_, est.vc_formula_ = formula, re_formula, vc_formula
+    key = (formula, re_formula, repr(vc_formula))
+    models = getattr(est, "_models", {})  # fit's models: no second formula parse
+    if key not in models:
+        models[key] = smf.mixedlm(
+            formula,
+            frame,
+            groups=frame[roles["group"]],
+            re_formula=re_formula,
+            vc_formula=vc_formula,
+        )
+    model = models[key]
+    scaled = (est.treatment_center_, est.treatment_scale_) != (0.0, 1.0)
+    start = profile_optimum(model, est.reml, diagonal)
+    if start is not None:
+        factor = start_factor(start, model.k_re)
+        singular = np.min(np.abs(np.diag(factor))) < _SINGULAR
+        if skip_singular and slope and singular:
+            return None, []
+        # statsmodels inverts cov_re: near a singular correlated one its likelihood is
+        # lost to rounding, so such a fit (add_group_slope=True) keeps its default start
+        start = None if singular and model.k_re > 1 and not diagonal else packed_start(factor)
+    free = _diagonal(model) if diagonal else None
+    return _fit_with_retry(model, est.reml, scaled, free, start)
+
+
 def _simplify(est, frame, roles):
     """After a singular fit with correlated group slopes: uncorrelated slopes, else none.
 
@@ -336,20 +382,45 @@ def _simplify(est, frame, roles):
     the correlation keeps the slope variance, which protects the effect's
     standard error against animals that differ in their response. Only a slope
     variance at zero drops the slopes (lme4 practice, Matuschek et al. 2017).
+    The uncorrelated fit is skipped when the maximum of its likelihood is
+    already known to be singular (:func:`bwestimators._lme_start.profile_optimum`).
     """
-    result, messages = est._fit_structure(frame, roles, True, diagonal=True)
-    if not _singular(result):
+    result, messages = _fit_structure(est, frame, roles, True, diagonal=True, skip_singular=True)
+    if result is not None and not _singular(result):
         note = (
             "the fit with correlated random slopes per group is singular (a correlation "
             "at +-1); refitted with uncorrelated random intercepts and slopes"
         )
         return result, True, [*messages, note]
-    result, messages = est._fit_structure(frame, roles, False)
+    result, messages = _fit_structure(est, frame, roles, False)
     note = (
         "the fit with a random slope per group is singular (its variance at zero, also "
         "without the correlation); refitted with a random intercept per group"
     )
     return result, False, [*messages, note]
+
+
+def _fit_auto(est, frame, roles, slope, auto):
+    """The fit of the structure asked for, simplified (``_simplify``) when singular and auto.
+
+    Returns
+    -------
+    result, slope, correlated, messages
+    """
+    result, messages = _fit_structure(est, frame, roles, slope, skip_singular=auto)
+    if result is None:  # the maximum is singular: the fit's outcome is known
+        result, slope, messages = _simplify(est, frame, roles)
+        return result, slope, False, messages
+    if slope and not auto and _singular(result):
+        messages = [
+            *messages,
+            "the fit with a random slope per group is singular (a variance at zero or a "
+            "correlation at +-1); add_group_slope='auto' would refit without it",
+        ]
+    elif slope and _singular(result):
+        result, slope, messages = _simplify(est, frame, roles)
+        return result, slope, False, messages
+    return result, slope, bool(slope), messages
 
 
 def _auto_slope(data, t):
@@ -521,6 +592,14 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
     with ``method=["powell", "lbfgs"]`` and kept when that converges (noted
     in ``warnings_``); binary fits are left as statsmodels returns them.
 
+    Without variance components (``nested_group2=False``), statsmodels'
+    optimizer starts at the maximum of the profile likelihood, found on the
+    per-group cross products (:mod:`bwestimators._lme_start`), so that it only
+    confirms it: statsmodels' default start and optimizers stop short of the
+    maximum on the flat likelihoods of few groups, and cannot reach a singular
+    one (a correlation at +-1). A structure with slopes whose maximum is
+    singular is not fitted: ``"auto"`` goes on with the simpler one at once.
+
     Examples
     --------
     >>> from bwestimators import ColumnSpec, LMEComparator
@@ -592,17 +671,11 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         slope = self.add_group_slope
         if auto:
             slope = _auto_slope(data, t_raw)
-        result, messages = self._fit_structure(frame, roles, slope)
-        correlated = bool(slope)
-        if slope and not auto and _singular(result):
-            messages = [
-                *messages,
-                "the fit with a random slope per group is singular (a variance at zero or a "
-                "correlation at +-1); add_group_slope='auto' would refit without it",
-            ]
-        elif slope and _singular(result):
-            result, slope, messages = _simplify(self, frame, roles)
-            correlated = False
+        self._models = {}
+        try:
+            result, slope, correlated, messages = _fit_auto(self, frame, roles, slope, auto)
+        finally:
+            del self._models
         self.add_group_slope_ = bool(slope)
         self.slope_correlation_ = correlated
         self.warnings_ = messages
@@ -628,24 +701,6 @@ class LMEComparator(FormulaPickleMixin, EffectsEstimatorMixin, RegressorMixin, B
         )
         self.intercepts_ = self._intercepts(result, data)
         return self
-
-    def _fit_structure(self, frame, roles, slope, diagonal=False):
-        """Fit the model with or without group slopes; the result and its warnings."""
-        import statsmodels.formula.api as smf
-
-        formula, re_formula, vc_formula = _mixedlm_formulas(
-            roles, slope, self.formula, self.nested_group2, self._categorical
-        )
-        self.formula_, self.re_formula_, self.vc_formula_ = formula, re_formula, vc_formula
-        model = smf.mixedlm(
-            formula,
-            frame,
-            groups=frame[roles["group"]],
-            re_formula=re_formula,
-            vc_formula=vc_formula,
-        )
-        scaled = (self.treatment_center_, self.treatment_scale_) != (0.0, 1.0)
-        return _fit_with_retry(model, self.reml, scaled, _diagonal(model) if diagonal else None)
 
     def _scaled(self, t):
         """The treatment as MixedLM is fitted on it (``(t - center) / scale``)."""

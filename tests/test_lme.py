@@ -34,14 +34,17 @@ def test_identical_to_statsmodels_no_condition(lfp):
     direct = smf.mixedlm("Q('Log power') ~ stim", lfp, groups=lfp["mouse"]).fit(reml=True)
     eff = lme.effects_.iloc[0]
     assert eff["estimate"] == pytest.approx(direct.params["stim"], abs=1e-8)
-    assert eff["std_error"] == pytest.approx(direct.bse["stim"], abs=1e-8)
-    assert eff["p_value"] == pytest.approx(direct.pvalues["stim"], rel=1e-6)
+    # statsmodels' default optimizer stops about 1e-4 (relative) short of the maximum,
+    # where the fit here starts (bwestimators._lme_start): equal to 1e-4, likelihood >=
+    assert eff["std_error"] == pytest.approx(direct.bse["stim"], rel=1e-4)
+    assert eff["p_value"] == pytest.approx(direct.pvalues["stim"], rel=1e-4)
     ci = direct.conf_int(alpha=0.05).loc["stim"]
-    assert eff["lower"] == pytest.approx(ci[0], abs=1e-8)
-    assert eff["upper"] == pytest.approx(ci[1], abs=1e-8)
+    assert eff["lower"] == pytest.approx(ci[0], rel=1e-4)
+    assert eff["upper"] == pytest.approx(ci[1], rel=1e-4)
     vc = lme.variance_components_["estimate"]
-    assert vc["group"] == pytest.approx(np.sqrt(direct.cov_re.iloc[0, 0]), abs=1e-8)
-    assert vc["residual"] == pytest.approx(np.sqrt(direct.scale), abs=1e-8)
+    assert vc["group"] == pytest.approx(np.sqrt(direct.cov_re.iloc[0, 0]), rel=1e-4)
+    assert vc["residual"] == pytest.approx(np.sqrt(direct.scale), rel=1e-4)
+    assert lme.result_.llf >= direct.llf - 1e-6
     assert lme.variance_components_.attrs["method"] == "lme"
     assert lme.variance_components_.attrs["scale"] == "y"
     assert lme.converged_
@@ -58,9 +61,10 @@ def test_identical_to_statsmodels_per_condition():
         groups=df["mouse id"],
     ).fit(reml=True)
     names = [f"C(Q('brain region'))[{c}]:stim" for c in ("c0", "c1", "c2")]
-    np.testing.assert_allclose(lme.effects_["estimate"], direct.params[names], atol=1e-8)
-    np.testing.assert_allclose(lme.effects_["std_error"], direct.bse[names], atol=1e-8)
-    np.testing.assert_allclose(lme.effects_["p_value"], direct.pvalues[names], rtol=1e-6)
+    np.testing.assert_allclose(lme.effects_["estimate"], direct.params[names], rtol=1e-6)
+    np.testing.assert_allclose(lme.effects_["std_error"], direct.bse[names], rtol=1e-4)
+    np.testing.assert_allclose(lme.effects_["p_value"], direct.pvalues[names], rtol=1e-4)
+    assert lme.result_.llf >= direct.llf - 1e-6
     assert list(lme.effects_["brain region"]) == ["c0", "c1", "c2"]
 
 
@@ -74,8 +78,10 @@ def test_group_slope_identical_to_statsmodels(lfp):
         ).fit(reml=True)
     assert lme.effects_["estimate"].iloc[0] == pytest.approx(direct.params["stim"], abs=1e-8)
     assert lme.variance_components_.loc["group_slope", "estimate"] == pytest.approx(
-        np.sqrt(direct.cov_re.iloc[1, 1]), abs=1e-8
+        np.sqrt(direct.cov_re.iloc[1, 1]), rel=1e-4
     )
+    assert lme.effects_["std_error"].iloc[0] == pytest.approx(direct.bse["stim"], rel=1e-4)
+    assert lme.result_.llf >= direct.llf - 1e-6
 
 
 def test_radon_gelman_hill_table():
@@ -203,13 +209,14 @@ def test_invalid_parameters(lfp, params, match):
 
 
 def test_boundary_fit_does_not_crash():
-    """Group variance at zero: statsmodels' optimizer meets a singular matrix; the fit goes on."""
+    """Group variance at zero: statsmodels' optimizer (from the profile optimum) stops at the
+    boundary, with a warning; the fit goes on."""
     rng = np.random.default_rng(2)
     df = pd.DataFrame({"g": np.repeat(np.arange(6), 10), "t": np.tile([0, 1], 30)})
     df["y"] = 0.5 * df["t"] + rng.normal(size=60)
     with pytest.warns(LMEWarning):
         est = LMEComparator(ColumnSpec("t", group="g"), add_group_slope=False).fit(df, df["y"])
-    assert any("default optimizer failed" in m for m in est.warnings_)
+    assert any("boundary" in m for m in est.warnings_)
     ols = smf.ols("y ~ t", df).fit()
     assert est.effects_["estimate"].iloc[0] == pytest.approx(ols.params["t"], abs=0.05)
     assert np.isfinite(est.predict(df)).all()
