@@ -32,8 +32,9 @@ def test_shuffled_x_with_its_own_y_gives_the_same_effects(lfp, make, seed):
     assert est.score(shuffled, lfp["Log power"]) == pytest.approx(
         base.score(lfp, lfp["Log power"]), rel=1e-8
     )
+    # the density uses the variance components, an optimizer's output: equal to its tolerance
     assert log_predictive_density(est, shuffled, lfp["Log power"]) == pytest.approx(
-        log_predictive_density(base, lfp, lfp["Log power"]), rel=1e-8
+        log_predictive_density(base, lfp, lfp["Log power"]), rel=1e-6
     )
 
 
