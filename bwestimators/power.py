@@ -116,18 +116,19 @@ logger = logging.getLogger(__name__)
 
 KEY = ["grid_index", "repeat"]
 
-#: Sampler settings for sweeps: 2 chains of 300 warmup + 1500 draws. Measured on 96
-#: ``generate_fake_lfp`` datasets (10 mice, 10 trials, responses 0-15, batches of 48): 4.2 %
-#: of the fits warned (2.1 % divergences, 1.0 % an R-hat above 1.01, 1.0 % an ESS under 400)
-#: and 3.1 % did not converge (:func:`fit_converged`); with 300 + 1000 draws 15.6 % warned,
-#: 4 x (200 + 500) 30 %, 2 x (500 + 1000) 18 %, a dense mass matrix (300 + 1000) 41 %, a
-#: tree depth of 4 (300 + 1500) 81 %. The R-hat check is noisy at these sizes: on chains
-#: that are stationary by construction (AR(1), 30 quantities like this model's), the
-#: largest split R-hat exceeds 1.01 in 32 % of fits at an ESS of 670 per quantity and in
-#: 3 % at 1000. On bayes-window's grid (6 mice, 8-29 trials) fits of no or weak effects
-#: diverge often (34 % of all fits with 300 + 1000 draws; 11 % with target_accept_prob=0.99,
-#: at 1.8 times the steps): the spread of the group slopes is near 0 there.
-SWEEP_SAMPLER = {"num_warmup": 300, "num_samples": 1500, "num_chains": 2}
+#: Sampler settings for sweeps: 2 chains of 300 warmup + 1000 draws. With the group effects
+#: (and alpha, beta) integrated out (``parameterization="auto"``, normal likelihood; see
+#: :mod:`bwestimators.models._marginal`), measured on 384 points of bayes-window's grid (6
+#: mice, 8-29 trials, no to strong effects): no fit unconverged (:func:`fit_converged`), 1
+#: warned (an ESS just under 400); on 400 ``generate_fake_lfp`` datasets (10 mice, 10
+#: trials, responses 0-15) none unconverged, the smallest slope ESS 1778. With 300 + 1500
+#: draws none warned on either, at 0.7 times the datasets per second; 200 + 800 draws with
+#: ``target_accept_prob=0.8`` warned on 6 % of 96 grid points. (Sampling the group effects,
+#: 300 + 1500 draws warned on 4.2 % of such fits.) The R-hat check is noisy at these sizes:
+#: on chains that are stationary by construction (AR(1), 30 quantities like this model's),
+#: the largest split R-hat exceeds 1.01 in 32 % of fits at an ESS of 670 per quantity and in
+#: 3 % at 1000.
+SWEEP_SAMPLER = {"num_warmup": 300, "num_samples": 1000, "num_chains": 2}
 
 #: Version of the checkpoint layout; part of the sweep key (2: the ``converged`` column).
 _CHECKPOINT_FORMAT = 2
