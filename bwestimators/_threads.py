@@ -12,6 +12,7 @@ only, never the results.
 calling thread); by default, one per CPU core this process may use.
 """
 
+import contextlib
 import os
 import threading
 
@@ -21,6 +22,8 @@ from bwestimators.exceptions import InputError
 #: inherits the pool but not its threads, and makes its own).
 _POOL = {"executor": None, "size": 0, "pid": None}
 _POOL_LOCK = threading.Lock()
+#: A cap of :func:`num_threads` in the thread that set it (:func:`limited`).
+_LOCAL = threading.local()
 
 
 def num_threads():
@@ -29,6 +32,7 @@ def num_threads():
     ``BWESTIMATORS_NUM_THREADS`` when set (a positive integer; 1 runs the
     chains and the diagnostics in the calling thread, one after the other),
     else the number of CPU cores this process may use. Read at every call.
+    Within :func:`limited`, at most its cap.
 
     Returns
     -------
@@ -45,6 +49,12 @@ def num_threads():
     >>> num_threads() >= 1
     True
     """
+    cap = getattr(_LOCAL, "cap", None)
+    return _configured() if cap is None else min(_configured(), cap)
+
+
+def _configured():
+    """The threads of ``BWESTIMATORS_NUM_THREADS``, else one per CPU core (see num_threads)."""
     setting = os.environ.get("BWESTIMATORS_NUM_THREADS", "").strip()
     if not setting:
         try:
@@ -61,6 +71,29 @@ def num_threads():
             "to use one thread per CPU core."
         )
     return n
+
+
+@contextlib.contextmanager
+def limited(n):
+    """Cap :func:`num_threads` at ``n`` in the calling thread (None: no cap).
+
+    For fits that run in parallel workers already (a power sweep with
+    ``n_jobs=2``): each worker's fits then take its share of the cores, not
+    every core each.
+
+    Examples
+    --------
+    >>> from bwestimators._threads import limited, num_threads
+    >>> with limited(1):
+    ...     num_threads()
+    1
+    """
+    previous = getattr(_LOCAL, "cap", None)
+    _LOCAL.cap = None if n is None else max(int(n), 1)
+    try:
+        yield
+    finally:
+        _LOCAL.cap = previous
 
 
 def _executor(size):

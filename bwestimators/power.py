@@ -281,14 +281,27 @@ def _fit_one(est, spec, df, y, row, condition, alpha):
     return row
 
 
-def _fit_batch(generator, estimators, y, spec, tasks, effect_param, alpha, condition):
+def _fit_batch(generator, estimators, y, spec, tasks, effect_param, alpha, condition, threads):
     """Generate the datasets of some tasks and fit every estimator to each; rows per fit.
+
+    ``threads``: the most threads a fit's chains and diagnostics take
+    (:func:`bwestimators._threads.limited`; None: one per core), the worker's
+    share of the cores when several workers fit at once.
 
     Estimators with ``fit_many`` (the Bayesian ones) fit all the batch's
     datasets in vectorized sampler calls, and each row gets the warnings of its
     own fit (the fitted estimator's ``warnings_``); if that fails, each dataset
     is fitted alone so that the failure is recorded for the dataset that caused it.
     """
+    from bwestimators._threads import limited
+
+    with limited(threads):
+        return _generate_and_fit(
+            generator, estimators, y, spec, tasks, effect_param, alpha, condition
+        )
+
+
+def _generate_and_fit(generator, estimators, y, spec, tasks, effect_param, alpha, condition):
     dfs = []
     for _, params, _, seed in tasks:
         out = generator(**params, random_state=seed)
@@ -555,8 +568,10 @@ class PowerSimulation:
             row, ``detected``, ``score``, ``converged`` (:func:`fit_converged`;
             missing for a failed fit) and ``fit_seconds``.
         """
-        from joblib import Parallel, delayed, parallel_config
+        from joblib import Parallel, delayed, effective_n_jobs, parallel_config
         from tqdm.auto import tqdm
+
+        from bwestimators._threads import num_threads
 
         self._validate()
         tasks = self._tasks()
@@ -581,6 +596,10 @@ class PowerSimulation:
             [t for t in tasks[i : i + size] if (t[0], t[2]) not in finished]
             for i in range(0, len(tasks), size)
         ]
+        config = {"backend": self.backend} if self.backend else {}
+        with parallel_config(**config):
+            workers = effective_n_jobs(self.n_jobs)
+        threads = max(1, num_threads() // workers) if workers > 1 else None
         jobs = (
             delayed(_fit_batch)(
                 self.generator,
@@ -591,6 +610,7 @@ class PowerSimulation:
                 self.effect_param,
                 self.alpha,
                 self.condition,
+                threads,
             )
             for batch in batches
             if batch
@@ -603,7 +623,6 @@ class PowerSimulation:
             desc="datasets",
             unit="dataset",
         )
-        config = {"backend": self.backend} if self.backend else {}
         try:
             if store is not None:
                 store.open()
