@@ -11,8 +11,10 @@ Woodbury's identity (``k x k`` matrices per group), about a hundred times
 faster, and maximized over the same parameters as statsmodels (the lower
 triangle of the Cholesky factor ``L`` of ``cov_re / scale``, fixed effects and
 scale profiled out). statsmodels' fit then starts at that optimum and only
-confirms it; its warnings, Hessian, standard errors and ``converged`` flag are
-its own.
+confirms it (except for a correlated structure whose optimum is singular, which
+statsmodels cannot evaluate near it: that fit keeps statsmodels' default start,
+see ``bwestimators.lme._fit_structure``); its warnings, Hessian, standard errors
+and ``converged`` flag are its own.
 """
 
 import numpy as np
@@ -188,6 +190,10 @@ def profile_optimum(model, reml, diagonal=False):
             options={"gtol": 1e-7 * cp["n"], "maxiter": 500},
         )
     if not np.all(np.isfinite(opt.x)) or not np.isfinite(opt.fun):
+        return None
+    # a search that stopped short (BFGS reports precision loss at flat optima too): only
+    # when its gradient is small is its optimum trusted, else statsmodels' own start is used
+    if not opt.success and np.max(np.abs(opt.jac)) > 1e-4 * cp["n"]:
         return None
     return full(opt.x)
 

@@ -220,6 +220,15 @@ class PosteriorSummaryMixin:
     def _remedy(self):
         """What to try, for the problem at hand (divergences, or slow mixing without them)."""
         centered = list(self.centered_) or "none"
+        marginalized = list(getattr(self, "marginalized_", ()))
+        if marginalized:
+            centered = f"{centered}; integrated out: {marginalized}"
+        if self.diagnostics_["divergences"] and marginalized:
+            return (
+                f"The group effects were integrated out ({marginalized}), so no funnel of "
+                "theirs diverged: the divergences come from the other effects or the scales. "
+                "Try target_accept_prob=0.99, condition_pooling='none', or a simpler model."
+            )
         if self.diagnostics_["divergences"]:
             return (
                 "Divergences come from the geometry of the random effects: try "

@@ -297,8 +297,11 @@ _SLOPE_DOC = f"""Bayesian hierarchical regression of y on a treatment, with part
     centered_ : tuple of str
         Random effects that were centered (parameterization).
     marginalized_ : tuple of str
-        Random effects integrated out (``"group"``, ``"group_slope"``), see
-        ``parameterization``; empty when none were.
+        What was integrated out (see ``parameterization``): ``"group"``,
+        ``"group_slope"`` (the random group effects), and ``"alpha"`` and
+        ``"beta"`` too when the model has nothing else (no conditions, no
+        group2) and every group's own regression is identified; empty when
+        nothing was.
     add_group_slope_, condition_pooling_, group_pooling_, group2_pooling_ :
         The model structure used (the ``"auto"`` choices resolved;
         ``group2_pooling_`` is None without a group2).

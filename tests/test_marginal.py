@@ -224,3 +224,13 @@ def test_what_is_integrated_out():
     one_level = df[~((df["mouse"] == df["mouse"].iloc[0]) & (df["stim"] == 1))]
     assert fitted(one_level, add_group_slope=True).marginalized_ == ("group", "group_slope")
     assert fitted(method="svi", num_steps=200).marginalized_ == ()
+
+
+def test_the_remedy_of_divergences_knows_the_effects_were_integrated_out():
+    """No advice to sample the group effects non-centered when they were integrated out."""
+    est = HierarchicalSlopeRegressor()
+    est.centered_, est.diagnostics_ = (), {"divergences": 3}
+    est.marginalized_ = ("group", "group_slope")
+    assert "integrated out" in est._remedy() and "noncentered" not in est._remedy()
+    est.marginalized_ = ()
+    assert "parameterization='noncentered'" in est._remedy()
