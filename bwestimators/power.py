@@ -281,6 +281,17 @@ def _fit_one(est, spec, df, y, row, condition, alpha):
     return row
 
 
+def _worker_threads(n_jobs, config):
+    """The threads of each worker's fits: its share of the cores with several workers, else None."""
+    from joblib import effective_n_jobs, parallel_config
+
+    from bwestimators._threads import num_threads
+
+    with parallel_config(**config):
+        workers = effective_n_jobs(n_jobs)
+    return max(1, num_threads() // workers) if workers > 1 else None
+
+
 def _fit_batch(generator, estimators, y, spec, tasks, effect_param, alpha, condition, threads):
     """Generate the datasets of some tasks and fit every estimator to each; rows per fit.
 
@@ -568,10 +579,8 @@ class PowerSimulation:
             row, ``detected``, ``score``, ``converged`` (:func:`fit_converged`;
             missing for a failed fit) and ``fit_seconds``.
         """
-        from joblib import Parallel, delayed, effective_n_jobs, parallel_config
+        from joblib import Parallel, delayed, parallel_config
         from tqdm.auto import tqdm
-
-        from bwestimators._threads import num_threads
 
         self._validate()
         tasks = self._tasks()
@@ -597,24 +606,10 @@ class PowerSimulation:
             for i in range(0, len(tasks), size)
         ]
         config = {"backend": self.backend} if self.backend else {}
-        with parallel_config(**config):
-            workers = effective_n_jobs(self.n_jobs)
-        threads = max(1, num_threads() // workers) if workers > 1 else None
-        jobs = (
-            delayed(_fit_batch)(
-                self.generator,
-                self.estimators,
-                self.y,
-                self.spec,
-                batch,
-                self.effect_param,
-                self.alpha,
-                self.condition,
-                threads,
-            )
-            for batch in batches
-            if batch
-        )
+        threads = _worker_threads(self.n_jobs, config)
+        fixed = (self.generator, self.estimators, self.y, self.spec)
+        after = (self.effect_param, self.alpha, self.condition, threads)
+        jobs = (delayed(_fit_batch)(*fixed, batch, *after) for batch in batches if batch)
         collected = list(done)
         bar = tqdm(
             total=len(tasks),
