@@ -68,7 +68,12 @@ def _singular(result):
         factor = np.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
         return True
-    return bool(np.any(np.abs(np.diag(factor)) < _SINGULAR))
+    return _singular_factor(factor)
+
+
+def _singular_factor(factor):
+    """Whether a relative Cholesky factor has a diagonal entry under lme4's tolerance."""
+    return bool(np.min(np.abs(np.diag(factor))) < _SINGULAR)
 
 
 def _random_effects(result, messages):
@@ -365,7 +370,7 @@ def _fit_structure(est, frame, roles, slope, diagonal=False, skip_singular=False
     start = profile_optimum(model, est.reml, diagonal)
     if start is not None:
         factor = start_factor(start, model.k_re)
-        singular = np.min(np.abs(np.diag(factor))) < _SINGULAR
+        singular = _singular_factor(factor)
         if skip_singular and slope and singular:
             return None, []
         # statsmodels inverts cov_re: near a singular correlated one its likelihood is

@@ -327,20 +327,29 @@ def _marginal_slope_model(data, cfg):
     # mean of the integrated group intercepts ties the condition intercepts into a ridge)
     m = slope_linear_predictor(rest, data, reference_conditions=random_intercept)
     params = sample_likelihood_params(cfg.dist_y, data)
+    sds = _group_sds(cfg, data, random_intercept)
+    z = _group_design(cfg, data, random_intercept)
+    key = numpyro.prng_key()
+    loglik, effects = integrate_groups(cfg, data, z, m, params["sigma"], sds, key)
+    numpyro.factor("loglik", loglik)
+    if effects is not None:
+        _group_effect_sites(cfg, effects, random_intercept)
+
+
+def _group_sds(cfg, data, random_intercept):
+    """Sample the group sds: one per column of :func:`_group_design` (the slopes' shared)."""
     k = _slope_columns(cfg)
     sds = [_scale("sigma_group", data)[None]] if random_intercept else []
     if k:
         sds.append(jnp.full(k, _scale("sigma_group_slope", data)))
-    sds = jnp.concatenate(sds)
-    key = numpyro.prng_key()
-    z = _group_design(cfg, data, random_intercept)
-    loglik, effects = integrate_groups(cfg, data, z, m, params["sigma"], sds, key)
-    numpyro.factor("loglik", loglik)
-    if effects is None:
-        return
+    return jnp.concatenate(sds)
+
+
+def _group_effect_sites(cfg, effects, random_intercept):
+    """Record draws of the group effects (n_groups, q) as ``a_group`` and ``b_group``."""
     if random_intercept:
         numpyro.deterministic("a_group", effects[:, 0])
-    if k:
+    if cfg.group_slope:
         slopes = effects[:, int(random_intercept) :]
         numpyro.deterministic("b_group", slopes if cfg.n_treatment_levels else slopes[:, 0])
 
@@ -358,9 +367,7 @@ def _linear_marginal_model(data, cfg):
     """
     params = sample_likelihood_params(cfg.dist_y, data)
     k = _slope_columns(cfg)
-    sds = jnp.concatenate(
-        [_scale("sigma_group", data)[None], jnp.full(k, _scale("sigma_group_slope", data))]
-    )
+    sds = _group_sds(cfg, data, True)
     loc = jnp.concatenate([jnp.reshape(data["alpha_loc"], (1,)), jnp.zeros(k)])
     scale = jnp.concatenate(
         [jnp.reshape(data["alpha_scale"], (1,)), jnp.full(k, data["beta_scale"])]
@@ -371,11 +378,9 @@ def _linear_marginal_model(data, cfg):
     if draws is None:
         return
     gamma, effects = draws
-    categorical = bool(cfg.n_treatment_levels)
     numpyro.deterministic("alpha", gamma[0])
-    numpyro.deterministic("beta", gamma[1:] if categorical else gamma[1])
-    numpyro.deterministic("a_group", effects[:, 0])
-    numpyro.deterministic("b_group", effects[:, 1:] if categorical else effects[:, 1])
+    numpyro.deterministic("beta", gamma[1:] if cfg.n_treatment_levels else gamma[1])
+    _group_effect_sites(cfg, effects, True)
 
 
 def means_linear_predictor(cfg, data):
