@@ -19,7 +19,8 @@ interval with its band, the share of fits with a divergence, the median max
 R-hat and the median fit time. Prints one JSON document::
 
     python benchmarks/bench_calibration.py [--reps 100] [--n-groups 8] [--n-rows 10]
-        [--num-warmup 500] [--num-samples 500] [--num-chains 2] [--n-jobs 2] [--out f.json]
+        [--num-warmup 500] [--num-samples 500] [--num-chains 2] [--n-jobs 2]
+        [--method nuts|importance] [--out f.json]
 
 Nothing runs at import.
 """
@@ -103,6 +104,7 @@ def fit_one(scenario, rep, n_groups, n_rows, sampler, alpha, hdi_prob, seed):
             rec["detected"] = bool(row["lower"] > 0 or row["upper"] < 0)
             rec["divergences"] = int(est.diagnostics_["divergences"])
             rec["max_r_hat"] = float(est.diagnostics_["max_r_hat"])
+            rec["sampler"] = est.diagnostics_["sampler"]
         else:
             rec["detected"] = bool(row["p_value"] < alpha)
             rec["divergences"] = None
@@ -163,18 +165,27 @@ def summarize(records, alpha=0.05, hdi_prob=0.94):
                 rhat = ok["max_r_hat"].to_numpy(dtype=float) if n else np.array([])
                 entry["divergent_share"] = float((div > 0).mean()) if n else nan
                 entry["median_max_r_hat"] = float(np.median(rhat)) if n else nan
+                sampled = ok["sampler"] if n and "sampler" in ok else pd.Series([], dtype=object)
+                entry["importance_sampled_share"] = (
+                    float((sampled == "importance").mean()) if n else nan
+                )
             out[scenario][name] = entry
     return out
 
 
 def run(reps=100, n_groups=8, n_rows=10, num_warmup=500, num_samples=500, num_chains=2,
-        alpha=0.05, hdi_prob=0.94, n_jobs=2, seed=0):  # fmt: skip
+        alpha=0.05, hdi_prob=0.94, n_jobs=2, seed=0, method="nuts"):  # fmt: skip
     """Simulate and fit every (scenario, rep); the JSON-ready document."""
     from joblib import Parallel, delayed
 
     import bwestimators
 
-    sampler = {"num_warmup": num_warmup, "num_samples": num_samples, "num_chains": num_chains}
+    sampler = {
+        "method": method,
+        "num_warmup": num_warmup,
+        "num_samples": num_samples,
+        "num_chains": num_chains,
+    }
     t0 = time.perf_counter()
     tasks = [(s, r) for r in range(reps) for s in SCENARIOS]
     chunks = Parallel(n_jobs=n_jobs)(
@@ -229,6 +240,9 @@ def main(argv=None):
     parser.add_argument("--hdi-prob", type=float, default=0.94, dest="hdi_prob")
     parser.add_argument("--n-jobs", type=int, default=2, dest="n_jobs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--method", default="nuts", choices=["nuts", "importance"], help="the Bayesian sampler"
+    )
     parser.add_argument("--out", default=None, help="also write the JSON to this file")
     args = parser.parse_args(argv)
     options = {k: v for k, v in vars(args).items() if k != "out"}

@@ -53,7 +53,7 @@ class BayesianEstimatorBase(
         "dist_y": [StrOptions(set(LIKELIHOODS))],
         "parameterization": [StrOptions({"auto", "centered", "noncentered"})],
         "priors": [dict, None],
-        "method": [StrOptions({"nuts", "svi"})],
+        "method": [StrOptions({"nuts", "svi", "importance"})],
         "num_warmup": [Interval(Integral, 0, None, closed="left")],
         "num_samples": [Interval(Integral, 1, None, closed="left")],
         "num_chains": [Interval(Integral, 1, None, closed="left")],
@@ -196,13 +196,11 @@ class BayesianEstimatorBase(
         """
         from sklearn.base import clone
 
-        from bwestimators import inference
-
         if len(Xs) != len(ys):
             raise InputError(f"{len(Xs)} datasets in Xs but {len(ys)} in ys.")
         fitted = [clone(self) for _ in Xs]
         prepared = [est._prepare(X, y) for est, X, y in zip(fitted, Xs, ys, strict=True)]
-        if self.method != "nuts":
+        if self.method == "svi":
             for est, (cells, seed_value) in zip(fitted, prepared, strict=True):
                 est._finish(*est._sample(cells, seed_value))
             return fitted
@@ -210,18 +208,10 @@ class BayesianEstimatorBase(
         for i, (est, (cells, _)) in enumerate(zip(fitted, prepared, strict=True)):
             shapes = tuple(sorted((k, np.shape(v)) for k, v in cells.items()))
             batches.setdefault((est._padded_config, shapes), []).append(i)
-        chunks = [
-            (cfg, part) for (cfg, _), idx in batches.items() for part in _chunks(idx, len(Xs))
-        ]
-        for cfg, idx in chunks:
-            draws, stats = inference.run_nuts_batched(
-                self._model_fn(),
-                cfg,
-                [prepared[i][0] for i in idx],
-                [prepared[i][1] for i in idx],
-                **self._sampler_settings(),
-            )
-            _finish_batch([fitted[i] for i in idx], [prepared[i] for i in idx], draws, stats)
+        sample = _importance_batch if self.method == "importance" else _nuts_batch
+        for (cfg, _), idx in batches.items():
+            for part in _chunks(idx, len(Xs)):
+                sample(self, cfg, [fitted[i] for i in part], [prepared[i] for i in part])
         return fitted
 
     def _sampler_settings(self):
@@ -238,6 +228,8 @@ class BayesianEstimatorBase(
         """Check the input, set the data-derived attributes, return the model data and seed."""
         self._check_params()
         self.family_ = get_family(self.dist_y)
+        self._sampler = self.method  # "nuts" where importance sampling cannot be trusted
+        self._importance_stats = None
         data = self._resolve(X, fit=True)
         y = self._check_y(y, data)
         self._check_roles(data, need_group=self._needs_group())
@@ -261,7 +253,7 @@ class BayesianEstimatorBase(
             z,
             t_scale,
             self.family_,
-            self.method,
+            _structure_method(self.method),
             self._random_effects(),
         )
         self.config_ = self._config(data, self.centered_, codes)
@@ -283,7 +275,9 @@ class BayesianEstimatorBase(
     def _sample_padded(self, cells, seed_value):
         from bwestimators import inference
 
-        if self.method == "nuts":
+        if self._sampler == "importance":
+            return _importance_sample(self, cells, seed_value)
+        if self._sampler == "nuts":
             return inference.run_nuts(
                 self._model_fn(),
                 self._padded_config,
@@ -312,9 +306,9 @@ class BayesianEstimatorBase(
         """
         self.draws_ = draws
         self.sample_stats_ = stats
-        if diagnostic_values is None and self.method == "svi":
-            # one "chain" of resampled guide draws, some repeated: no R-hat, and the ESS
-            # of every quantity is that of the importance weights (inference._svi_resample)
+        if diagnostic_values is None and self._sampler in ("svi", "importance"):
+            # one "chain" of draws resampled by importance weights, some repeated: no R-hat,
+            # and the ESS of every quantity is that of the weights (_psis.resample_ess)
             k = self._diagnostic_draws().shape[-1]
             ess = np.full(k, float(stats["psis_ess"]))
             diagnostic_values = (ess, ess, np.full(k, np.nan))
@@ -329,6 +323,67 @@ class BayesianEstimatorBase(
         tags = super().__sklearn_tags__()
         tags.non_deterministic = True
         return tags
+
+
+def _nuts_batch(est, cfg, fitted, prepared):
+    """Sample the datasets of one configuration in one vectorized NUTS call and finish the fits."""
+    from bwestimators import inference
+
+    draws, stats = inference.run_nuts_batched(
+        est._model_fn(),
+        cfg,
+        [cells for cells, _ in prepared],
+        [seed_value for _, seed_value in prepared],
+        **est._sampler_settings(),
+    )
+    _finish_batch(fitted, prepared, draws, stats)
+
+
+def _importance_batch(est, cfg, fitted, prepared):
+    """Importance-sample the datasets of one configuration in one vectorized call, finish the fits.
+
+    A fit whose importance weights cannot be trusted is sampled again alone
+    by NUTS (:func:`_more_draws`), as :meth:`~BayesianEstimatorBase.fit` does.
+    """
+    from bwestimators._importance import run_importance_batched
+
+    out = run_importance_batched(
+        est._model_fn(),
+        cfg,
+        [cells for cells, _ in prepared],
+        [seed_value for _, seed_value in prepared],
+        num_draws=_importance_draws(est),
+    )
+    for j, (fit, (cells, seed_value)) in enumerate(zip(fitted, prepared, strict=True)):
+        if out is None:  # too many dimensions to importance-sample: NUTS
+            fit._sampler = "nuts"
+            draws, stats = fit._sample(cells, seed_value)
+        else:
+            draws, stats = fit._unpad(out[0][j]), out[1][j]
+        fit._finish(*_more_draws(fit, cells, seed_value, draws, stats))
+
+
+def _importance_draws(est):
+    """Draws an importance-sampled fit returns: as many as its NUTS chains would."""
+    return int(est.num_samples) * int(est.num_chains)
+
+
+def _importance_sample(est, cells, seed_value):
+    """One fit's importance-sampled draws and stats, or NUTS's when its dimension is too large."""
+    from bwestimators._importance import run_importance_batched
+
+    out = run_importance_batched(
+        est._model_fn(), est._padded_config, [cells], [seed_value], num_draws=_importance_draws(est)
+    )
+    if out is None:
+        est._sampler = "nuts"
+        return est._sample_padded(cells, seed_value)
+    return out[0][0], out[1][0]
+
+
+def _structure_method(method):
+    """The sampler the model's structure is chosen for: importance sampling falls back to NUTS."""
+    return "svi" if method == "svi" else "nuts"
 
 
 def _finish_batch(fitted, prepared, draws, stats):
@@ -436,7 +491,14 @@ def _more_draws(est, cells, seed_value, draws, stats, values=None):
     (:meth:`~BayesianEstimatorBase.fit_many`, which computes those of a
     batch at once); the longer chains are sampled by :meth:`fit`'s path.
     """
-    if est.method != "nuts":  # SVI: the ESS of its importance weights (:meth:`_finish`)
+    if est._sampler == "importance":
+        est._importance_stats = stats
+        if stats["reliable"] and stats["psis_ess"] >= MIN_ESS:
+            return draws, stats, None
+        est._sampler = "nuts"  # the weights cannot be trusted: NUTS, on the same model
+        draws, stats = est._sample(cells, seed_value)
+        values = None
+    if est._sampler != "nuts":  # SVI: the ESS of its importance weights (:meth:`_finish`)
         return draws, stats, None
     est.draws_ = draws
     if values is None:

@@ -199,9 +199,7 @@ class PosteriorSummaryMixin:
     def _diagnose(self):
         if self.method == "svi":
             return self._diagnose_svi()
-        nan = np.array([np.nan])
-        convergence = self._convergence if self.method == "nuts" else (nan, nan, nan)
-        numbers, problems = convergence_report(convergence, self.sample_stats_)
+        numbers, problems = convergence_report(self._convergence, self.sample_stats_)
         self.diagnostics_ = {
             **numbers,
             "num_chains": int(self.num_chains),
@@ -209,9 +207,13 @@ class PosteriorSummaryMixin:
             "num_samples": int(next(iter(self.draws_.values())).shape[1]),
             "centered": list(self.centered_),
             "marginalized": list(getattr(self, "marginalized_", ())),
+            "sampler": self._sampler,
         }
+        if self.method == "importance":
+            tried = getattr(self, "_importance_stats", None) or {}
+            self.diagnostics_["pareto_k"] = float(tried.get("pareto_k", np.nan))
         self.warnings_ = []
-        if self.method != "nuts" or not problems:
+        if not problems:
             return
         message = f"{type(self).__name__}: {'; '.join(problems)}. {self._remedy()}"
         self.warnings_.append(message)

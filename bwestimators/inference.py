@@ -212,6 +212,7 @@ def _source_digest():
         "models/_slope.py",
         "models/_marginal.py",
         "models/_likelihoods.py",
+        "_importance.py",
         "_families.py",
         "_configs.py",
     ):

@@ -128,7 +128,7 @@ KEY = ["grid_index", "repeat"]
 #: on chains that are stationary by construction (AR(1), 30 quantities like this model's),
 #: the largest split R-hat exceeds 1.01 in 32 % of fits at an ESS of 670 per quantity and in
 #: 3 % at 1000.
-SWEEP_SAMPLER = {"num_warmup": 300, "num_samples": 1000, "num_chains": 2}
+SWEEP_SAMPLER = {"method": "importance", "num_warmup": 300, "num_samples": 1000, "num_chains": 2}
 
 #: Version of the checkpoint layout; part of the sweep key (2: the ``converged`` column).
 _CHECKPOINT_FORMAT = 2
@@ -209,7 +209,10 @@ def fit_converged(model):
     * Bayesian NUTS fits (``diagnostics_`` with ``max_r_hat``): no divergent
       transition, every R-hat at most :data:`MAX_R_HAT` (1.01) and the smallest
       bulk and tail ESS of every parameter at least :data:`MIN_ESS_PER_CHAIN`
-      (100) per chain.
+      (100) per chain. An importance-sampled fit (``method="importance"``)
+      has no R-hat and the ESS of its weights, with a Pareto k-hat at most
+      0.7 (or it ran NUTS instead, see
+      :class:`~bwestimators.HierarchicalSlopeRegressor`).
     * Bayesian SVI fits: ``diagnostics_["svi_converged"]`` (the ELBO reached a
       plateau before ``num_steps``).
     * Estimators with ``converged_`` (:class:`~bwestimators.LMEComparator`:

@@ -112,7 +112,8 @@ def test_main_prints_one_json_document(capsys):
     bench.main(argv)
     doc = json.loads(capsys.readouterr().out)
     assert set(doc) >= {"settings", "scenarios", "results", "errors", "wall_seconds"}
-    assert doc["settings"]["sampler"] == {"num_warmup": 50, "num_samples": 50, "num_chains": 2}
+    sampler = {"method": "nuts", "num_warmup": 50, "num_samples": 50, "num_chains": 2}
+    assert doc["settings"]["sampler"] == sampler
     assert set(doc["results"]) == set(bench.SCENARIOS)
     for scenario, per in doc["results"].items():
         assert set(per) == {"bayes", "lme"}
