@@ -164,7 +164,9 @@ def summarize(records, alpha=0.05, hdi_prob=0.94):
                 div = ok["divergences"].to_numpy(dtype=float) if n else np.array([])
                 rhat = ok["max_r_hat"].to_numpy(dtype=float) if n else np.array([])
                 entry["divergent_share"] = float((div > 0).mean()) if n else nan
-                entry["median_max_r_hat"] = float(np.median(rhat)) if n else nan
+                # NaN for importance-sampled fits (no R-hat): the median of the others
+                finite = rhat[np.isfinite(rhat)]
+                entry["median_max_r_hat"] = float(np.median(finite)) if finite.size else nan
                 sampled = ok["sampler"] if n and "sampler" in ok else pd.Series([], dtype=object)
                 entry["importance_sampled_share"] = (
                     float((sampled == "importance").mean()) if n else nan

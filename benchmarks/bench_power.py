@@ -1,7 +1,8 @@
 """Datasets per second of power sweeps on LFP-sized data, and memory over a long sweep.
 
 Fits ANOVA, LME and the Bayesian model (the sweep's sampler settings,
-``SWEEP_SAMPLER``: 2 chains, 300 warmup + 1000 draws; the bulk ESS of the slope
+``SWEEP_SAMPLER``: importance sampling of 2000 draws, NUTS with 2 chains of 300
+warmup + 1000 draws where the weights cannot be trusted; the smallest bulk ESS
 is in the results) to ``generate_fake_lfp(n_trials=10)`` datasets, together and
 each alone, with one and two joblib workers, and with the Bayesian fits in
 batches of 50 datasets (``PowerSimulation(batch_size=50)``, vectorized

@@ -354,12 +354,13 @@ def _importance_batch(est, cfg, fitted, prepared):
         [seed_value for _, seed_value in prepared],
         num_draws=_importance_draws(est),
     )
-    for j, (fit, (cells, seed_value)) in enumerate(zip(fitted, prepared, strict=True)):
-        if out is None:  # too many dimensions to importance-sample: NUTS
+    if out is None:  # too many dimensions to importance-sample: NUTS, vectorized as well
+        for fit in fitted:
             fit._sampler = "nuts"
-            draws, stats = fit._sample(cells, seed_value)
-        else:
-            draws, stats = fit._unpad(out[0][j]), out[1][j]
+        _nuts_batch(est, cfg, fitted, prepared)
+        return
+    for j, (fit, (cells, seed_value)) in enumerate(zip(fitted, prepared, strict=True)):
+        draws, stats = fit._unpad(out[0][j]), out[1][j]
         fit._finish(*_more_draws(fit, cells, seed_value, draws, stats))
 
 
@@ -490,14 +491,20 @@ def _more_draws(est, cells, seed_value, draws, stats, values=None):
     ``values`` are the ESS and R-hat of ``draws`` when the caller has them
     (:meth:`~BayesianEstimatorBase.fit_many`, which computes those of a
     batch at once); the longer chains are sampled by :meth:`fit`'s path.
+
+    An importance-sampled fit (``method="importance"``) is kept when its
+    weights can be trusted: the mode found, a Pareto k-hat at most 0.7 and
+    an ESS of the weights of at least ``MIN_ESS`` (the draws resampled from
+    them count as fewer, ``diagnostics_`` reports those, and warns below
+    ``MIN_ESS`` as for short chains). Otherwise the same model is sampled by
+    NUTS, to which the rule above applies.
     """
     if est._sampler == "importance":
         est._importance_stats = stats
-        if stats["reliable"] and stats["psis_ess"] >= MIN_ESS:
+        if stats["reliable"] and stats["weights_ess"] >= MIN_ESS:
             return draws, stats, None
         est._sampler = "nuts"  # the weights cannot be trusted: NUTS, on the same model
         draws, stats = est._sample(cells, seed_value)
-        values = None
     if est._sampler != "nuts":  # SVI: the ESS of its importance weights (:meth:`_finish`)
         return draws, stats, None
     est.draws_ = draws

@@ -184,7 +184,6 @@ def _one_dataset(key, data, *, model, num_proposals):
     def round_(moments, k):
         x, log_q = _t_mixture(k, *moments, num_proposals)
         lr = -jax.vmap(f)(x) - log_q
-        lr = jnp.where(jnp.isnan(lr), -jnp.inf, lr)
         return _weighted_moments(x, lr), (x, lr)
 
     # the rounds in a scan: one copy of the proposal and of the log density in the program
@@ -237,14 +236,15 @@ def _smoothed(log_ratios):
 
     Far out in the proposal's tails the log density underflows to ``-inf``
     (weight 0, as it should); when more than :data:`_MAX_ZERO_SHARE` of the
-    draws do, or a log-ratio is ``+inf``, the weights cannot be trusted
-    (k-hat ``inf``).
+    draws do, or a log-ratio is ``+inf`` or NaN (the log density failed
+    numerically, maybe where the posterior has mass), the weights cannot be
+    trusted (k-hat ``inf``).
     """
     from bwestimators._psis import psis_weights
 
     lr = np.asarray(log_ratios, dtype=float)
     finite = np.isfinite(lr)
-    if np.any(lr == np.inf) or np.mean(~finite) > _MAX_ZERO_SHARE:
+    if np.any(np.isnan(lr) | (lr == np.inf)) or np.mean(~finite) > _MAX_ZERO_SHARE:
         return np.full(lr.shape, -np.log(lr.size)), float("inf")
     log_weights = np.full(lr.shape, -np.inf)
     log_weights[finite], k = psis_weights(lr[finite])
@@ -278,9 +278,10 @@ def run_importance_batched(model_fn, cfg, datasets, seeds, *, num_draws, num_pro
     draws : list of dict of ndarray
         Per dataset, every site, shape ``(1, num_draws, ...)`` (one "chain").
     stats : list of dict
-        Per dataset: ``pareto_k``, ``psis_ess`` (the ESS of the resampled
-        draws), ``mode_found`` (Newton's decrement under the tolerance) and
-        ``reliable`` (mode found, k-hat at most 0.7).
+        Per dataset: ``pareto_k``, ``weights_ess`` (the ESS of the smoothed
+        weights), ``psis_ess`` (that of the resampled draws), ``mode_found``
+        (Newton's decrement under the tolerance) and ``reliable`` (mode
+        found, k-hat at most 0.7).
     """
     import jax
 
@@ -304,6 +305,7 @@ def run_importance_batched(model_fn, cfg, datasets, seeds, *, num_draws, num_pro
         out_stats.append(
             {
                 "pareto_k": k,
+                "weights_ess": ess,
                 "psis_ess": resample_ess(ess, num_draws) if ess > 0 else 0.0,
                 "mode_found": mode_found,
                 "reliable": mode_found and k <= MAX_PARETO_K,

@@ -202,7 +202,8 @@ class PosteriorSummaryMixin:
         numbers, problems = convergence_report(self._convergence, self.sample_stats_)
         self.diagnostics_ = {
             **numbers,
-            "num_chains": int(self.num_chains),
+            # one "chain" of resampled draws for importance sampling
+            "num_chains": int(next(iter(self.draws_.values())).shape[0]),
             # twice num_samples when a fit that just missed a threshold sampled longer chains
             "num_samples": int(next(iter(self.draws_.values())).shape[1]),
             "centered": list(self.centered_),
@@ -210,7 +211,7 @@ class PosteriorSummaryMixin:
             "sampler": self._sampler,
         }
         if self.method == "importance":
-            tried = getattr(self, "_importance_stats", None) or {}
+            tried = self._importance_stats or {}
             self.diagnostics_["pareto_k"] = float(tried.get("pareto_k", np.nan))
         self.warnings_ = []
         if not problems:

@@ -135,7 +135,9 @@ _COMMON_PARAMS_DOC = f"""
         found) or the posterior has more dimensions, the fit runs NUTS
         instead, with ``num_warmup``, ``num_chains`` and the other NUTS
         settings; ``diagnostics_["sampler"]`` says which ran and
-        ``diagnostics_["pareto_k"]`` gives the weights' k-hat.
+        ``diagnostics_["pareto_k"]`` gives the weights' k-hat. The proposals
+        have one mode: a posterior of several separate modes would need NUTS
+        (or several chains) to show.
     num_warmup : int, default=500
     num_samples : int, default=1000
         Draws per chain after warmup.

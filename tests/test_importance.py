@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from bwestimators import ColumnSpec, HierarchicalSlopeRegressor
+from bwestimators import ColumnSpec, HierarchicalSlopeRegressor, inference
 from bwestimators import _importance as importance
 from tests.conftest import FAST
 
@@ -95,6 +95,8 @@ def test_smoothed_weights_of_zero_density_draws():
     lr[:20] = 0.0
     lr[0] = np.inf
     assert importance._smoothed(lr)[1] == np.inf
+    lr[0] = np.nan  # the log density failed numerically: not trusted either
+    assert importance._smoothed(lr)[1] == np.inf
 
 
 def _ten_normals(data, cfg):
@@ -127,7 +129,7 @@ def test_estimator_matches_nuts(lfp_fits):
     assert imp.diagnostics_["sampler"] == "importance" and nuts.diagnostics_["sampler"] == "nuts"
     assert imp.diagnostics_["pareto_k"] <= 0.7 and imp.diagnostics_["min_ess_bulk"] >= 400
     assert np.isnan(imp.diagnostics_["max_r_hat"]) and imp.warnings_ == []
-    assert imp.draws_["beta"].shape == (1, 2000)
+    assert imp.draws_["beta"].shape == (1, 2000) and imp.diagnostics_["num_chains"] == 1
     for site in ("beta", "alpha", "sigma", "sigma_group", "sigma_group_slope"):
         a, b = np.ravel(imp.draws_[site]), np.ravel(nuts.draws_[site])
         se = b.std() * np.sqrt(1 / imp.diagnostics_["min_ess_bulk"] + 1 / 1000)
@@ -161,10 +163,13 @@ def test_untrusted_weights_fall_back_to_nuts(lfp_small, monkeypatch):
         est.fit(lfp_small, lfp_small["Log power"])
     assert est.diagnostics_["sampler"] == "nuts" and est.draws_["beta"].shape == (2, 300)
     assert est.diagnostics_["pareto_k"] < 0.7  # the k-hat of the weights that were rejected
+    assert est._importance_stats["weights_ess"] >= 400  # accepted but for the patched k-hat
     assert np.isfinite(est.diagnostics_["max_r_hat"])
 
 
-def test_many_dimensions_run_nuts(lfp_small):
+def test_many_dimensions_run_nuts(lfp_small, monkeypatch):
+    """Too many dimensions to importance-sample: NUTS, in :meth:`fit` and, vectorized, in
+    :meth:`fit_many`."""
     est = HierarchicalSlopeRegressor(
         ColumnSpec("stim", group="mouse"),
         method="importance",
@@ -176,4 +181,16 @@ def test_many_dimensions_run_nuts(lfp_small):
         warnings.simplefilter("ignore")
         est.fit(lfp_small, lfp_small["Log power"])
     assert est.diagnostics_["sampler"] == "nuts" and np.isnan(est.diagnostics_["pareto_k"])
-    assert est.draws_["beta"].shape == (2, 300)
+    assert est.draws_["beta"].shape == (2, 300) and est.diagnostics_["num_chains"] == 2
+    calls = []
+    original = inference.run_nuts_batched
+    monkeypatch.setattr(
+        inference, "run_nuts_batched", lambda *a, **k: calls.append(1) or original(*a, **k)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = est.fit_many([lfp_small] * 2, [lfp_small["Log power"]] * 2)
+    assert calls == [1] and [f.diagnostics_["sampler"] for f in fitted] == ["nuts", "nuts"]
+    np.testing.assert_allclose(
+        fitted[0].effects_["estimate"], est.effects_["estimate"], rtol=0.2, atol=0.02
+    )
