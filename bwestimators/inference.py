@@ -378,8 +378,8 @@ def _sampler(model_fn, cfg, program, rng_key, data, batched=False):
     draws`` (every site, constrained, with the sites a model draws given the
     sampled ones), and the shapes of ``init`` (:func:`_init_avals`); the keys
     come from :func:`_chain_key_parts`, the initial values from
-    :func:`_initial_values`. The two programs compile side by side, the
-    sampler in a helper thread while the draws are traced and compiled (XLA
+    :func:`_initial_values`. The two programs compile side by side: the
+    draws in a helper thread while the sampler is traced and compiled (XLA
     compiles without Python's lock). ``program`` holds the sampler settings but
     the number of chains (every chain runs the same programs, see
     :func:`_run_chains`); ``rng_key`` and ``data`` are arguments of one call,
@@ -399,29 +399,44 @@ def _sampler(model_fn, cfg, program, rng_key, data, batched=False):
     if batched:
         run, draws = jax.jit(jax.vmap(run)), jax.jit(jax.vmap(draws))
     folder = _export_folder() if _builtin(model_fn) else None
-    model = functools.partial(model_fn, cfg=cfg)
-    if folder is None:
-        init = _init_avals(model, data, batched)
-    else:
-        exported = _export_program(
-            run, folder, key, lambda: (rng_key, _init_avals(model, data, batched), data)
-        )
+    path = _export_path(folder, key) if folder is not None else None
+    exported = _read_export(path) if path is not None else None
+    if exported is None:  # the model's sites, traced
+        init = _init_avals(functools.partial(model_fn, cfg=cfg), data, batched)
+    else:  # the initial values that the exported sampler takes
         init = jax.tree.unflatten(exported.in_tree, exported.in_avals)[0][1]
-        run = jax.jit(exported.call)
     init = {k: jax.ShapeDtypeStruct(v.shape, v.dtype) for k, v in init.items()}
+    # the draws first, compiled in a helper thread while the sampler is traced
+    lead = np.shape(rng_key)[:-1]
+    z = {
+        k: jax.ShapeDtypeStruct((*lead, program[1], *v.shape[len(lead) :]), v.dtype)
+        for k, v in init.items()
+    }
+    compile_draws = _draws_compiler(draws, folder, key, z, data, program[1], lead, batched)
+    if path is not None:
+        if exported is None:
+            exported = _write_export(run, path, (rng_key, init, data))
+        run = jax.jit(exported.call)
     lowered = run.lower(rng_key, init, data)
-    sampler = _in_background(lowered.compile)
-    z = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), lowered.out_info[0])
-    draw_keys = jax.ShapeDtypeStruct((*np.shape(rng_key)[:-1], program[1], 2, 2), np.uint32)
-    if folder is not None:
-        draws = _exported(draws, folder, (*key, "draws"), draw_keys, z, data)
+    out = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), lowered.out_info[0])
+    if out != z:  # a sampler whose draws differ from its initial values in shape: no model here
+        compile_draws = _draws_compiler(draws, folder, key, out, data, program[1], lead, batched)
     # compiled ahead of the calls, here under the lock: the chains then run in threads
-    draws = draws.lower(draw_keys, z, data).compile(None if batched else _DRAWS_OPTIONS)
-    compiled = (sampler(), draws, init)
+    compiled = (lowered.compile(), compile_draws(), init)
     _SAMPLERS[key] = compiled
     while len(_SAMPLERS) > _MAX_SAMPLERS:
         _SAMPLERS.popitem(last=False)
     return compiled
+
+
+def _draws_compiler(draws, folder, key, z, data, num_samples, lead, batched):
+    """Trace (or read) the draws program and start compiling it; returns a function that
+    waits for the compiled program (:func:`_in_background`)."""
+    draw_keys = jax.ShapeDtypeStruct((*lead, num_samples, 2, 2), np.uint32)
+    if folder is not None:
+        draws = _exported(draws, folder, (*key, "draws"), draw_keys, z, data)
+    lowered = draws.lower(draw_keys, z, data)
+    return _in_background(lambda: lowered.compile(None if batched else _DRAWS_OPTIONS))
 
 
 #: XLA's options for the draws of one dataset, run once per chain: LLVM's optimization off
@@ -487,25 +502,36 @@ def _exported(run, folder, key, *args):
     ``args``: the arguments of a call (arrays or ``jax.ShapeDtypeStruct``), which
     fix the shapes it is exported for; ``key`` keys the file.
     """
-    return jax.jit(_export_program(run, folder, key, lambda: args).call)
+    path = _export_path(folder, key)
+    exported = _read_export(path)
+    if exported is None:
+        exported = _write_export(run, path, args)
+    return jax.jit(exported.call)
 
 
-def _export_program(run, folder, key, make_args):
-    """The ``jax.export.Exported`` of ``run``, read from ``folder`` or traced and written there.
+def _export_path(folder, key):
+    """The file of the exported program of ``key`` (with the digest of the code) in ``folder``."""
+    digest = hashlib.sha256(f"{_source_digest()}|{key!r}".encode()).hexdigest()[:32]
+    return folder / f"{digest}.jaxexport"
 
-    ``make_args()`` gives the arguments to trace ``run`` with (called only
-    when the file is missing or unreadable); ``key`` keys the file.
-    """
+
+def _read_export(path):
+    """The ``jax.export.Exported`` in ``path``, or None (missing, or unreadable: one warning)."""
     from jax import export
 
-    digest = hashlib.sha256(f"{_source_digest()}|{key!r}".encode()).hexdigest()[:32]
-    path = folder / f"{digest}.jaxexport"
     try:
         if path.exists():
             return export.deserialize(bytearray(path.read_bytes()))
-    except Exception as exc:  # a stale or damaged file: trace again and replace it
+    except Exception as exc:  # a stale or damaged file: traced again and replaced
         _cache_failed(f"reading {path}", exc)
-    exported = export.export(run)(*make_args())
+    return None
+
+
+def _write_export(run, path, args):
+    """``run`` exported for the arguments ``args``, and written to ``path`` (if it can be)."""
+    from jax import export
+
+    exported = export.export(run)(*args)
     tmp = path.with_suffix(f".tmp{os.getpid()}-{threading.get_ident()}")
     try:
         tmp.write_bytes(exported.serialize())
