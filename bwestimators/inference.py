@@ -150,58 +150,73 @@ def _load_numpyro():
 
 
 def _init_avals(model, data, batched=False):
-    """Shapes and dtypes of the model's sites in unconstrained space (no computation).
+    """The model's latent sites, in unconstrained space: ``(names, avals)`` (no computation).
 
-    With ``batched``, of :func:`jax.vmap` of the model over the datasets
-    stacked in ``data``.
+    In the order the model samples them; ``avals``: a tuple of
+    ``jax.ShapeDtypeStruct``. With ``batched``, of :func:`jax.vmap` of the
+    model over the datasets stacked in ``data``.
     """
     _load_numpyro()
     from numpyro.distributions.transforms import biject_to
     from numpyro.handlers import seed, trace
 
+    names = []
+
     def unconstrained(data):
         tr = trace(seed(model, 0)).get_trace(data)
-        return {
-            name: biject_to(site["fn"].support).inv(site["value"])
-            for name, site in tr.items()
-            if site["type"] == "sample" and not site["is_observed"]
-        }
+        sites = [(n, s) for n, s in tr.items() if s["type"] == "sample" and not s["is_observed"]]
+        names[:] = [n for n, _ in sites]
+        return [biject_to(s["fn"].support).inv(s["value"]) for _, s in sites]
 
-    return jax.eval_shape(jax.vmap(unconstrained) if batched else unconstrained, data)
+    avals = jax.eval_shape(jax.vmap(unconstrained) if batched else unconstrained, data)
+    return tuple(names), tuple(jax.ShapeDtypeStruct(a.shape, a.dtype) for a in avals)
 
 
-def _initial_values(avals, keys):
-    """Uniform(-2, 2) initial values in unconstrained space, as numpy's default, from ``keys``.
+def _initial_values(avals, keys, batched=False):
+    """Uniform(-2, 2) initial values in unconstrained space (numpyro's default) from ``keys``.
 
-    ``avals``: the sites' shapes (:func:`_init_avals`, with the leading axes of
-    ``keys`` when batched); ``keys`` (..., 2): one key per chain (per dataset
-    too when batched). The values of every chain are
-    ``jax.random.uniform(key, (size,), minval=-2, maxval=2)``, ``size`` the
-    sites' total size, dealt to the sites in the order of their names; made on
-    the host (:mod:`bwestimators._host_random`) unless the keys are not jax's
-    default threefry ones.
+    ``avals``: the sites' shapes, in the order the model samples them
+    (:func:`_init_avals`; with ``batched``, with the datasets on the leading
+    axis); ``keys`` (..., 2): one key per chain (and dataset). For every key,
+    site by site, ``key, sub = jax.random.split(key)`` and the site's values
+    ``jax.random.uniform(sub, shape, minval=-2, maxval=2)``: made on the host
+    (:mod:`bwestimators._host_random`, jax's numbers bit for bit in its
+    default mode) unless the keys are not jax's default threefry ones.
+
+    Returns
+    -------
+    values : tuple of ndarray
+        One per site, in the order of ``avals``, of shape ``keys.shape[:-1]``
+        followed by the site's own.
     """
     from bwestimators import _host_random
 
     keys = np.asarray(keys)
     lead = keys.shape[:-1]
-    names = sorted(avals)
-    sizes = [int(np.prod(avals[n].shape[len(lead) :], dtype=int)) for n in names]
-    flat = keys.reshape(-1, 2)
-    if _host_keys_exact([]):
-        values = _host_random.uniform(flat, sum(sizes), -2.0, 2.0)
+    key = keys.reshape(-1, 2)
+    shapes = [tuple(a.shape[1:] if batched else a.shape) for a in avals]
+    sizes = [int(np.prod(shape, dtype=int)) for shape in shapes]
+    subs = []
+    for _ in avals:
+        if _host_keys_exact([]):
+            pair = _host_random.split(key, 2, jax.config.jax_threefry_partitionable)
+        else:
+            pair = np.stack([np.asarray(jax.random.split(k)) for k in key])
+        key = pair[:, 0]
+        subs.append(pair[:, 1])
+    size = max(sizes, default=0)
+    if _host_keys_exact([]):  # one hash for every site: the first values of each sub key's
+        flat = np.reshape(subs, (-1, 2))
+        u = _host_random.uniform(flat, size, -2.0, 2.0).reshape(len(avals), len(key), size)
     else:
-        values = np.stack(
-            [
-                np.asarray(jax.random.uniform(k, (sum(sizes),), minval=-2.0, maxval=2.0))
-                for k in flat
-            ]
-        )
-    parts = np.split(values, np.cumsum(sizes)[:-1], axis=1)
-    return {
-        n: part.reshape(avals[n].shape).astype(avals[n].dtype)
-        for n, part in zip(names, parts, strict=True)
-    }
+        u = [
+            [np.asarray(jax.random.uniform(k, (size,), minval=-2.0, maxval=2.0)) for k in sub]
+            for sub in subs
+        ]
+    return tuple(
+        np.asarray(u[i])[:, :n].reshape(lead + shape).astype(a.dtype)
+        for i, (a, shape, n) in enumerate(zip(avals, shapes, sizes, strict=True))
+    )
 
 
 def _one_chain(
@@ -210,6 +225,7 @@ def _one_chain(
     data,
     *,
     model,
+    site_names,
     num_warmup,
     num_samples,
     target_accept_prob,
@@ -218,8 +234,8 @@ def _one_chain(
 ):
     """NUTS on one chain from ``init``: ``(unconstrained draws, diverging, num_steps)``.
 
-    The draws after warmup; ``rng_key`` and ``init`` from
-    :func:`_chain_key_parts` and :func:`_initial_values`.
+    The draws after warmup; ``rng_key`` and ``init`` (the values of the sites
+    ``site_names``) from :func:`_chain_key_parts` and :func:`_initial_values`.
     """
     _load_numpyro()
     from numpyro.infer.hmc import hmc
@@ -230,7 +246,7 @@ def _one_chain(
 
     init_kernel, sample_kernel = hmc(potential_fn=potential, algo="NUTS")
     state = init_kernel(
-        init,
+        dict(zip(site_names, init, strict=True)),
         num_warmup,
         target_accept_prob=target_accept_prob,
         max_tree_depth=max_tree_depth,
@@ -293,11 +309,13 @@ def _draw_key_handler(model, first, rest):
 
 
 def _chain_key_parts(chain_keys, num_samples):
-    """The keys that a chain's programs take, from its chain key (..., 2).
+    """The keys of a chain, from its chain key (..., 2): ``(init, run, draws)``.
 
-    ``split(chain_key, 3)``: the sampler's key (..., 2), the key of the
-    initial values (..., 2) and the key of the draws given the sampled sites,
-    split in two per draw: ``(..., num_samples, 2, 2)``. Made on the host
+    ``split(chain_key, 3)``: the key of the initial values (..., 2), the
+    sampler's key (..., 2) (in jax's default mode, the two keys of
+    ``split(chain_key)``, as before the draws had keys of their own) and the
+    key of the draws given the sampled sites, split in two per draw:
+    ``(..., num_samples, 2, 2)``. Made on the host
     (nothing to compile) when numpy makes jax's keys bit for bit
     (:func:`_host_keys_exact`), else by jax.
     """
@@ -345,11 +363,12 @@ def _source_digest():
     return h.hexdigest()
 
 
-def _build_chain(model_fn, cfg, num_warmup, num_samples, accept, depth, dense_mass):
+def _build_chain(model_fn, cfg, site_names, num_warmup, num_samples, accept, depth, dense_mass):
     """The jitted sampler of one chain: ``(rng_key, init, data) -> (z, diverging, num_steps)``."""
     chain = functools.partial(
         _one_chain,
         model=functools.partial(model_fn, cfg=cfg),
+        site_names=site_names,
         num_warmup=num_warmup,
         num_samples=num_samples,
         target_accept_prob=accept,
@@ -395,32 +414,38 @@ def _sampler(model_fn, cfg, program, rng_key, data, batched=False):
     if key in _SAMPLERS:
         _SAMPLERS.move_to_end(key)
         return _SAMPLERS[key]
-    run, draws = _build_chain(model_fn, cfg, *program), _build_draws(model_fn, cfg)
-    if batched:
-        run, draws = jax.jit(jax.vmap(run)), jax.jit(jax.vmap(draws))
     folder = _export_folder() if _builtin(model_fn) else None
     path = _export_path(folder, key) if folder is not None else None
     exported = _read_export(path) if path is not None else None
-    if exported is None:  # the model's sites, traced
-        init = _init_avals(functools.partial(model_fn, cfg=cfg), data, batched)
-    else:  # the initial values that the exported sampler takes
-        init = jax.tree.unflatten(exported.in_tree, exported.in_avals)[0][1]
-    init = {k: jax.ShapeDtypeStruct(v.shape, v.dtype) for k, v in init.items()}
-    # the draws first, compiled in a helper thread while the sampler is traced
     lead = np.shape(rng_key)[:-1]
-    z = {
-        k: jax.ShapeDtypeStruct((*lead, program[1], *v.shape[len(lead) :]), v.dtype)
-        for k, v in init.items()
-    }
+    if exported is None:  # the model's sites, traced
+        names, init = _init_avals(functools.partial(model_fn, cfg=cfg), data, batched)
+        z = {
+            n: jax.ShapeDtypeStruct((*lead, program[1], *v.shape[len(lead) :]), v.dtype)
+            for n, v in zip(names, init, strict=True)
+        }
+    else:  # the initial values that the exported sampler takes, the draws it gives
+        init = jax.tree.unflatten(exported.in_tree, exported.in_avals)[0][1]
+        z = jax.tree.unflatten(exported.out_tree, exported.out_avals)[0]
+    init = tuple(jax.ShapeDtypeStruct(v.shape, v.dtype) for v in init)
+    z = {k: jax.ShapeDtypeStruct(v.shape, v.dtype) for k, v in z.items()}
+    # the draws first, compiled in a helper thread while the sampler is traced
+    draws = _build_draws(model_fn, cfg)
+    if batched:
+        draws = jax.jit(jax.vmap(draws))
     compile_draws = _draws_compiler(draws, folder, key, z, data, program[1], lead, batched)
-    if path is not None:
-        if exported is None:
+    if exported is None:
+        run = _build_chain(model_fn, cfg, names, *program)
+        if batched:
+            run = jax.jit(jax.vmap(run))
+        if path is not None:
             exported = _write_export(run, path, (rng_key, init, data))
+    if exported is not None:
         run = jax.jit(exported.call)
     lowered = run.lower(rng_key, init, data)
     out = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), lowered.out_info[0])
-    if out != z:  # a sampler whose draws differ from its initial values in shape: no model here
-        compile_draws = _draws_compiler(draws, folder, key, out, data, program[1], lead, batched)
+    if out != z:  # the draws' program was made for the sites of the initial values
+        raise RuntimeError(f"The sampler's draws {out} are not those of its initial values {z}.")
     # compiled ahead of the calls, here under the lock: the chains then run in threads
     compiled = (lowered.compile(), compile_draws(), init)
     _SAMPLERS[key] = compiled
@@ -808,7 +833,7 @@ def _chain_keys(seeds, num_chains):
 def _run_compiled(model_fn, cfg, settings, keys, data, batched=False):
     """Run the chains (keys on axis 0, or 1 when ``batched``); draws and stats as numpy arrays."""
     program, num_chains = _settings_tuple(*settings)
-    run_keys, init_keys, draw_keys = _chain_key_parts(keys, program[1])
+    init_keys, run_keys, draw_keys = _chain_key_parts(keys, program[1])
 
     def chain(a, c):
         return a[:, c] if batched else a[c]
@@ -817,8 +842,9 @@ def _run_compiled(model_fn, cfg, settings, keys, data, batched=False):
         sampler, draws, init = _sampler(
             model_fn, cfg, program, chain(run_keys, 0), data, batched=batched
         )
+    values = _initial_values(init, init_keys, batched)
     jobs = [
-        (chain(run_keys, c), _initial_values(init, chain(init_keys, c)), chain(draw_keys, c))
+        (chain(run_keys, c), tuple(chain(v, c) for v in values), chain(draw_keys, c))
         for c in range(num_chains)
     ]
     outs = _run_chains((sampler, draws), jobs, data)

@@ -146,35 +146,39 @@ def test_chain_keys_are_jax_split_keys_without_a_compilation(partitionable):
 # ---- the draws given the sampled sites: a program of their own, keys made on the host ----
 
 
-def test_initial_values_are_jax_uniform_draws_dealt_to_the_sites_by_name():
-    """One ``uniform(key, (size,), -2, 2)`` per chain, in the order of the site names."""
+def test_initial_values_are_numpyros_uniform_draws_made_on_the_host():
+    """Site by site, ``key, sub = split(key)`` and ``uniform(sub, shape, -2, 2)``, as jax does."""
     import jax
     import numpy as np
 
     from bwestimators import inference
 
-    avals = {
-        "b": jax.ShapeDtypeStruct((2, 3), np.float32),
-        "a": jax.ShapeDtypeStruct((), np.float32),
-    }
+    avals = (jax.ShapeDtypeStruct((), np.float32), jax.ShapeDtypeStruct((2, 3), np.float32))
     key = np.array([17, 4242], dtype=np.uint32)
-    init = inference._initial_values(avals, key)
-    assert init["a"].shape == () and init["b"].shape == (2, 3)
-    assert init["b"].dtype == np.float32
-    u = np.asarray(jax.random.uniform(key, (7,), minval=-2.0, maxval=2.0))
-    np.testing.assert_array_equal(init["a"], u[0])
-    np.testing.assert_array_equal(init["b"], u[1:].reshape(2, 3))
-    # batched: one key per dataset, the datasets on the leading axis
+    values = inference._initial_values(avals, key)
+    assert values[0].shape == () and values[1].shape == (2, 3)
+    assert values[1].dtype == np.float32
+    for aval, value in zip(avals, values, strict=True):
+        key, sub = jax.random.split(key)
+        want = jax.random.uniform(sub, aval.shape, minval=-2.0, maxval=2.0)
+        np.testing.assert_array_equal(value, np.asarray(want))
+    # several chains at once; batched: one key per dataset, the datasets on the leading axis
+    three = np.array([[17, 4242], [5, 6], [7, 8]], dtype=np.uint32)
+    for many, one in zip(inference._initial_values(avals, three), values, strict=True):
+        assert many.shape == (3, *one.shape)
+        np.testing.assert_array_equal(many[0], one)
     keys = np.array([[1, 2], [3, 4]], dtype=np.uint32)
-    batched = {"a": jax.ShapeDtypeStruct((2,), np.float32)}
-    values = inference._initial_values(batched, keys)["a"]
-    for k, v in zip(keys, values, strict=True):
-        assert v == np.asarray(jax.random.uniform(k, (1,), minval=-2.0, maxval=2.0))[0]
+    aval = jax.ShapeDtypeStruct((2,), np.float32)
+    (batched,) = inference._initial_values((aval,), keys, batched=True)
+    assert batched.shape == (2,)
+    for k, v in zip(keys, batched, strict=True):
+        sub = jax.random.split(k)[1]
+        assert v == np.asarray(jax.random.uniform(sub, (), minval=-2.0, maxval=2.0))
 
 
 @pytest.mark.parametrize("partitionable", [True, False])
 def test_chain_key_parts_are_jax_splits_of_the_chain_key(partitionable):
-    """Sampler key, initial-value key and two keys per draw: jax's ``split(chain_key, 3)``."""
+    """Initial-value key, sampler key and two keys per draw: jax's ``split(chain_key, 3)``."""
     import jax
     import numpy as np
 
@@ -184,12 +188,12 @@ def test_chain_key_parts_are_jax_splits_of_the_chain_key(partitionable):
     jax.config.update("jax_threefry_partitionable", partitionable)
     try:
         chain_keys = inference._chain_keys([5, 6], 2)  # (datasets, chains, 2)
-        run, init, draws = inference._chain_key_parts(chain_keys, 3)
+        init, run, draws = inference._chain_key_parts(chain_keys, 3)
         assert run.shape == init.shape == (2, 2, 2) and draws.shape == (2, 2, 3, 2, 2)
         key = chain_keys[1, 0]
         three = np.asarray(jax.random.split(key, 3))
-        np.testing.assert_array_equal(run[1, 0], three[0])
-        np.testing.assert_array_equal(init[1, 0], three[1])
+        np.testing.assert_array_equal(init[1, 0], three[0])
+        np.testing.assert_array_equal(run[1, 0], three[1])
         want = np.asarray(jax.random.split(three[2], 6)).reshape(3, 2, 2)
         np.testing.assert_array_equal(draws[1, 0], want)
     finally:
