@@ -205,7 +205,7 @@ def _initial_values(avals, keys, batched=False):
         key = pair[:, 0]
         subs.append(pair[:, 1])
     size = max(sizes, default=0)
-    if _host_keys_exact([]):  # one hash for every site: the first values of each sub key's
+    if _host_keys_exact([]):  # one hash for all sites: each site's values lead its sub key's
         flat = np.reshape(subs, (-1, 2))
         u = _host_random.uniform(flat, size, -2.0, 2.0).reshape(len(avals), len(key), size)
     else:
