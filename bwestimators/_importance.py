@@ -168,10 +168,11 @@ def _one_dataset(key, data, *, model, num_proposals):
     from numpyro.handlers import seed
     from numpyro.infer.util import constrain_fn, potential_energy
 
-    from bwestimators.inference import _unconstrained_init
+    from bwestimators.inference import _init_avals
 
-    init = _unconstrained_init(model, data, jax.random.PRNGKey(0))
-    x0, unravel = ravel_pytree(jax.tree.map(jnp.zeros_like, init))
+    names, avals = _init_avals(model, data)
+    zeros = {n: jnp.zeros(a.shape, a.dtype) for n, a in zip(names, avals, strict=True)}
+    x0, unravel = ravel_pytree(zeros)
 
     def f(x):
         return potential_energy(model, (data,), {}, unravel(x))
@@ -217,9 +218,8 @@ def _program(model_fn, cfg, num_proposals, keys, data):
         if not inference._STATE["configured"]:
             inference.configure_cache()
         model = functools.partial(model_fn, cfg=cfg)
-        one_data = jax.tree.map(lambda v: v[0], data)
-        init = inference._unconstrained_init(model, one_data, jax.random.PRNGKey(0))
-        if sum(int(np.size(v)) for v in init.values()) > MAX_DIMENSIONS:
+        _, avals = inference._init_avals(model, data, batched=True)
+        if sum(int(np.prod(a.shape[1:], dtype=int)) for a in avals) > MAX_DIMENSIONS:
             _PROGRAMS[key] = None
             return None
         one = functools.partial(_one_dataset, model=model, num_proposals=num_proposals)
