@@ -465,10 +465,12 @@ def _draws_compiler(draws, folder, key, z, data, num_samples, lead, batched):
     return _in_background(lambda: lowered.compile(None if batched else _DRAWS_OPTIONS))
 
 
-#: XLA's options for the draws of one dataset, run once per chain: LLVM's optimization off
-#: cuts their compile time (LFP data, 4 chains of 1000 draws: 0.2 -> 0.12 s of CPU, 1 -> 0.4 s
-#: with group slopes) for 0.5-1.3 ms more a chain (level 1: 0.18 and 0.77 s, 0.05-0.2 ms).
-_DRAWS_OPTIONS = {"xla_backend_optimization_level": 0}
+#: XLA's options for the draws of one dataset, run once per chain: less of LLVM's
+#: optimization cuts their compile time (LFP data, 4 chains of 1000 draws, CPU seconds of
+#: compile: 0.2 at the default level, 0.18 at level 1, 0.12 at level 0; with group slopes
+#: 1, 0.77 and 0.4) for a slower chain (level 1: 0.05-0.2 ms more, level 0: 0.5-1.3 ms, which
+#: would take a refit of the issue's workload to the 0.1 s it must stay under).
+_DRAWS_OPTIONS = {"xla_backend_optimization_level": 1}
 
 
 def _in_background(fn):
