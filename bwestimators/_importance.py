@@ -3,13 +3,21 @@
 With the group effects integrated out (:mod:`bwestimators.models._marginal`),
 the sampled part of a hierarchical model is often three scales. Such a
 posterior needs no Markov chain: its mode is found by Newton's method in the
-unconstrained space, a multivariate Student-t proposal is centred there with
-the inverse Hessian as its scale, and the proposal's draws are weighted by
-``p(theta, y) / q(theta)``. The weights are Pareto-smoothed (PSIS, Vehtari et
-al. 2024) and the draws resampled by them; the Pareto k-hat says whether
-they can be trusted (at most 0.7). The sites a model draws given the others
-(the integrated-out effects, :func:`bwestimators.inference.run_nuts`'s
-conditional draws) are drawn given each proposal.
+unconstrained space, a defensive mixture of multivariate Student-t proposals
+is centred there with the inverse Hessian as its scale, and a second one at
+the weighted mean and covariance of the first one's draws (adaptive
+importance sampling). The second round's draws are weighted by
+``p(theta, y) / q(theta)``, the weights Pareto-smoothed (PSIS, Vehtari et al.
+2024) and the draws resampled by them; the Pareto k-hat says whether they
+can be trusted (at most 0.7). The sites a model draws given the others (the
+integrated-out effects, as after NUTS in :func:`bwestimators.inference.run_nuts`)
+are drawn given each proposal.
+
+Why two rounds: a group sd whose posterior reaches towards 0 has a left tail
+exponential in its logarithm, heavier there than the Laplace approximation's.
+On 64 fake-LFP datasets (10 mice, 10 trials) the first round's weights alone
+had a k-hat above 0.7 on 2 to 23 of them, depending on the proposal's scale
+and degrees of freedom; the second round's had at most 0.67 (median -0.47).
 
 The whole computation is one jitted program per model configuration, data
 shape and number of datasets, ``jax.vmap``-ed over datasets; it costs a
@@ -120,24 +128,28 @@ def _t_mixture(key, center, cov, n):
     import jax.numpy as jnp
 
     d = center.shape[0]
-    narrow = jnp.linalg.cholesky(_PROPOSAL_SCALE**2 * cov)
-    wide = jnp.linalg.cholesky(_WIDE_SCALE**2 * cov)
+    factor = jnp.linalg.cholesky(cov)
     k_normal, k_wide = jax.random.split(key)
     # Student-t deviates: normals over the root of a chi-square of _PROPOSAL_DF normals (a
     # gamma draw would add a rejection loop to the program)
     normal = jax.random.normal(k_normal, (n, d + _PROPOSAL_DF))
     chi2 = jnp.sum(normal[:, d:] ** 2, axis=1)
-    eps = normal[:, :d] * jnp.sqrt(_PROPOSAL_DF / chi2)[:, None]
     from_wide = jax.random.uniform(k_wide, (n,)) < _WIDE_SHARE
-    x = center[None, :] + jnp.where(from_wide[:, None], eps @ wide.T, eps @ narrow.T)
+    scale = jnp.where(from_wide, _WIDE_SCALE, _PROPOSAL_SCALE)
+    u = normal[:, :d] * (scale * jnp.sqrt(_PROPOSAL_DF / chi2))[:, None]  # cov's coordinates
+    r2 = jnp.sum(u**2, axis=1)
 
-    def log_t(factor, share):
-        u = jax.scipy.linalg.solve_triangular(factor, (x - center[None, :]).T, lower=True)
-        log_det = jnp.sum(jnp.log(jnp.diag(factor)))
-        r2 = jnp.sum(u**2, axis=0)
-        return jnp.log(share) - log_det - 0.5 * (_PROPOSAL_DF + d) * jnp.log1p(r2 / _PROPOSAL_DF)
+    def log_t(s, share):  # less log det(factor), the same for both
+        return (
+            jnp.log(share)
+            - d * jnp.log(s)
+            - 0.5 * (_PROPOSAL_DF + d) * jnp.log1p(r2 / (_PROPOSAL_DF * s**2))
+        )
 
-    return x, jnp.logaddexp(log_t(narrow, 1.0 - _WIDE_SHARE), log_t(wide, _WIDE_SHARE))
+    log_q = jnp.logaddexp(
+        log_t(_PROPOSAL_SCALE, 1.0 - _WIDE_SHARE), log_t(_WIDE_SCALE, _WIDE_SHARE)
+    )
+    return center[None, :] + u @ factor.T, log_q
 
 
 def _weighted_moments(x, log_ratios):
