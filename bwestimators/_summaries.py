@@ -253,6 +253,7 @@ class PosteriorSummaryMixin:
             "num_chains": int(self.num_chains),
             "num_samples": int(self.num_samples),
             "centered": list(self.centered_),
+            "sampler": "svi",
         }
         self.warnings_ = []
         for problem in problems:

@@ -62,7 +62,7 @@ def test_svi_diagnostics(lfp):
     assert np.isfinite(d["svi_final_loss"])
     assert d["pareto_k"] <= 0.7 and d["psis_corrected"]
     assert d["psis_proposal_scale"] in inf._SVI_PROPOSAL_SCALES
-    assert est.warnings_ == []
+    assert est.warnings_ == [] and d["sampler"] == "svi"
     # mice informed by 60 rows each: intercepts and slopes centered (scores 1083 and 12,
     # above SVI's bar of 1; NUTS centers the intercepts only, its bar is 20)
     assert set(est.centered_) == {"group", "group_slope"}
