@@ -166,8 +166,11 @@ def _weighted_moments(x, log_ratios):
     return mean, (dev * w[:, None]).T @ dev
 
 
-def _one_dataset(key, data, *, model, num_proposals):
+def _one_dataset(key, data, *, model, sites, num_proposals):
     """Mode, proposals, their log-ratios and constrained draws for one dataset.
+
+    ``sites``: the names and shapes of the sampled sites
+    (:func:`bwestimators.inference._init_avals`).
 
     Two rounds: the mixture around the mode with the inverse Hessian, then one
     around the weighted mean with the weighted covariance of the first
@@ -177,12 +180,11 @@ def _one_dataset(key, data, *, model, num_proposals):
     import jax
     import jax.numpy as jnp
     from jax.flatten_util import ravel_pytree
-    from numpyro.handlers import seed
-    from numpyro.infer.util import constrain_fn, potential_energy
+    from numpyro.infer.util import potential_energy
 
-    from bwestimators.inference import _init_avals
+    from bwestimators.inference import _constrained_draws
 
-    names, avals = _init_avals(model, data)
+    names, avals = sites
     zeros = {n: jnp.zeros(a.shape, a.dtype) for n, a in zip(names, avals, strict=True)}
     x0, unravel = ravel_pytree(zeros)
 
@@ -202,10 +204,9 @@ def _one_dataset(key, data, *, model, num_proposals):
     # the rounds in a scan: one copy of the proposal and of the log density in the program
     _, (xs, lrs) = jax.lax.scan(round_, (mode, cov), jax.random.split(k_rounds, _ROUNDS))
     x, lr = xs[-1], lrs[-1]
-    keys = jax.random.split(k_draws, num_proposals)
-    draws = jax.vmap(lambda xi, ki: constrain_fn(seed(model, ki), (data,), {}, unravel(xi), True))(
-        x, keys
-    )
+    # two keys per draw, as inference._chain_key_parts gives the draws after NUTS
+    keys = jax.random.split(k_draws, 2 * num_proposals).reshape(num_proposals, 2, 2)
+    draws = _constrained_draws(keys, jax.vmap(unravel)(x), data, model=model)
     return draws, lr, decrement
 
 
@@ -230,11 +231,14 @@ def _program(model_fn, cfg, num_proposals, keys, data):
         if not inference._STATE["configured"]:
             inference.configure_cache()
         model = functools.partial(model_fn, cfg=cfg)
-        _, avals = inference._init_avals(model, data, batched=True)
-        if sum(int(np.prod(a.shape[1:], dtype=int)) for a in avals) > MAX_DIMENSIONS:
+        names, avals = inference._init_avals(model, data, batched=True)
+        avals = tuple(jax.ShapeDtypeStruct(a.shape[1:], a.dtype) for a in avals)
+        if sum(int(np.prod(a.shape, dtype=int)) for a in avals) > MAX_DIMENSIONS:
             _PROGRAMS[key] = None
             return None
-        one = functools.partial(_one_dataset, model=model, num_proposals=num_proposals)
+        one = functools.partial(
+            _one_dataset, model=model, sites=(names, avals), num_proposals=num_proposals
+        )
         run = jax.jit(jax.vmap(one))
         folder = inference._export_folder() if inference._builtin(model_fn) else None
         if folder is not None:

@@ -200,12 +200,13 @@ class PosteriorSummaryMixin:
         if self.method == "svi":
             return self._diagnose_svi()
         numbers, problems = convergence_report(self._convergence, self.sample_stats_)
+        # one "chain" of resampled draws for importance sampling; twice num_samples when a
+        # fit that just missed a threshold sampled longer chains
+        num_chains, num_samples = np.shape(next(iter(self.draws_.values())))[:2]
         self.diagnostics_ = {
             **numbers,
-            # one "chain" of resampled draws for importance sampling
-            "num_chains": int(next(iter(self.draws_.values())).shape[0]),
-            # twice num_samples when a fit that just missed a threshold sampled longer chains
-            "num_samples": int(next(iter(self.draws_.values())).shape[1]),
+            "num_chains": int(num_chains),
+            "num_samples": int(num_samples),
             "centered": list(self.centered_),
             "marginalized": list(getattr(self, "marginalized_", ())),
             "sampler": self._sampler,

@@ -196,16 +196,17 @@ def _initial_values(avals, keys, batched=False):
     key = keys.reshape(-1, 2)
     shapes = [tuple(a.shape[1:] if batched else a.shape) for a in avals]
     sizes = [int(np.prod(shape, dtype=int)) for shape in shapes]
+    on_host = _host_keys_exact([])
     subs = []
     for _ in avals:
-        if _host_keys_exact([]):
+        if on_host:
             pair = _host_random.split(key, 2, jax.config.jax_threefry_partitionable)
         else:
             pair = np.stack([np.asarray(jax.random.split(k)) for k in key])
         key = pair[:, 0]
         subs.append(pair[:, 1])
     size = max(sizes, default=0)
-    if _host_keys_exact([]):  # one hash for all sites: each site's values lead its sub key's
+    if on_host:  # one hash for all sites: each site's values lead its sub key's
         flat = np.reshape(subs, (-1, 2))
         u = _host_random.uniform(flat, size, -2.0, 2.0).reshape(len(avals), len(key), size)
     else:
